@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every system package netcall needs to build, test and demo (Debian 12).
+# Idempotent: asks apt only for what is missing; does nothing when everything is present.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build make pkg-config python3 python3-msgpack
+  libboost1.81-dev libboost-json1.81-dev
+  libmsgpuck-dev libpugixml-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// XML-RPC codec (xmlrpc.com spec, plus the `<nil/>` and `<i8>` extensions Python's
+/// xmlrpc.client uses): pure functions over bytes and netcall::detail::{request,response}.
+/// Parsing and writing both go through pugixml.
+
+#include <string>
+#include <string_view>
+
+#include "protocol/message.hpp"
+
+namespace netcall::detail::xmlrpc {
+
+/// Decodes a `<methodCall>`. Params become an array (XML-RPC params are positional); id is nil.
+/// On failure returns false and sets `error`: -32700 for XML that does not parse or nests deeper
+/// than limits.max_depth, -32600 for XML that is not a methodCall of the spec's shape (unknown
+/// type tag, bad int, bad base64, bad dateTime...).
+bool decode_call(std::string_view body, const decode_limits& limits, request& out, fault& error);
+
+/// Appends a `<methodResponse>`: `<params><param>` with the result, or `<fault>` with a struct
+/// of faultCode (int) and faultString (string). Ints that fit 32 bits are `<int>`, others `<i8>`
+/// (SPEC §2); nil is `<nil/>`; dates `dateTime.iso8601` as YYYYMMDDTHH:MM:SS; bytes `<base64>`.
+void encode_response(const response& r, std::string& out);
+
+/// Appends a `<methodCall>` (client side). Named params (a struct) are sent as one struct param.
+void encode_call(const request& r, std::string& out);
+
+/// Client side: decodes a `<methodResponse>` into `out` (result, or `out.error` for a fault).
+/// Returns false with a one-line reason in `error_text` when the body is not a methodResponse.
+bool decode_response(std::string_view body, const decode_limits& limits, response& out,
+                     std::string& error_text);
+
+/// Appends one `<value>` element's content for `v` (used by encode_* and tests).
+void encode_value(const value& v, std::string& out);
+
+}  // namespace netcall::detail::xmlrpc
