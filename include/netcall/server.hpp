@@ -1,0 +1,175 @@
+#pragma once
+/// \file
+/// Writing an RPC server: register procedures, listen, run (SPEC §2).
+///
+/// ```cpp
+/// netcall::server srv;
+/// srv.bind("add", [](std::int64_t a, std::int64_t b) { return a + b; }, {"a", "b"}, "Adds.");
+/// srv.listen("127.0.0.1:8000");
+/// srv.run();  // until SIGINT/SIGTERM
+/// ```
+/// One port serves JSON-RPC 2.0 (TCP and HTTP) and XML-RPC (HTTP); the first bytes of a
+/// connection pick the protocol.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "netcall/binding.hpp"
+#include "netcall/status.hpp"
+#include "netcall/value.hpp"
+
+namespace netcall {
+
+/// What the server knows of a procedure; `system.methodHelp` and `system.methodSignature` answer
+/// from it (XML-RPC introspection conventions, SPEC §2).
+struct procedure_info {
+  /// The method name on the wire, e.g. "add" or "counter.increment".
+  std::string name;
+  /// Param names in positional order; JSON-RPC named params (an object) are matched to these.
+  /// Empty: the procedure takes positional params only.
+  std::vector<std::string> param_names;
+  /// Signatures as XML-RPC type names, each `[result, param...]`; "any" where any type goes.
+  std::vector<std::vector<std::string>> signatures;
+  /// One line of help text.
+  std::string help;
+};
+
+/// The outcome of one call: a result, or the error it failed with.
+struct outcome {
+  value result;
+  std::optional<error> failure;
+};
+
+/// Per-call services for procedures that wait (timers) without holding a thread.
+class call_context {
+ public:
+  virtual ~call_context() = default;
+  /// Runs `fn` on the event loop that read the call after `delay`, never blocking a thread.
+  /// Callable only while the procedure runs (the context is not kept past its return).
+  virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+};
+
+/// Completes an asynchronous call; call exactly once, from any thread.
+using completion = std::function<void(outcome)>;
+/// A procedure that answers later: receives positional params (named params already matched to
+/// `procedure_info::param_names`), the call context, and the completion to call exactly once.
+using async_procedure = std::function<void(array params, call_context& ctx, completion done)>;
+/// A procedure that answers at once (runs inline on the event loop that read the call; it must
+/// not block). Throw `netcall::error` or any std::exception to fail.
+using sync_procedure = std::function<value(const array& params)>;
+
+/// The set of registered procedures. Register everything before `server::start`; lookups are
+/// then read-only and safe from every event-loop thread.
+class registry {
+ public:
+  /// Registers a typed callable as procedure `name` (see binding.hpp for the types).
+  /// `param_names` enables named params (must have one name per param when not empty).
+  /// Throws std::invalid_argument when `name` is empty, already bound, or begins with
+  /// "system." (reserved for introspection), or when param_names has the wrong length.
+  template <class F>
+  void bind(std::string name, F fn, std::vector<std::string> param_names = {},
+            std::string help = {}) {
+    using args = typename detail::callable_traits<std::decay_t<F>>::args;
+    check_names(name, param_names.size(), std::tuple_size_v<args>);
+    procedure_info info{std::move(name), param_names, {detail::signature_of<F>()},
+                        std::move(help)};
+    add_sync(std::move(info), detail::make_invoker(std::move(fn), std::move(param_names)));
+  }
+
+  /// Registers an untyped procedure that answers at once. Same errors as `bind`.
+  void add_sync(procedure_info info, sync_procedure fn);
+  /// Registers an asynchronous procedure (e.g. one that waits on a timer). Same errors as `bind`.
+  void add_async(procedure_info info, async_procedure fn);
+
+  /// One registered procedure.
+  struct entry {
+    procedure_info info;
+    sync_procedure sync;    ///< set for procedures that answer at once
+    async_procedure async;  ///< set for procedures that answer later
+  };
+
+  /// The procedure named `name`, or nullptr.
+  const entry* find(std::string_view name) const;
+  /// Every registered procedure, by name.
+  const std::map<std::string, entry, std::less<>>& entries() const { return entries_; }
+
+ private:
+  void check_names(const std::string& name, std::size_t names, std::size_t arity) const;
+  void add(entry e);
+  std::map<std::string, entry, std::less<>> entries_;
+};
+
+/// Server settings; every field has the SPEC §2 default.
+struct server_options {
+  /// Listen addresses "HOST:PORT" (port 0 picks a free port). Default 127.0.0.1:8000 when empty.
+  std::vector<std::string> listen;
+  /// Event loops (threads); 0 means one per core.
+  unsigned threads = 0;
+  /// Largest message accepted (bytes): a JSON text, or an HTTP body. Default 16 MiB.
+  std::size_t max_message_bytes = 16u << 20;
+  /// Deepest array/struct nesting accepted in a message.
+  std::size_t max_depth = 128;
+  /// Most entries in one JSON-RPC batch.
+  std::size_t max_batch = 10000;
+  /// Most simultaneous connections; new ones beyond it are closed at once.
+  std::size_t max_connections = 10000;
+  /// A connection with no complete message and nothing in flight for this long is closed.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// On stop: how long calls in flight may still finish.
+  std::chrono::milliseconds shutdown_grace{5'000};
+  /// Delay every answer by this long after the call's arrival (SPEC §2 `--delay`).
+  std::chrono::milliseconds response_delay{0};
+};
+
+/// An RPC server: a registry of procedures served on one or more listening ports.
+class server {
+ public:
+  explicit server(server_options options = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Registers a typed procedure (see `registry::bind`).
+  template <class F>
+  server& bind(std::string name, F fn, std::vector<std::string> param_names = {},
+               std::string help = {}) {
+    procedures().bind(std::move(name), std::move(fn), std::move(param_names), std::move(help));
+    return *this;
+  }
+
+  /// The procedures this server serves; register before `start`.
+  registry& procedures();
+
+  /// Adds a listen address "HOST:PORT" (before `start`).
+  void listen(std::string host_port);
+
+  /// Opens every listener and starts the event loops; returns the bound addresses as
+  /// "HOST:PORT" with real ports, in `listen` order. Throws netcall::error(unavailable) when an
+  /// address cannot be bound and std::invalid_argument for a malformed address.
+  std::vector<std::string> start();
+
+  /// Blocks until SIGINT/SIGTERM or `stop()`, then shuts down gracefully (SPEC §2): stop
+  /// accepting, let calls in flight finish for up to `shutdown_grace`, close everything.
+  /// Starts the server first when `start` was not called.
+  void run();
+
+  /// Asks `run` to shut down; callable from any thread or a signal-free context.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Parses a DURATION as SPEC §2 writes it: a non-negative integer with a unit `ms`, `s` or `m`
+/// ("250ms", "2s", "1m"). Returns nullopt for anything else.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace netcall

@@ -1,0 +1,22 @@
+#pragma once
+/// \file
+/// The seam between transport and server: transport reads requests and writes responses; what a
+/// request does is the call handler's business (STYLE.md: transport never knows a procedure).
+
+#include <functional>
+
+#include "netcall/server.hpp"
+#include "protocol/message.hpp"
+
+namespace netcall::detail {
+
+/// Runs requests. Implemented by the server's dispatcher.
+class call_handler {
+ public:
+  virtual ~call_handler() = default;
+  /// Runs `req` and calls `done` exactly once with its response, on the thread of `ctx`'s event
+  /// loop (inline for procedures that answer at once). `ctx` outlives the call of `done`.
+  virtual void handle(request req, call_context& ctx, std::function<void(response)> done) = 0;
+};
+
+}  // namespace netcall::detail
