@@ -83,6 +83,18 @@ class registry {
     add_sync(std::move(info), detail::make_invoker(std::move(fn), std::move(param_names)));
   }
 
+  /// Registers a typed callable with explicit introspection data: `info.param_names` as above;
+  /// `info.signatures` replaces the inferred signature when not empty (e.g. a procedure taking
+  /// `netcall::value` params that accepts ints and doubles). Same errors as `bind` above.
+  template <class F>
+  void bind(procedure_info info, F fn) {
+    using args = typename detail::callable_traits<std::decay_t<F>>::args;
+    check_names(info.name, info.param_names.size(), std::tuple_size_v<args>);
+    if (info.signatures.empty()) info.signatures.push_back(detail::signature_of<F>());
+    auto names = info.param_names;
+    add_sync(std::move(info), detail::make_invoker(std::move(fn), std::move(names)));
+  }
+
   /// Registers an untyped procedure that answers at once. Same errors as `bind`.
   void add_sync(procedure_info info, sync_procedure fn);
   /// Registers an asynchronous procedure (e.g. one that waits on a timer). Same errors as `bind`.

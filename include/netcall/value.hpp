@@ -141,6 +141,13 @@ class value {
 /// `dt"YYYYMMDDTHH:MM:SS"`), for test messages and logs. Not a wire format.
 std::string to_debug_string(const value& v);
 
+/// Compact JSON text of `v`, as JSON-RPC writes it (docs/protocols.md "Type mapping": bytes as
+/// base64 text, date-times as ISO 8601 text, doubles always with a fraction: `2.0`).
+std::string to_json(const value& v);
+/// Parses exactly one JSON text into `out` (ints stay int64, objects keep member order).
+/// Returns false when `text` is not one JSON text or nests deeper than `max_depth`.
+bool from_json(std::string_view text, value& out, std::size_t max_depth = 128);
+
 /// Base64 (RFC 4648, with padding) of `data`; used by XML-RPC `<base64>` and JSON bytes.
 std::string base64_encode(std::string_view data);
 /// Decodes base64, ignoring ASCII whitespace; returns false on any other invalid character or

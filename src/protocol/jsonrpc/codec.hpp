@@ -67,6 +67,10 @@ void encode_value(const value& v, std::string& out);
 /// Appends a request object (client side); notifications carry no `id`.
 void encode_request(const request& r, std::string& out);
 
+/// Decodes one JSON text as a plain value (the CLI's PARAM literals). Returns false when `text`
+/// is not exactly one JSON text or nests deeper than limits.max_depth.
+bool decode_value(std::string_view text, const decode_limits& limits, value& out);
+
 /// Client side: decodes a response object or an array of them. Returns false (with a
 /// one-line reason in `error_text`) when the text is not JSON or not JSON-RPC 2.0 responses.
 bool decode_responses(std::string_view text, const decode_limits& limits,

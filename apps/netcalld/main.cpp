@@ -1,0 +1,144 @@
+// netcalld: the netcall server daemon (SPEC §2).
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "modules.hpp"
+#include "netcall/server.hpp"
+
+namespace {
+
+constexpr int exit_usage = 2;
+
+// A DURATION flag ("250ms", "2s", "1m"); a malformed one is a usage error.
+CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& out,
+                          const std::string& help) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [name, &out](const std::string& text) {
+            auto d = netcall::parse_duration(text);
+            if (!d) {
+              throw CLI::ValidationError(name, "'" + text +
+                                                   "' is not a DURATION (a number with a unit: "
+                                                   "250ms, 2s, 1m)");
+            }
+            out = *d;
+          },
+          help)
+      ->type_name("DURATION");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  netcall::server_options options;
+  std::string name = "netcalld";
+  std::string modules = "all";
+  std::string log_level = "info";
+  std::int64_t threads = 0;
+
+  CLI::App app{
+      "netcalld: a netcall RPC server. Every --listen port speaks JSON-RPC 2.0 (raw TCP and HTTP\n"
+      "POST) and XML-RPC (HTTP POST /RPC2); the first bytes of a connection pick the protocol.\n"
+      "Prints 'netcalld listening on HOST:PORT' per listener once ready; logs go to stderr.",
+      "netcalld"};
+  app.add_option("--listen", options.listen,
+                 "Address to listen on, HOST:PORT (repeatable; port 0 picks a free port) "
+                 "[default: 127.0.0.1:8000]")
+      ->type_name("HOST:PORT");
+  app.add_option("--name", name, "This node's name (for logs and clusters)")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "Event-loop threads; 0 = one per core")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app.add_option("--modules", modules,
+                 "Comma-separated built-in modules to serve: math,text,demo or all "
+                 "(system.* introspection is always served)")
+      ->capture_default_str();
+  add_duration(app, "--delay", options.response_delay,
+               "Delay every answer by this long after the call arrives (demonstrates client "
+               "timeouts); never blocks a thread [default: 0ms]");
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "Largest request accepted, in bytes (a JSON text or an HTTP body)")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 32))
+      ->capture_default_str();
+  app.add_option("--max-connections", options.max_connections,
+                 "Most simultaneous connections; further ones are closed at once")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  add_duration(app, "--idle-timeout", options.idle_timeout,
+               "Close a connection with no complete request and nothing in flight for this long "
+               "[default: 60s]");
+  add_duration(app, "--shutdown-grace", options.shutdown_grace,
+               "On SIGINT/SIGTERM, how long calls in flight may still finish [default: 5s]");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "netcalld: %s (see netcalld --help)\n", e.what());
+    return exit_usage;
+  }
+
+  auto logger = spdlog::stderr_logger_mt("netcalld");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + name + "] %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  options.threads = static_cast<unsigned>(threads);
+  if (options.idle_timeout.count() == 0) {
+    std::fprintf(stderr, "netcalld: --idle-timeout must be greater than 0\n");
+    return exit_usage;
+  }
+  std::vector<std::string> chosen = split_list(modules);
+  if (chosen.size() == 1 && chosen[0] == "all") chosen = netcalld::module_names();
+  if (chosen.empty()) {
+    std::fprintf(stderr, "netcalld: --modules is empty (choose from math,text,demo or all)\n");
+    return exit_usage;
+  }
+
+  netcall::server server(options);
+  try {
+    for (const auto& m : chosen) netcalld::register_module(server.procedures(), m);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "netcalld: --modules: %s (choose from math,text,demo or all)\n",
+                 e.what());
+    return exit_usage;
+  }
+
+  std::vector<std::string> endpoints;
+  try {
+    endpoints = server.start();
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "netcalld: --listen: %s\n", e.what());
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "netcalld: %s\n", e.what());
+    return 1;
+  }
+  for (const auto& ep : endpoints) std::printf("netcalld listening on %s\n", ep.c_str());
+  std::fflush(stdout);
+  spdlog::info("serving modules {} on {} listener(s)", modules, endpoints.size());
+  server.run();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,145 @@
+#include "modules.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+
+namespace netcalld {
+namespace {
+
+using netcall::error;
+using netcall::status_code;
+using netcall::value;
+
+const std::vector<std::vector<std::string>> arithmetic_signatures = {{"int", "int", "int"},
+                                                                     {"double", "double", "double"}};
+
+void require_numbers(std::string_view procedure, const value& a, const value& b) {
+  if (!a.is_number() || !b.is_number()) {
+    throw error(status_code::invalid_params,
+                "invalid params: " + std::string(procedure) + " takes two numbers, got " +
+                    std::string(to_string(a.kind())) + " and " + std::string(to_string(b.kind())));
+  }
+}
+
+value finite(std::string_view procedure, double d) {
+  if (!std::isfinite(d)) {
+    throw error(status_code::application_error,
+                std::string(procedure) + ": result is not a finite number");
+  }
+  return value(d);
+}
+
+// Integers stay integers (overflow is an error, never wraps); any float makes a float (SPEC §2).
+template <class IntOp, class FloatOp>
+value arithmetic(std::string_view procedure, const value& a, const value& b, IntOp int_op,
+                 FloatOp float_op) {
+  require_numbers(procedure, a, b);
+  if (a.is_int() && b.is_int()) {
+    std::int64_t result = 0;
+    if (int_op(a.as_int(), b.as_int(), &result)) {
+      throw error(status_code::application_error,
+                  std::string(procedure) + ": integer overflow (64-bit)");
+    }
+    return value(result);
+  }
+  return finite(procedure, float_op(a.as_double(), b.as_double()));
+}
+
+void register_math(netcall::registry& r) {
+  r.bind({"add", {"a", "b"}, arithmetic_signatures, "Returns a + b."},
+         [](const value& a, const value& b) {
+           return arithmetic(
+               "add", a, b,
+               [](std::int64_t x, std::int64_t y, std::int64_t* out) {
+                 return __builtin_add_overflow(x, y, out);
+               },
+               [](double x, double y) { return x + y; });
+         });
+  r.bind({"subtract", {"minuend", "subtrahend"}, arithmetic_signatures,
+          "Returns minuend - subtrahend."},
+         [](const value& a, const value& b) {
+           return arithmetic(
+               "subtract", a, b,
+               [](std::int64_t x, std::int64_t y, std::int64_t* out) {
+                 return __builtin_sub_overflow(x, y, out);
+               },
+               [](double x, double y) { return x - y; });
+         });
+  r.bind({"multiply", {"a", "b"}, arithmetic_signatures, "Returns a * b."},
+         [](const value& a, const value& b) {
+           return arithmetic(
+               "multiply", a, b,
+               [](std::int64_t x, std::int64_t y, std::int64_t* out) {
+                 return __builtin_mul_overflow(x, y, out);
+               },
+               [](double x, double y) { return x * y; });
+         });
+  r.bind({"divide",
+          {"dividend", "divisor"},
+          {{"double", "double", "double"}},
+          "Returns dividend / divisor as a float; a zero divisor is an error."},
+         [](const value& a, const value& b) {
+           require_numbers("divide", a, b);
+           if (b.as_double() == 0.0) {
+             throw error(status_code::application_error, "divide: division by zero");
+           }
+           return finite("divide", a.as_double() / b.as_double());
+         });
+}
+
+void register_text(netcall::registry& r) {
+  r.bind({"echo", {"value"}, {{"any", "any"}}, "Returns its one argument unchanged."},
+         [](const value& v) { return v; });
+  r.bind("is_alnum",
+         [](const std::string& text) {
+           if (text.empty()) return false;
+           for (unsigned char ch : text) {
+             if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= 'A' && ch <= 'Z'))) {
+               return false;
+             }
+           }
+           return true;
+         },
+         {"text"}, "True when text is non-empty and every character is an ASCII letter or digit.");
+}
+
+std::atomic<std::int64_t> counter{0};
+
+void register_demo(netcall::registry& r) {
+  constexpr std::int64_t max_sleep_ms = 3'600'000;
+  r.add_async({"sleep", {"ms"}, {{"int", "int"}},
+               "Waits ms milliseconds (0 to 3600000) without holding a thread; returns ms."},
+              [](netcall::array params, netcall::call_context& ctx, netcall::completion done) {
+                if (params.size() != 1 || !params[0].is_int() || params[0].as_int() < 0 ||
+                    params[0].as_int() > max_sleep_ms) {
+                  return done({value(), error(status_code::invalid_params,
+                                              "invalid params: sleep takes one integer ms, "
+                                              "0 to 3600000")});
+                }
+                const std::int64_t ms = params[0].as_int();
+                ctx.after(std::chrono::milliseconds(ms),
+                          [ms, done = std::move(done)] { done({value(ms), std::nullopt}); });
+              });
+  r.bind("counter.increment", [] { return ++counter; }, {},
+         "Adds 1 to the process-wide counter; returns the new value.");
+  r.bind("counter.get", [] { return counter.load(); }, {},
+         "Returns the process-wide counter.");
+}
+
+}  // namespace
+
+const std::vector<std::string>& module_names() {
+  static const std::vector<std::string> names = {"math", "text", "demo"};
+  return names;
+}
+
+void register_module(netcall::registry& procedures, std::string_view name) {
+  if (name == "math") return register_math(procedures);
+  if (name == "text") return register_text(procedures);
+  if (name == "demo") return register_demo(procedures);
+  throw std::invalid_argument("unknown module '" + std::string(name) + "'");
+}
+
+}  // namespace netcalld
