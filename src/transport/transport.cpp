@@ -278,7 +278,17 @@ asio::awaitable<void> transport::accept_loop(std::shared_ptr<tcp::acceptor> acce
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto c = std::make_shared<connection>(std::move(socket), shared_);
-    asio::co_spawn(loop, serve_connection(std::move(c)), asio::detached);
+    asio::co_spawn(loop, serve_connection(std::move(c)), [](std::exception_ptr e) {
+      // A connection's coroutine must not throw; if it does, log it: only that connection ends.
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("connection ended by an exception: {}", ex.what());
+      } catch (...) {
+        spdlog::error("connection ended by an unknown exception");
+      }
+    });
   }
 }
 

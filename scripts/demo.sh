@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make demo` (SPEC §1): starts two netcalld nodes on loopback, calls them over every protocol,
+# shows a remote error, a timeout and introspection, then stops the nodes it started (by PID).
+set -euo pipefail
+bin=${1:-build/bin}
+py=/usr/bin/python3
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+# Starts a node; sets $port to the port from its "netcalld listening on HOST:PORT" line.
+start_node() {
+  local name=$1; shift
+  "$bin/netcalld" --listen 127.0.0.1:0 --name "$name" --log-level warn "$@" \
+    >"$workdir/$name.out" 2>"$workdir/$name.err" &
+  pids+=($!)
+  for _ in $(seq 100); do
+    if grep -q "listening on" "$workdir/$name.out"; then break; fi
+    sleep 0.05
+  done
+  port=$(sed -n 's/^netcalld listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$workdir/$name.out" | head -1)
+  [ -n "$port" ] || { echo "demo: $name did not start:" >&2; cat "$workdir/$name.err" >&2; exit 1; }
+  echo "started $name (pid ${pids[-1]}): $(cat "$workdir/$name.out")"
+}
+
+show() {  # prints a command, runs it, and shows its exit code when it is not 0
+  echo "\$ $*"
+  set +e
+  "$@"
+  local rc=$?
+  set -e
+  [ $rc -eq 0 ] || echo "(exit code $rc)"
+}
+
+start_node alpha
+alpha=127.0.0.1:$port
+start_node beta --delay 1500ms
+beta=127.0.0.1:$port
+echo
+
+echo "== JSON-RPC 2.0 over raw TCP (the default protocol)"
+show "$bin/netcall" call "$alpha" add 2 3
+show "$bin/netcall" call "$alpha" subtract minuend=42 subtrahend=23
+show "$bin/netcall" call "$alpha" echo '{"list":[1,2.0,"three",null]}'
+echo
+echo "== JSON-RPC 2.0 over HTTP"
+show "$bin/netcall" call --protocol jsonrpc-http "$alpha" multiply 6 7
+echo
+echo "== XML-RPC from Python's standard library (xmlrpc.client, unmodified)"
+show $py -c "
+import xmlrpc.client
+p = xmlrpc.client.ServerProxy('http://$alpha/RPC2')
+print('add(2, 3) =', p.add(2, 3), '| divide(7, 2) =', p.divide(7, 2), '| is_alnum(\"abc1\") =', p.is_alnum('abc1'))
+mc = xmlrpc.client.MultiCall(p); mc.add(1, 1); mc.multiply(3, 3)
+print('multicall:', list(mc()))"
+echo
+echo "== A raw socket speaking JSON-RPC (what any language can do)"
+show $py -c "
+import socket
+s = socket.create_connection(('127.0.0.1', ${alpha##*:}), timeout=5)
+s.sendall(b'[{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2],\"id\":1},{\"jsonrpc\":\"2.0\",\"method\":\"is_alnum\",\"params\":[\"x!\"],\"id\":2}]')
+print(s.makefile().readline().strip())"
+echo
+echo "== A remote error (exit code 1, message on stderr)"
+show "$bin/netcall" call "$alpha" divide 1 0
+echo
+echo "== A timeout: beta answers after 1500ms, the client gives up after 300ms (exit code 3)"
+show "$bin/netcall" call --timeout 300ms "$beta" add 1 1
+echo "   ... and with a longer timeout the same call succeeds:"
+show "$bin/netcall" call --timeout 3s "$beta" add 1 1
+echo
+echo "== Introspection (system.listMethods, methodSignature, methodHelp)"
+show "$bin/netcall" list --protocol xmlrpc "$alpha"
+echo
+echo "demo finished; stopping alpha and beta"

@@ -1,0 +1,232 @@
+"""Test harness for integration and interop tests (Python 3 standard library only).
+
+Starts real `netcalld` processes on 127.0.0.1:0, reads the `netcalld listening on HOST:PORT`
+line (SPEC §2), and stops every process it started by its PID. Every wait is bounded in time.
+The binaries come from $NETCALL_BIN (set by CTest to build/bin).
+"""
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("NETCALL_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+NETCALLD = os.path.join(BIN, "netcalld")
+NETCALL = os.path.join(BIN, "netcall")
+
+LISTENING = re.compile(r"^netcalld listening on (\S+):(\d+)$")
+
+
+class Netcalld:
+    """A netcalld process: `with Netcalld("--delay", "300ms") as d: d.port`."""
+
+    def __init__(self, *args, listeners=1, binary=NETCALLD, start_timeout=10.0):
+        self.args = list(args)
+        self.listeners = listeners
+        self.binary = binary
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.ports = []
+        self.stderr_file = None
+
+    def start(self):
+        listen = [] if any(a == "--listen" for a in self.args) else ["--listen", "127.0.0.1:0"]
+        self.stderr_file = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [self.binary, *listen, *self.args],
+            stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self.start_timeout
+        buf = b""
+        while len(self.ports) < self.listeners:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                raise RuntimeError("netcalld did not print its listening line in time")
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                self.stop()
+                raise RuntimeError("netcalld exited before listening: " + self.stderr())
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                m = LISTENING.match(line.decode())
+                if not m:
+                    self.stop()
+                    raise RuntimeError("unexpected stdout line: %r" % line)
+                self.ports.append(int(m.group(2)))
+        return self
+
+    @property
+    def port(self):
+        return self.ports[0]
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def rss_kib(self):
+        """Resident set size of the process in KiB (from /proc)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def signal(self, signo):
+        os.kill(self.proc.pid, signo)
+
+    def wait(self, timeout=10.0):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, then SIGKILL after `timeout` s; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        if self.stderr_file:
+            self._stderr_text = self.stderr()
+            self.stderr_file.close()
+            self.stderr_file = None
+        return self.proc.returncode
+
+    def stderr(self):
+        """Everything the process wrote to stderr so far (also after stop)."""
+        if not self.stderr_file:
+            return getattr(self, "_stderr_text", "")
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode(errors="replace")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def run(args, timeout=30.0, binary=None, input=None):
+    """Runs a program (default: netcall) and returns CompletedProcess with text stdout/stderr."""
+    cmd = [binary or NETCALL, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input)
+
+
+class LineClient:
+    """A raw-socket JSON-RPC over TCP client: send bytes, read newline-terminated answers."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=5.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.timeout = timeout
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def send_json(self, obj):
+        self.send(json.dumps(obj))
+
+    def read_line(self, timeout=None):
+        """The next answer line as bytes; raises TimeoutError, or EOFError if the server closed."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer line in time")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                raise TimeoutError("no answer line in time")
+            if not chunk:
+                raise EOFError("server closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def read_json(self, timeout=None):
+        return json.loads(self.read_line(timeout))
+
+    def call(self, method, params=None, id=1):
+        req = {"jsonrpc": "2.0", "method": method, "id": id}
+        if params is not None:
+            req["params"] = params
+        self.send_json(req)
+        return self.read_json()
+
+    def closed_by_server(self, timeout=5.0):
+        """True when the server closes the connection within `timeout` s (reads and drops data)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+            if not chunk:
+                return True
+        return False
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def http_post(port, path, body, content_type, timeout=5.0):
+    """One HTTP/1.1 POST with http.client; returns (status, headers dict, body bytes)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        if isinstance(body, str):
+            body = body.encode()
+        headers = {"Content-Type": content_type} if content_type else {}
+        conn.request("POST", path, body=body, headers=headers)
+        res = conn.getresponse()
+        return res.status, dict(res.getheaders()), res.read()
+    finally:
+        conn.close()
+
+
+def http_get(port, path, timeout=5.0):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        res = conn.getresponse()
+        return res.status, dict(res.getheaders()), res.read()
+    finally:
+        conn.close()

@@ -1,0 +1,114 @@
+#include "netcall/value.hpp"
+
+#include <gtest/gtest.h>
+
+#include "netcall/status.hpp"
+
+using namespace netcall;
+
+TEST(value, holds_each_kind) {
+  EXPECT_EQ(value().kind(), kind::nil);
+  EXPECT_EQ(value(nil).kind(), kind::nil);
+  EXPECT_EQ(value(true).kind(), kind::boolean);
+  EXPECT_EQ(value(42).kind(), kind::integer);
+  EXPECT_EQ(value(std::int64_t{1} << 40).as_int(), std::int64_t{1} << 40);
+  EXPECT_EQ(value(2.5).kind(), kind::floating);
+  EXPECT_EQ(value("text").kind(), kind::string);
+  EXPECT_EQ(value(std::string("s")).as_string(), "s");
+  EXPECT_EQ(value(bytes{std::string("\0\xff", 2)}).as_bytes().data.size(), 2u);
+  EXPECT_EQ(value(date_time{2026, 11, 21, 1, 2, 3}).as_date_time().day, 21);
+  EXPECT_EQ(value(array{1, "x"}).as_array().size(), 2u);
+  EXPECT_EQ(value(structure{{"k", 1}}).as_struct().front().first, "k");
+}
+
+TEST(value, const_char_is_a_string_not_a_bool) {
+  EXPECT_TRUE(value("x").is_string());
+}
+
+TEST(value, wrong_kind_access_raises_invalid_params_naming_both_kinds) {
+  try {
+    value("x").as_int();
+    FAIL() << "no exception";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), status_code::invalid_params);
+    EXPECT_EQ(e.wire_code(), -32602);
+    EXPECT_STREQ(e.what(), "expected int, got string");
+  }
+  EXPECT_THROW(value(1).as_string(), error);
+  EXPECT_THROW(value(1.5).as_int(), error);
+  EXPECT_THROW(value(true).as_double(), error);
+}
+
+TEST(value, as_double_widens_ints) { EXPECT_EQ(value(3).as_double(), 3.0); }
+
+TEST(value, equality_is_deep_and_kind_sensitive) {
+  EXPECT_EQ(value(array{1, structure{{"a", array{}}}}), value(array{1, structure{{"a", array{}}}}));
+  EXPECT_NE(value(1), value(1.0));
+  EXPECT_NE(value(structure{{"a", 1}}), value(structure{{"a", 2}}));
+}
+
+TEST(value, find_returns_first_member_or_null) {
+  value s(structure{{"a", 1}, {"b", 2}, {"a", 3}});
+  ASSERT_NE(s.find("a"), nullptr);
+  EXPECT_EQ(s.find("a")->as_int(), 1);
+  EXPECT_EQ(s.find("z"), nullptr);
+  EXPECT_EQ(value(1).find("a"), nullptr);
+}
+
+TEST(date_time, formats_and_parses_both_forms) {
+  date_time t{1998, 7, 17, 14, 8, 55};
+  EXPECT_EQ(t.to_xmlrpc(), "19980717T14:08:55");
+  EXPECT_EQ(t.to_iso8601(), "1998-07-17T14:08:55");
+  date_time out;
+  ASSERT_TRUE(date_time::parse("19980717T14:08:55", out));
+  EXPECT_EQ(out, t);
+  ASSERT_TRUE(date_time::parse("1998-07-17T14:08:55Z", out));
+  EXPECT_EQ(out, t);
+  ASSERT_TRUE(date_time::parse("1998-07-17T14:08:55.123+02:00", out));
+  EXPECT_EQ(out, t);
+}
+
+TEST(date_time, rejects_bad_text_and_out_of_range_fields) {
+  date_time out{2000, 1, 1, 0, 0, 0};
+  for (const char* bad : {"", "1998", "19980717", "19980717T14:08", "19981317T14:08:55",
+                          "19980230T14:08:55", "19980717T24:00:00", "19980717T14:08:55junk",
+                          "1998-0717T14:08:55", "abcd0717T14:08:55"}) {
+    EXPECT_FALSE(date_time::parse(bad, out)) << bad;
+  }
+  EXPECT_EQ(out, (date_time{2000, 1, 1, 0, 0, 0}));
+  EXPECT_TRUE(date_time::parse("20000229T00:00:00", out));  // leap year
+}
+
+TEST(base64, round_trips_every_byte_value) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (std::size_t n : {0u, 1u, 2u, 3u, 4u, 255u, 256u}) {
+    const std::string data = all.substr(0, n);
+    std::string back;
+    ASSERT_TRUE(base64_decode(base64_encode(data), back));
+    EXPECT_EQ(back, data);
+  }
+  EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");
+}
+
+TEST(base64, ignores_whitespace_and_rejects_garbage) {
+  std::string out;
+  ASSERT_TRUE(base64_decode("aGVs\nbG8=\n", out));
+  EXPECT_EQ(out, "hello");
+  EXPECT_FALSE(base64_decode("aGVsbG8", out));   // bad length
+  EXPECT_FALSE(base64_decode("aG!sbG8=", out));  // bad character
+  EXPECT_FALSE(base64_decode("a=VsbG8=", out));  // padding in the middle
+}
+
+TEST(status, wire_codes_follow_the_table) {
+  EXPECT_EQ(wire_code(status_code::parse_error), -32700);
+  EXPECT_EQ(wire_code(status_code::invalid_request), -32600);
+  EXPECT_EQ(wire_code(status_code::method_not_found), -32601);
+  EXPECT_EQ(wire_code(status_code::invalid_params), -32602);
+  EXPECT_EQ(wire_code(status_code::internal_error), -32603);
+  EXPECT_EQ(wire_code(status_code::application_error), -32000);
+  EXPECT_EQ(status_from_wire_code(-32601), status_code::method_not_found);
+  EXPECT_EQ(status_from_wire_code(4), status_code::application_error);
+  error foreign(status_code::application_error, 4, "too many parameters");
+  EXPECT_EQ(foreign.wire_code(), 4);
+}
