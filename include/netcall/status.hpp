@@ -24,7 +24,7 @@ namespace netcall {
 /// | invalid_params     | -32602    | server: wrong number or type of params                        |
 /// | internal_error     | -32603    | server: a bug or an unexpected exception in netcall itself    |
 /// | application_error  | -32000    | server: the procedure failed (threw); message is its own      |
-/// | resource_exhausted | -32001    | server: a limit was hit (message size, nesting, batch length) |
+/// | resource_exhausted | -32001    | server: a limit was hit (e.g. a message over the size limit)   |
 /// | unavailable        | -32002    | client: could not connect / connection lost; server: stopping |
 /// | deadline_exceeded  | -32003    | client: no answer within the timeout                          |
 /// | protocol_error     | -32004    | client: the server's answer could not be understood           |

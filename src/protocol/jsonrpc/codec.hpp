@@ -35,7 +35,8 @@ message decode(std::string_view text, const decode_limits& limits);
 /// TCP, whitespace between texts optional, no terminator required).
 class stream_decoder {
  public:
-  /// `max_message_bytes`: the longest single JSON text accepted (bytes).
+  /// `max_message_bytes`: the longest single JSON text accepted (bytes; whitespace before a
+  /// text is not counted, whitespace the parser consumes right after it is).
   stream_decoder(const decode_limits& limits, std::size_t max_message_bytes);
   ~stream_decoder();
   stream_decoder(const stream_decoder&) = delete;
@@ -49,6 +50,8 @@ class stream_decoder {
   };
 
   /// Consumes bytes from the front of `input` (advancing it) up to the end of the next JSON text.
+  /// Whitespace alone is need_more, never a message. On `failed` the rest of `input` is consumed
+  /// (it cannot be framed) and every later call returns `failed` again with the same response.
   status feed(std::string_view& input, message& out);
 
  private:

@@ -1,0 +1,1005 @@
+// Tests of src/protocol/jsonrpc/codec.cpp: JSON-RPC 2.0 decoding, stream framing and encoding.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/jsonrpc/codec.hpp"
+
+namespace netcall::detail::jsonrpc {
+namespace {
+
+constexpr int parse_error_code = -32700;
+constexpr int invalid_request_code = -32600;
+constexpr int resource_exhausted_code = -32001;
+
+/// A JSON literal as a value (test input; must be valid).
+value json_value(std::string_view text) {
+  value v;
+  EXPECT_TRUE(decode_value(text, decode_limits{}, v)) << text;
+  return v;
+}
+
+std::string to_text(const value& v) {
+  std::string out;
+  encode_value(v, out);
+  return out;
+}
+
+std::string to_text(const response& r) {
+  std::string out;
+  encode_response(r, out);
+  return out;
+}
+
+const request& as_request(const entry& e) {
+  EXPECT_TRUE(std::holds_alternative<request>(e)) << "expected a request";
+  static const request none;
+  const request* r = std::get_if<request>(&e);
+  return r != nullptr ? *r : none;
+}
+
+const response& as_error(const entry& e) {
+  EXPECT_TRUE(std::holds_alternative<response>(e)) << "expected an error response";
+  static const response none;
+  const response* r = std::get_if<response>(&e);
+  if (r == nullptr) return none;
+  EXPECT_TRUE(r->error.has_value());
+  return *r;
+}
+
+int error_code(const entry& e) {
+  const response& r = as_error(e);
+  return r.error ? r.error->code : 0;
+}
+
+// ----------------------------------------------------------------------------------------------
+// JSON-RPC 2.0 specification, section 7: every example, table-driven.
+
+/// What one decoded entry must be: a request (method, params, id; no id = notification) or an
+/// error response ready to send (code, id).
+struct expected_entry {
+  bool is_request;
+  std::string method;             // request only
+  std::string params;             // request only: JSON literal
+  std::optional<std::string> id;  // JSON literal; nullopt: notification (requests only)
+  int code = 0;                   // error only
+};
+
+expected_entry req(std::string method, std::string params, std::optional<std::string> id) {
+  return {true, std::move(method), std::move(params), std::move(id), 0};
+}
+expected_entry err(int code, std::string id) { return {false, {}, {}, std::move(id), code}; }
+
+struct spec_example {
+  const char* name;
+  std::string input;
+  bool batch;
+  std::vector<expected_entry> entries;
+  /// The response the specification shows ("" when nothing is sent). Its -32700/-32600 errors
+  /// are the codec's to produce; the rest come from the server.
+  std::string spec_response;
+};
+
+// gtest prints the example by name rather than as raw bytes.
+void PrintTo(const spec_example& e, std::ostream* os) { *os << e.name; }
+
+const std::vector<spec_example>& spec_examples() {
+  static const std::vector<spec_example> examples = {
+      {"positional_params_42_23",
+       R"({"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1})",
+       false,
+       {req("subtract", "[42,23]", "1")},
+       R"({"jsonrpc": "2.0", "result": 19, "id": 1})"},
+      {"positional_params_23_42",
+       R"({"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2})",
+       false,
+       {req("subtract", "[23,42]", "2")},
+       R"({"jsonrpc": "2.0", "result": -19, "id": 2})"},
+      {"named_params_subtrahend_first",
+       R"({"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3})",
+       false,
+       {req("subtract", R"({"subtrahend":23,"minuend":42})", "3")},
+       R"({"jsonrpc": "2.0", "result": 19, "id": 3})"},
+      {"named_params_minuend_first",
+       R"({"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4})",
+       false,
+       {req("subtract", R"({"minuend":42,"subtrahend":23})", "4")},
+       R"({"jsonrpc": "2.0", "result": 19, "id": 4})"},
+      {"notification_update",
+       R"({"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]})",
+       false,
+       {req("update", "[1,2,3,4,5]", std::nullopt)},
+       ""},
+      {"notification_foobar",
+       R"({"jsonrpc": "2.0", "method": "foobar"})",
+       false,
+       {req("foobar", "[]", std::nullopt)},
+       ""},
+      {"non_existent_method",
+       R"({"jsonrpc": "2.0", "method": "foobar", "id": "1"})",
+       false,
+       {req("foobar", "[]", R"("1")")},
+       R"({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"})"},
+      {"invalid_json",
+       R"({"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz])",
+       false,
+       {err(parse_error_code, "null")},
+       R"({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})"},
+      {"invalid_request_object",
+       R"({"jsonrpc": "2.0", "method": 1, "params": "bar"})",
+       false,
+       {err(invalid_request_code, "null")},
+       R"({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null})"},
+      {"batch_invalid_json",
+       R"([
+  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+  {"jsonrpc": "2.0", "method"
+])",
+       false,
+       {err(parse_error_code, "null")},
+       R"({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})"},
+      {"empty_array",
+       "[]",
+       false,
+       {err(invalid_request_code, "null")},
+       R"({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null})"},
+      {"invalid_batch_not_empty",
+       "[1]",
+       true,
+       {err(invalid_request_code, "null")},
+       R"([
+  {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}
+])"},
+      {"invalid_batch",
+       "[1,2,3]",
+       true,
+       {err(invalid_request_code, "null"), err(invalid_request_code, "null"),
+        err(invalid_request_code, "null")},
+       R"([
+  {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},
+  {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},
+  {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null}
+])"},
+      {"mixed_batch",
+       R"([
+        {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+        {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+        {"foo": "boo"},
+        {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+        {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
+    ])",
+       true,
+       {req("sum", "[1,2,4]", R"("1")"), req("notify_hello", "[7]", std::nullopt),
+        req("subtract", "[42,23]", R"("2")"), err(invalid_request_code, "null"),
+        req("foo.get", R"({"name":"myself"})", R"("5")"), req("get_data", "[]", R"("9")")},
+       R"([
+        {"jsonrpc": "2.0", "result": 7, "id": "1"},
+        {"jsonrpc": "2.0", "result": 19, "id": "2"},
+        {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
+        {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}
+    ])"},
+      {"all_notifications_batch",
+       R"([
+        {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
+    ])",
+       true,
+       {req("notify_sum", "[1,2,4]", std::nullopt), req("notify_hello", "[7]", std::nullopt)},
+       ""},
+  };
+  return examples;
+}
+
+class jsonrpc_spec_examples : public ::testing::TestWithParam<spec_example> {};
+
+TEST_P(jsonrpc_spec_examples, decode_as_the_specification_says) {
+  const spec_example& ex = GetParam();
+  const message m = decode(ex.input, decode_limits{});
+  EXPECT_EQ(m.batch, ex.batch);
+  ASSERT_EQ(m.entries.size(), ex.entries.size());
+
+  std::vector<response> codec_answers;
+  for (std::size_t i = 0; i < ex.entries.size(); ++i) {
+    SCOPED_TRACE("entry " + std::to_string(i));
+    const expected_entry& want = ex.entries[i];
+    if (want.is_request) {
+      const request& r = as_request(m.entries[i]);
+      EXPECT_EQ(r.method, want.method);
+      EXPECT_EQ(r.params, json_value(want.params)) << to_text(r.params);
+      EXPECT_EQ(r.notification, !want.id.has_value());
+      if (want.id) {
+        EXPECT_EQ(r.id, json_value(*want.id)) << to_text(r.id);
+      }
+    } else {
+      const response& r = as_error(m.entries[i]);
+      EXPECT_EQ(error_code(m.entries[i]), want.code);
+      EXPECT_EQ(r.id, json_value(*want.id));
+      codec_answers.push_back(r);
+    }
+  }
+
+  // The codec's own errors, once encoded, carry what the specification's answer carries
+  // (messages aside: ours add a detail after "Parse error" / "Invalid Request").
+  std::vector<response> spec_answers;
+  if (!ex.spec_response.empty()) {
+    std::string why;
+    ASSERT_TRUE(decode_responses(ex.spec_response, decode_limits{}, spec_answers, why)) << why;
+  }
+  std::vector<response> spec_codec_answers;
+  for (const response& r : spec_answers) {
+    if (r.error && (r.error->code == parse_error_code || r.error->code == invalid_request_code)) {
+      spec_codec_answers.push_back(r);
+    }
+  }
+  std::string encoded;
+  if (m.batch) {
+    encode_batch(codec_answers, encoded);
+  } else if (!codec_answers.empty()) {
+    encode_response(codec_answers.front(), encoded);
+  }
+  std::vector<response> ours;
+  if (!encoded.empty()) {
+    std::string why;
+    ASSERT_TRUE(decode_responses(encoded, decode_limits{}, ours, why)) << why << ": " << encoded;
+    EXPECT_EQ(encoded.front() == '[', m.batch) << encoded;
+  }
+  ASSERT_EQ(ours.size(), spec_codec_answers.size()) << encoded;
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_EQ(ours[i].id, spec_codec_answers[i].id);
+    EXPECT_EQ(ours[i].error->code, spec_codec_answers[i].error->code);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(section7, jsonrpc_spec_examples, ::testing::ValuesIn(spec_examples()),
+                         [](const ::testing::TestParamInfo<spec_example>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST(jsonrpc_spec_examples, error_messages_name_the_error) {
+  const message parse =
+      decode(R"({"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz])", decode_limits{});
+  EXPECT_EQ(as_error(parse.entries.at(0)).error->message.rfind("Parse error", 0), 0u);
+  const message invalid =
+      decode(R"({"jsonrpc": "2.0", "method": 1, "params": "bar"})", decode_limits{});
+  EXPECT_EQ(as_error(invalid.entries.at(0)).error->message.rfind("Invalid Request", 0), 0u);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Request validation beyond the examples
+
+TEST(jsonrpc_decode, null_id_is_a_request_not_a_notification) {
+  const message m = decode(R"({"jsonrpc":"2.0","method":"m","id":null})", decode_limits{});
+  const request& r = as_request(m.entries.at(0));
+  EXPECT_FALSE(r.notification);
+  EXPECT_TRUE(r.id.is_nil());
+}
+
+TEST(jsonrpc_decode, ids_keep_their_type) {
+  auto id_of = [](std::string_view text) {
+    const message m = decode(text, decode_limits{});
+    return as_request(m.entries.at(0)).id;
+  };
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":"1"})"), value("1"));
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1})"), value(1));
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.5})"), value(1.5));
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.0})"), value(1.0));
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":-7})"), value(-7));
+}
+
+TEST(jsonrpc_decode, id_of_another_type_is_invalid_with_null_id) {
+  for (const char* id : {"{}", "[1]", "true", "false", R"({"a":1})"}) {
+    SCOPED_TRACE(id);
+    const message m =
+        decode(std::string(R"({"jsonrpc":"2.0","method":"m","id":)") + id + "}", decode_limits{});
+    ASSERT_EQ(m.entries.size(), 1u);
+    EXPECT_EQ(error_code(m.entries[0]), invalid_request_code);
+    EXPECT_TRUE(as_error(m.entries[0]).id.is_nil());
+  }
+}
+
+TEST(jsonrpc_decode, version_must_be_exactly_2_0_and_readable_id_is_echoed) {
+  for (const char* text :
+       {R"({"method":"m","id":7})", R"({"jsonrpc":"1.0","method":"m","id":7})",
+        R"({"jsonrpc":2.0,"method":"m","id":7})", R"({"jsonrpc":"2.0 ","method":"m","id":7})"}) {
+    SCOPED_TRACE(text);
+    const message m = decode(text, decode_limits{});
+    EXPECT_EQ(error_code(m.entries.at(0)), invalid_request_code);
+    EXPECT_EQ(as_error(m.entries.at(0)).id, value(7));
+  }
+}
+
+TEST(jsonrpc_decode, method_must_be_a_string) {
+  for (const char* text :
+       {R"({"jsonrpc":"2.0","id":"a"})", R"({"jsonrpc":"2.0","method":null,"id":"a"})",
+        R"({"jsonrpc":"2.0","method":["m"],"id":"a"})"}) {
+    SCOPED_TRACE(text);
+    const message m = decode(text, decode_limits{});
+    EXPECT_EQ(error_code(m.entries.at(0)), invalid_request_code);
+    EXPECT_EQ(as_error(m.entries.at(0)).id, value("a"));
+  }
+}
+
+TEST(jsonrpc_decode, params_must_be_array_or_object) {
+  for (const char* params : {"\"bar\"", "1", "null", "true"}) {
+    SCOPED_TRACE(params);
+    const message m =
+        decode(std::string(R"({"jsonrpc":"2.0","method":"m","id":1,"params":)") + params + "}",
+               decode_limits{});
+    EXPECT_EQ(error_code(m.entries.at(0)), invalid_request_code);
+    EXPECT_EQ(as_error(m.entries.at(0)).id, value(1));
+  }
+}
+
+TEST(jsonrpc_decode, invalid_notification_is_still_answered) {
+  const message m = decode(R"({"jsonrpc":"2.0","method":"m","params":5})", decode_limits{});
+  EXPECT_EQ(error_code(m.entries.at(0)), invalid_request_code);
+  EXPECT_TRUE(as_error(m.entries.at(0)).id.is_nil());
+}
+
+TEST(jsonrpc_decode, top_level_scalar_is_one_invalid_request) {
+  for (const char* text : {"5", "\"x\"", "null", "true", "1.5"}) {
+    SCOPED_TRACE(text);
+    const message m = decode(text, decode_limits{});
+    EXPECT_FALSE(m.batch);
+    ASSERT_EQ(m.entries.size(), 1u);
+    EXPECT_EQ(error_code(m.entries[0]), invalid_request_code);
+  }
+}
+
+TEST(jsonrpc_decode, not_one_json_text_is_a_parse_error) {
+  for (const char* text : {"", "   ", "{} {}", "{\"jsonrpc\":\"2.0\",}", "[1,]", "nul", "{'a':1}",
+                           "// c\n{}", "NaN"}) {
+    SCOPED_TRACE(text);
+    const message m = decode(text, decode_limits{});
+    EXPECT_FALSE(m.batch);
+    ASSERT_EQ(m.entries.size(), 1u);
+    EXPECT_EQ(error_code(m.entries[0]), parse_error_code);
+    EXPECT_TRUE(as_error(m.entries[0]).id.is_nil());
+  }
+}
+
+TEST(jsonrpc_decode, invalid_utf8_is_a_parse_error) {
+  const message m = decode("{\"jsonrpc\":\"2.0\",\"method\":\"m\xff\",\"id\":1}", decode_limits{});
+  EXPECT_EQ(error_code(m.entries.at(0)), parse_error_code);
+}
+
+TEST(jsonrpc_decode, params_keep_types_and_member_order) {
+  const message m = decode(
+      R"({"jsonrpc":"2.0","method":"m","id":1,"params":{"z":1,"a":2.5,"m":[null,true,"s",{"k":-1}]}})",
+      decode_limits{});
+  const request& r = as_request(m.entries.at(0));
+  const structure want = {
+      {"z", value(1)},
+      {"a", value(2.5)},
+      {"m", value(array{value(), value(true), value("s"), value(structure{{"k", value(-1)}})})}};
+  EXPECT_EQ(r.params, value(want));
+}
+
+TEST(jsonrpc_decode, extra_members_are_ignored) {
+  const message m =
+      decode(R"({"jsonrpc":"2.0","method":"m","id":1,"extra":{"x":[1]}})", decode_limits{});
+  EXPECT_EQ(as_request(m.entries.at(0)).method, "m");
+}
+
+TEST(jsonrpc_decode, deep_nesting_is_a_parse_error_without_crash) {
+  const std::string deep(100000, '[');
+  const message m = decode(deep, decode_limits{});
+  ASSERT_EQ(m.entries.size(), 1u);
+  EXPECT_EQ(error_code(m.entries[0]), parse_error_code);
+  EXPECT_NE(as_error(m.entries[0]).error->message.find("nesting deeper than 128"),
+            std::string::npos)
+      << as_error(m.entries[0]).error->message;
+
+  const std::string closed = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(error_code(decode(closed, decode_limits{}).entries.at(0)), parse_error_code);
+
+  const std::string in_params = R"({"jsonrpc":"2.0","method":"m","id":1,"params":)" +
+                                std::string(5000, '[') + std::string(5000, ']') + "}";
+  EXPECT_EQ(error_code(decode(in_params, decode_limits{}).entries.at(0)), parse_error_code);
+}
+
+TEST(jsonrpc_decode, max_depth_is_the_deepest_nesting_accepted) {
+  decode_limits limits;
+  limits.max_depth = 8;
+  value v;
+  EXPECT_TRUE(decode_value(std::string(8, '[') + std::string(8, ']'), limits, v));
+  EXPECT_FALSE(decode_value(std::string(9, '[') + std::string(9, ']'), limits, v));
+  // The request object itself is one level: params [[..]] of depth 7 makes 8 in all.
+  const std::string ok = R"({"jsonrpc":"2.0","method":"m","id":1,"params":)" + std::string(7, '[') +
+                         std::string(7, ']') + "}";
+  EXPECT_TRUE(std::holds_alternative<request>(decode(ok, limits).entries.at(0)));
+  const std::string deep = R"({"jsonrpc":"2.0","method":"m","id":1,"params":)" +
+                           std::string(8, '[') + std::string(8, ']') + "}";
+  EXPECT_EQ(error_code(decode(deep, limits).entries.at(0)), parse_error_code);
+}
+
+TEST(jsonrpc_batch, longer_than_max_batch_is_one_invalid_request) {
+  decode_limits limits;
+  limits.max_batch = 3;
+  const std::string one = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  const message ok = decode("[" + one + "," + one + "," + one + "]", limits);
+  EXPECT_TRUE(ok.batch);
+  EXPECT_EQ(ok.entries.size(), 3u);
+
+  const message over = decode("[" + one + "," + one + "," + one + "," + one + "]", limits);
+  EXPECT_FALSE(over.batch);
+  ASSERT_EQ(over.entries.size(), 1u);
+  EXPECT_EQ(error_code(over.entries[0]), invalid_request_code);
+  EXPECT_TRUE(as_error(over.entries[0]).id.is_nil());
+}
+
+TEST(jsonrpc_batch, nested_batch_element_is_invalid) {
+  const message m = decode(R"([[{"jsonrpc":"2.0","method":"m","id":1}]])", decode_limits{});
+  EXPECT_TRUE(m.batch);
+  ASSERT_EQ(m.entries.size(), 1u);
+  EXPECT_EQ(error_code(m.entries[0]), invalid_request_code);
+}
+
+TEST(jsonrpc_batch, invalid_element_with_readable_id_echoes_it) {
+  const message m =
+      decode(R"([{"jsonrpc":"2.0","method":1,"id":"x"},{"jsonrpc":"2.0","method":"m","id":2}])",
+             decode_limits{});
+  ASSERT_EQ(m.entries.size(), 2u);
+  EXPECT_EQ(as_error(m.entries[0]).id, value("x"));
+  EXPECT_EQ(as_request(m.entries[1]).id, value(2));
+}
+
+TEST(jsonrpc_decode_value, numbers_map_to_int64_or_double) {
+  EXPECT_EQ(json_value("9223372036854775807"), value(std::numeric_limits<std::int64_t>::max()));
+  EXPECT_EQ(json_value("-9223372036854775808"), value(std::numeric_limits<std::int64_t>::min()));
+  const value big = json_value("18446744073709551615");
+  ASSERT_TRUE(big.is_double());
+  EXPECT_EQ(big.as_double(), 18446744073709551615.0);
+  EXPECT_TRUE(json_value("9223372036854775808").is_double());
+  EXPECT_EQ(json_value("2.0"), value(2.0));
+  EXPECT_EQ(json_value("2"), value(2));
+  EXPECT_EQ(json_value("-0.0"), value(-0.0));
+  EXPECT_TRUE(std::signbit(json_value("-0.0").as_double()));
+}
+
+TEST(jsonrpc_decode_value, accepts_exactly_one_json_text) {
+  value v;
+  EXPECT_TRUE(decode_value(" [1, 2] \n", decode_limits{}, v));
+  EXPECT_EQ(v, value(array{value(1), value(2)}));
+  EXPECT_FALSE(decode_value("1 2", decode_limits{}, v));
+  EXPECT_FALSE(decode_value("hello", decode_limits{}, v));
+  EXPECT_FALSE(decode_value("", decode_limits{}, v));
+  EXPECT_FALSE(decode_value("\"\xc3\"", decode_limits{}, v));  // truncated UTF-8
+}
+
+// ----------------------------------------------------------------------------------------------
+// Encoding
+
+TEST(jsonrpc_encode, response_members_in_order) {
+  response ok;
+  ok.id = value(1);
+  ok.result = value(19);
+  EXPECT_EQ(to_text(ok), R"({"jsonrpc":"2.0","result":19,"id":1})");
+
+  response failed;
+  failed.id = value("5");
+  failed.error = fault{-32601, "Method not found"};
+  EXPECT_EQ(to_text(failed),
+            R"({"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"5"})");
+}
+
+TEST(jsonrpc_encode, nil_result_is_null) {
+  response r;
+  r.id = value(3);
+  EXPECT_EQ(to_text(r), R"({"jsonrpc":"2.0","result":null,"id":3})");
+}
+
+TEST(jsonrpc_encode, id_is_echoed_with_its_type) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {R"("1")", R"({"jsonrpc":"2.0","result":true,"id":"1"})"},
+      {"1", R"({"jsonrpc":"2.0","result":true,"id":1})"},
+      {"1.5", R"({"jsonrpc":"2.0","result":true,"id":1.5})"},
+      {"1.0", R"({"jsonrpc":"2.0","result":true,"id":1.0})"},
+      {"null", R"({"jsonrpc":"2.0","result":true,"id":null})"},
+  };
+  for (const auto& [id, want] : cases) {
+    SCOPED_TRACE(id);
+    const message m =
+        decode(std::string(R"({"jsonrpc":"2.0","method":"m","id":)") + id + "}", decode_limits{});
+    const request& r = as_request(m.entries.at(0));
+    response answer;
+    answer.id = r.id;
+    answer.result = value(true);
+    EXPECT_EQ(to_text(answer), want);
+  }
+}
+
+TEST(jsonrpc_encode, appends_to_the_output) {
+  std::string out = "x";
+  encode_value(value(1), out);
+  response r;
+  encode_response(r, out);
+  EXPECT_EQ(out, R"(x1{"jsonrpc":"2.0","result":null,"id":null})");
+}
+
+TEST(jsonrpc_encode, doubles_are_always_written_as_floats) {
+  EXPECT_EQ(to_text(value(2.0)), "2.0");
+  EXPECT_EQ(to_text(value(0.1)), "0.1");
+  EXPECT_EQ(to_text(value(-0.0)), "-0.0");
+  EXPECT_EQ(to_text(value(1e300)), "1e+300");
+  EXPECT_EQ(to_text(value(-2.5)), "-2.5");
+  EXPECT_EQ(to_text(value(100.0)), "100.0");
+  EXPECT_EQ(to_text(value(1e-7)), "1e-07");
+  EXPECT_EQ(to_text(value(std::numeric_limits<double>::quiet_NaN())), "null");
+  EXPECT_EQ(to_text(value(std::numeric_limits<double>::infinity())), "null");
+  EXPECT_EQ(to_text(value(-std::numeric_limits<double>::infinity())), "null");
+}
+
+TEST(jsonrpc_encode, doubles_round_trip_exactly) {
+  for (double d : {0.1, 1.0 / 3.0, 2.0, -0.0, 1e300, 1e-300, 123456789.125,
+                   std::numeric_limits<double>::max(), std::numeric_limits<double>::min(),
+                   std::numeric_limits<double>::denorm_min(), 9007199254740993.0, 1e21, 1e22}) {
+    SCOPED_TRACE(d);
+    const std::string text = to_text(value(d));
+    const value back = json_value(text);
+    ASSERT_TRUE(back.is_double()) << text;
+    EXPECT_EQ(back.as_double(), d) << text;
+    EXPECT_EQ(std::signbit(back.as_double()), std::signbit(d)) << text;
+  }
+}
+
+TEST(jsonrpc_encode, integers_are_exact) {
+  EXPECT_EQ(to_text(value(0)), "0");
+  EXPECT_EQ(to_text(value(-19)), "-19");
+  EXPECT_EQ(to_text(value(std::numeric_limits<std::int64_t>::max())), "9223372036854775807");
+  EXPECT_EQ(to_text(value(std::numeric_limits<std::int64_t>::min())), "-9223372036854775808");
+}
+
+TEST(jsonrpc_encode, strings_are_escaped_per_rfc8259) {
+  const std::string s = "q\"b\\n\nt\tr\rb\bf\f\x01\x1f\x7f \xc3\xa9\xf0\x9f\x98\x80";
+  EXPECT_EQ(to_text(value(s)),
+            "\"q\\\"b\\\\n\\nt\\tr\\rb\\bf\\f\\u0001\\u001f\x7f \xc3\xa9\xf0\x9f\x98\x80\"");
+  EXPECT_EQ(to_text(value(std::string("a\0b", 3))), "\"a\\u0000b\"");
+  EXPECT_EQ(json_value(to_text(value(s))), value(s));
+}
+
+TEST(jsonrpc_encode, every_control_character_round_trips) {
+  std::string s;
+  for (int c = 0; c < 0x20; ++c) s.push_back(static_cast<char>(c));
+  const std::string text = to_text(value(s));
+  for (char c : text) EXPECT_GE(static_cast<unsigned char>(c), 0x20u) << text;
+  EXPECT_EQ(json_value(text), value(s));
+  // And Boost.JSON, an independent reader, agrees.
+  EXPECT_EQ(boost::json::parse(text).as_string(), s);
+}
+
+TEST(jsonrpc_encode, unicode_escapes_decode_to_utf8) {
+  EXPECT_EQ(json_value(R"("\u00e9\ud83d\ude00\u0041")"), value("\xc3\xa9\xf0\x9f\x98\x80"
+                                                               "A"));
+}
+
+TEST(jsonrpc_encode, bytes_as_base64_and_date_time_as_iso8601) {
+  EXPECT_EQ(to_text(value(bytes{std::string("\x00\x01hello\xff", 8)})), R"("AAFoZWxsb/8=")");
+  EXPECT_EQ(to_text(value(bytes{})), R"("")");
+  EXPECT_EQ(to_text(value(date_time{2024, 1, 2, 3, 4, 5})), R"("2024-01-02T03:04:05")");
+}
+
+TEST(jsonrpc_encode, containers_keep_order) {
+  const value v(structure{{"b", value(array{value(1), value(2.0), value(), value(false)})},
+                          {"a", value(structure{})},
+                          {"k\"ey", value(array{})}});
+  EXPECT_EQ(to_text(v), R"({"b":[1,2.0,null,false],"a":{},"k\"ey":[]})");
+  EXPECT_EQ(json_value(to_text(v)), v);
+}
+
+TEST(jsonrpc_encode, batch_is_an_array_and_empty_batch_writes_nothing) {
+  std::string out;
+  encode_batch({}, out);
+  EXPECT_EQ(out, "");
+  response a;
+  a.id = value(1);
+  a.result = value(7);
+  response b;
+  b.error = fault{-32600, "Invalid Request"};
+  encode_batch({a, b}, out);
+  EXPECT_EQ(out,
+            R"([{"jsonrpc":"2.0","result":7,"id":1},)"
+            R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}])");
+}
+
+TEST(jsonrpc_encode, request_and_notification) {
+  request r;
+  r.method = "subtract";
+  r.params = value(array{value(42), value(23)});
+  r.id = value(1);
+  std::string out;
+  encode_request(r, out);
+  EXPECT_EQ(out, R"({"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1})");
+
+  request n;
+  n.method = "update";
+  n.params = value(structure{{"x", value("y")}});
+  n.notification = true;
+  out.clear();
+  encode_request(n, out);
+  EXPECT_EQ(out, R"({"jsonrpc":"2.0","method":"update","params":{"x":"y"}})");
+
+  // What the codec writes, it reads back as the same request.
+  const message m = decode(out, decode_limits{});
+  const request& back = as_request(m.entries.at(0));
+  EXPECT_TRUE(back.notification);
+  EXPECT_EQ(back.method, "update");
+  EXPECT_EQ(back.params, n.params);
+}
+
+TEST(jsonrpc_encode, request_with_nil_params_omits_them) {
+  request r;
+  r.method = "counter.get";
+  r.params = value();
+  r.id = value("a");
+  std::string out;
+  encode_request(r, out);
+  EXPECT_EQ(out, R"({"jsonrpc":"2.0","method":"counter.get","id":"a"})");
+  EXPECT_EQ(as_request(decode(out, decode_limits{}).entries.at(0)).params, value(array{}));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Client side: decode_responses
+
+TEST(jsonrpc_decode_responses, result_and_error) {
+  std::vector<response> out;
+  std::string why;
+  ASSERT_TRUE(
+      decode_responses(R"({"jsonrpc":"2.0","result":[1,2.5],"id":"a"})", decode_limits{}, out, why))
+      << why;
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, value("a"));
+  EXPECT_EQ(out[0].result, value(array{value(1), value(2.5)}));
+  EXPECT_FALSE(out[0].error);
+
+  ASSERT_TRUE(decode_responses(
+      R"({"jsonrpc":"2.0","error":{"code":-32000,"message":"division by zero","data":1},"id":7})",
+      decode_limits{}, out, why))
+      << why;
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, value(7));
+  ASSERT_TRUE(out[0].error);
+  EXPECT_EQ(*out[0].error, (fault{-32000, "division by zero"}));
+}
+
+TEST(jsonrpc_decode_responses, batch_of_responses) {
+  std::vector<response> out;
+  std::string why;
+  ASSERT_TRUE(decode_responses(
+      R"([{"jsonrpc":"2.0","result":null,"id":1},{"jsonrpc":"2.0","error":{"code":-32600,"message":"x"},"id":null}])",
+      decode_limits{}, out, why))
+      << why;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].result.is_nil());
+  EXPECT_FALSE(out[0].error);
+  EXPECT_TRUE(out[1].id.is_nil());
+  EXPECT_EQ(out[1].error->code, -32600);
+}
+
+TEST(jsonrpc_decode_responses, round_trip_of_encoded_responses) {
+  response a;
+  a.id = value(1.5);
+  a.result = value(structure{{"k", value(bytes{"hi"})}});
+  response b;
+  b.id = value("x");
+  b.error = fault{-32602, "invalid params: \"a\" must be an int"};
+  std::string text;
+  encode_batch({a, b}, text);
+  std::vector<response> out;
+  std::string why;
+  ASSERT_TRUE(decode_responses(text, decode_limits{}, out, why)) << why;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].id, value(1.5));
+  EXPECT_EQ(out[0].result, value(structure{{"k", value("aGk=")}}));  // bytes travel as base64
+  EXPECT_EQ(out[1], b);
+}
+
+TEST(jsonrpc_decode_responses, refuses_what_is_not_a_response) {
+  const std::vector<const char*> bad = {
+      "garbage",
+      "",
+      "[]",
+      "5",
+      R"({"jsonrpc":"2.0","result":1})",                                          // no id
+      R"({"jsonrpc":"1.0","result":1,"id":1})",                                   // version
+      R"({"result":1,"id":1})",                                                   // no version
+      R"({"jsonrpc":"2.0","id":1})",                                              // neither
+      R"({"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"m"},"id":1})",  // both
+      R"({"jsonrpc":"2.0","error":{"code":"1","message":"m"},"id":1})",           // code type
+      R"({"jsonrpc":"2.0","error":{"code":1.5,"message":"m"},"id":1})",           // code type
+      R"({"jsonrpc":"2.0","error":{"code":99999999999,"message":"m"},"id":1})",   // code range
+      R"({"jsonrpc":"2.0","error":{"code":1},"id":1})",                           // no message
+      R"({"jsonrpc":"2.0","error":{"code":1,"message":2},"id":1})",               // message type
+      R"({"jsonrpc":"2.0","error":"boom","id":1})",                               // error type
+      R"({"jsonrpc":"2.0","result":1,"id":[1]})",                                 // id type
+      R"([{"jsonrpc":"2.0","result":1,"id":1},3])",                               // element
+      R"({"jsonrpc":"2.0","result":1,"id":1}{})",                                 // two texts
+  };
+  for (const char* text : bad) {
+    SCOPED_TRACE(text);
+    std::vector<response> out;
+    std::string why;
+    EXPECT_FALSE(decode_responses(text, decode_limits{}, out, why));
+    EXPECT_FALSE(why.empty());
+    EXPECT_EQ(why.find('\n'), std::string::npos);
+    EXPECT_TRUE(out.empty());
+  }
+}
+
+TEST(jsonrpc_decode_responses, deep_nesting_is_refused_without_crash) {
+  std::vector<response> out;
+  std::string why;
+  EXPECT_FALSE(decode_responses(std::string(100000, '['), decode_limits{}, out, why));
+  EXPECT_NE(why.find("nesting"), std::string::npos) << why;
+}
+
+// ----------------------------------------------------------------------------------------------
+// stream_decoder
+
+TEST(boost_json_stream_parser, write_some_stops_at_the_end_of_one_text) {
+  // The framing below relies on this: bytes after a complete text are left unconsumed
+  // (whitespace directly after it is eaten), and a number needs a delimiter to complete.
+  boost::json::stream_parser p;
+  boost::json::error_code ec;
+  const std::string two = R"({"a":1}{"b":2})";
+  EXPECT_EQ(p.write_some(two.data(), two.size(), ec), 7u);
+  EXPECT_FALSE(ec);
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(boost::json::serialize(p.release()), R"({"a":1})");
+
+  p.reset();
+  const std::string spaced = "[1] \n [2]";
+  EXPECT_EQ(p.write_some(spaced.data(), spaced.size(), ec), 6u);
+  EXPECT_TRUE(p.done());
+
+  p.reset();
+  EXPECT_EQ(p.write_some("5", 1, ec), 1u);
+  EXPECT_FALSE(p.done());
+  EXPECT_EQ(p.write_some(" ", 1, ec), 1u);
+  EXPECT_TRUE(p.done());
+}
+
+/// Feeds `chunks` one after another, collecting every completed message; stops at a failure.
+struct stream_run {
+  std::vector<message> messages;
+  std::optional<message> failure;
+  std::string_view last_rest;
+};
+
+stream_run run_stream(stream_decoder& d, const std::vector<std::string>& chunks) {
+  stream_run run;
+  for (const std::string& chunk : chunks) {
+    std::string_view input(chunk);
+    while (!input.empty()) {
+      message m;
+      const auto before = input.size();
+      const auto st = d.feed(input, m);
+      if (st == stream_decoder::status::need_more) {
+        EXPECT_TRUE(input.empty()) << "need_more must consume all input";
+        break;
+      }
+      EXPECT_LT(input.size(), before) << "a result must consume input";
+      if (st == stream_decoder::status::failed) {
+        run.failure = std::move(m);
+        run.last_rest = input;
+        return run;
+      }
+      run.messages.push_back(std::move(m));
+    }
+  }
+  return run;
+}
+
+std::vector<std::string> bytes_of(std::string_view text) {
+  std::vector<std::string> out;
+  for (char c : text) out.emplace_back(1, c);
+  return out;
+}
+
+const std::string three_texts =
+    R"({"jsonrpc":"2.0","method":"a","id":1}[{"jsonrpc":"2.0","method":"b","id":"2"},)"
+    R"({"jsonrpc":"2.0","method":"c"}]{"jsonrpc":"2.0","method":"d","params":[1.5],"id":3})";
+
+void expect_three_texts(const stream_run& run) {
+  ASSERT_FALSE(run.failure);
+  ASSERT_EQ(run.messages.size(), 3u);
+  EXPECT_FALSE(run.messages[0].batch);
+  EXPECT_EQ(as_request(run.messages[0].entries.at(0)).method, "a");
+  EXPECT_EQ(as_request(run.messages[0].entries.at(0)).id, value(1));
+  EXPECT_TRUE(run.messages[1].batch);
+  ASSERT_EQ(run.messages[1].entries.size(), 2u);
+  EXPECT_EQ(as_request(run.messages[1].entries[0]).id, value("2"));
+  EXPECT_TRUE(as_request(run.messages[1].entries[1]).notification);
+  EXPECT_EQ(as_request(run.messages[2].entries.at(0)).params, value(array{value(1.5)}));
+}
+
+TEST(jsonrpc_stream, back_to_back_texts_in_one_feed) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  std::string_view input(three_texts);
+  message m;
+  ASSERT_EQ(d.feed(input, m), stream_decoder::status::complete);
+  const std::size_t first = three_texts.find('[');
+  EXPECT_EQ(input.size(), three_texts.size() - first);  // advanced past exactly the first text
+  EXPECT_EQ(input.front(), '[');
+  EXPECT_EQ(as_request(m.entries.at(0)).method, "a");
+  const stream_run rest = run_stream(d, {std::string(input)});
+  EXPECT_FALSE(rest.failure);
+  EXPECT_EQ(rest.messages.size(), 2u);
+
+  stream_decoder fresh(decode_limits{}, 1 << 20);
+  expect_three_texts(run_stream(fresh, {three_texts}));
+}
+
+TEST(jsonrpc_stream, texts_split_byte_by_byte) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  expect_three_texts(run_stream(d, bytes_of(three_texts)));
+}
+
+TEST(jsonrpc_stream, texts_split_at_every_position) {
+  for (std::size_t cut = 0; cut <= three_texts.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(decode_limits{}, 1 << 20);
+    expect_three_texts(run_stream(d, {three_texts.substr(0, cut), three_texts.substr(cut)}));
+  }
+}
+
+TEST(jsonrpc_stream, whitespace_between_and_after_texts_makes_no_message) {
+  const std::string text =
+      " \r\n\t{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}\n\n  "
+      "{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"id\":2}\r\n \t ";
+  for (bool split : {false, true}) {
+    SCOPED_TRACE(split);
+    stream_decoder d(decode_limits{}, 1 << 20);
+    const stream_run run = split ? run_stream(d, bytes_of(text)) : run_stream(d, {text});
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 2u);
+    EXPECT_EQ(as_request(run.messages[0].entries.at(0)).method, "a");
+    EXPECT_EQ(as_request(run.messages[1].entries.at(0)).method, "b");
+    // More whitespace later is still nothing.
+    std::string_view more = "\n\n\n";
+    message m;
+    EXPECT_EQ(d.feed(more, m), stream_decoder::status::need_more);
+    EXPECT_TRUE(more.empty());
+  }
+}
+
+TEST(jsonrpc_stream, ready_for_the_next_text_after_complete) {
+  // Many texts on one decoder: Boost 1.81's monotonic_resource::release() doubles its next block
+  // size each time, so a decoder that reused one resource threw bad_alloc after ~60 texts.
+  stream_decoder d(decode_limits{}, 1 << 20);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string text = R"({"jsonrpc":"2.0","method":"m","id":)" + std::to_string(i) + "}\n";
+    std::string_view input(text);
+    message m;
+    ASSERT_EQ(d.feed(input, m), stream_decoder::status::complete);
+    EXPECT_TRUE(input.empty());
+    EXPECT_EQ(as_request(m.entries.at(0)).id, value(i));
+  }
+}
+
+TEST(jsonrpc_stream, top_level_number_waits_for_a_delimiter) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  std::string_view input = "5";
+  message m;
+  EXPECT_EQ(d.feed(input, m), stream_decoder::status::need_more);
+  EXPECT_TRUE(input.empty());
+  input = "7 ";
+  ASSERT_EQ(d.feed(input, m), stream_decoder::status::complete);
+  EXPECT_TRUE(input.empty());
+  ASSERT_EQ(m.entries.size(), 1u);
+  EXPECT_EQ(error_code(m.entries[0]), invalid_request_code);
+}
+
+TEST(jsonrpc_stream, invalid_requests_and_empty_batch_do_not_fail_the_stream) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  const stream_run run =
+      run_stream(d, {R"([] {"jsonrpc":"2.0","method":1} [1,2] {"jsonrpc":"2.0","method":"ok"})"});
+  ASSERT_FALSE(run.failure);
+  ASSERT_EQ(run.messages.size(), 4u);
+  EXPECT_FALSE(run.messages[0].batch);
+  EXPECT_EQ(error_code(run.messages[0].entries.at(0)), invalid_request_code);
+  EXPECT_EQ(error_code(run.messages[1].entries.at(0)), invalid_request_code);
+  EXPECT_TRUE(run.messages[2].batch);
+  EXPECT_EQ(run.messages[2].entries.size(), 2u);
+  EXPECT_EQ(as_request(run.messages[3].entries.at(0)).method, "ok");
+}
+
+TEST(jsonrpc_stream, batch_over_max_batch_is_one_invalid_request) {
+  decode_limits limits;
+  limits.max_batch = 2;
+  stream_decoder d(limits, 1 << 20);
+  const stream_run run = run_stream(d, {"[1,2,3][1,2]"});
+  ASSERT_FALSE(run.failure);
+  ASSERT_EQ(run.messages.size(), 2u);
+  EXPECT_FALSE(run.messages[0].batch);
+  EXPECT_EQ(run.messages[0].entries.size(), 1u);
+  EXPECT_TRUE(run.messages[1].batch);
+}
+
+void expect_failure(const stream_run& run, int code, std::string_view message_part) {
+  ASSERT_TRUE(run.failure);
+  EXPECT_FALSE(run.failure->batch);
+  ASSERT_EQ(run.failure->entries.size(), 1u);
+  const response& r = as_error(run.failure->entries[0]);
+  EXPECT_TRUE(r.id.is_nil());
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, code);
+  EXPECT_NE(r.error->message.find(message_part), std::string::npos) << r.error->message;
+}
+
+TEST(jsonrpc_stream, oversize_text_fails_with_resource_exhausted) {
+  const std::string big =
+      R"({"jsonrpc":"2.0","method":"m","params":[")" + std::string(200, 'x') + R"("],"id":1})";
+  {
+    stream_decoder d(decode_limits{}, 64);
+    expect_failure(run_stream(d, {big}), resource_exhausted_code, "message too large");
+  }
+  {
+    stream_decoder d(decode_limits{}, 64);
+    expect_failure(run_stream(d, bytes_of(big)), resource_exhausted_code, "message too large");
+  }
+  {
+    // The limit is per text: many small texts pass.
+    stream_decoder d(decode_limits{}, 64);
+    std::string many;
+    for (int i = 0; i < 50; ++i) many += R"({"jsonrpc":"2.0","method":"m","id":1})";
+    const stream_run run = run_stream(d, {many});
+    EXPECT_FALSE(run.failure);
+    EXPECT_EQ(run.messages.size(), 50u);
+  }
+}
+
+TEST(jsonrpc_stream, text_of_exactly_the_limit_is_accepted) {
+  const std::string text = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  stream_decoder exact(decode_limits{}, text.size());
+  const stream_run ok = run_stream(exact, {text, text});
+  EXPECT_FALSE(ok.failure);
+  EXPECT_EQ(ok.messages.size(), 2u);
+
+  stream_decoder under(decode_limits{}, text.size() - 1);
+  expect_failure(run_stream(under, {text}), resource_exhausted_code, "message too large");
+}
+
+TEST(jsonrpc_stream, garbage_fails_with_parse_error) {
+  for (const char* text :
+       {"{\"jsonrpc\" 1}", "}", "hello", "{\"a\":1,}", "[1,2,,]", "{\"s\":\"\xff\"}"}) {
+    SCOPED_TRACE(text);
+    stream_decoder d(decode_limits{}, 1 << 20);
+    expect_failure(run_stream(d, {text}), parse_error_code, "Parse error");
+  }
+}
+
+TEST(jsonrpc_stream, good_text_then_garbage_answers_the_good_one_first) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  const stream_run run = run_stream(d, {R"({"jsonrpc":"2.0","method":"m","id":1} xyz)"});
+  ASSERT_EQ(run.messages.size(), 1u);
+  expect_failure(run, parse_error_code, "Parse error");
+}
+
+TEST(jsonrpc_stream, after_failure_it_stays_failed) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  expect_failure(run_stream(d, {"]"}), parse_error_code, "Parse error");
+  std::string_view input = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  message m;
+  EXPECT_EQ(d.feed(input, m), stream_decoder::status::failed);
+  EXPECT_TRUE(input.empty());
+  EXPECT_EQ(error_code(m.entries.at(0)), parse_error_code);
+}
+
+TEST(jsonrpc_stream, deep_nesting_fails_with_parse_error_without_crash) {
+  stream_decoder d(decode_limits{}, 1 << 20);
+  expect_failure(run_stream(d, {std::string(100000, '[')}), parse_error_code,
+                 "nesting deeper than 128");
+}
+
+}  // namespace
+}  // namespace netcall::detail::jsonrpc
