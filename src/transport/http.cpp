@@ -228,9 +228,12 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
     }
     c->touch();
     auto req = parser.release();
+    // Counted from here to the end of the write, so shutdown never cuts an answer in between.
+    c->shared.metrics.writes_active.fetch_add(1, std::memory_order_relaxed);
     http_response res = co_await route(c, req);
     res.keep_alive(req.keep_alive());
     auto [wec, written] = co_await http::async_write(c->socket, res, use_nothrow);
+    c->shared.metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
     if (wec || !req.keep_alive()) {
       c->close();
       co_return;

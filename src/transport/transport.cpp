@@ -102,6 +102,7 @@ void connection::flush() {
   }
   std::swap(pending_, writing_);
   write_active_ = true;
+  shared.metrics.writes_active.fetch_add(1, std::memory_order_relaxed);
   asio::async_write(socket, asio::buffer(writing_),
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->on_written(ec);
@@ -110,6 +111,7 @@ void connection::flush() {
 
 void connection::on_written(const boost::system::error_code& ec) {
   write_active_ = false;
+  shared.metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
   writing_.clear();
   if (drained_) drained_->cancel();
   if (ec) {
@@ -303,7 +305,9 @@ void transport::shutdown(std::chrono::milliseconds grace) {
       }
     });
     const auto deadline = std::chrono::steady_clock::now() + grace;
-    while (shared_.metrics.calls_in_flight.load() > 0 &&
+    // Answers of calls in flight are still written: wait for the calls and for their writes.
+    while ((shared_.metrics.calls_in_flight.load() > 0 ||
+            shared_.metrics.writes_active.load() > 0) &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

@@ -35,6 +35,8 @@ struct transport_metrics {
   std::atomic<std::int64_t> call_errors{0};
   std::atomic<std::int64_t> calls_in_flight{0};
   std::atomic<std::int64_t> protocol_errors{0};
+  /// Writes started and not yet completed (shutdown waits for them as for calls in flight).
+  std::atomic<std::int64_t> writes_active{0};
 
   /// The Prometheus exposition text of these counters.
   std::string render() const;
