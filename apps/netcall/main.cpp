@@ -46,8 +46,6 @@ netcall::client_options client_options_from(const common_options& o) {
   return out;
 }
 
-std::string to_json(const netcall::value& v);
-
 // A PARAM is a JSON literal; a word that is not valid JSON is a string; name=JSON is named.
 netcall::value parse_param_value(const std::string& text);
 
@@ -91,7 +89,7 @@ int run_call(const common_options& o, const std::vector<std::string>& args) {
   netcall::value params = params_from({args.begin() + 2, args.end()});
   netcall::client client(args[0], options);
   auto result = client.call_params(args[1], std::move(params));
-  std::printf("%s\n", to_json(result).c_str());
+  std::printf("%s\n", netcall::to_json(result).c_str());
   return exit_ok;
 }
 
@@ -208,8 +206,6 @@ int main(int argc, char** argv) {
 }
 
 namespace {
-
-std::string to_json(const netcall::value& v) { return netcall::to_json(v); }
 
 netcall::value parse_param_value(const std::string& text) {
   netcall::value v;
