@@ -197,7 +197,7 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
     parser.header_limit(max_header_bytes);
     parser.body_limit(c->shared.options.max_message_bytes);
     auto [ec, n] = co_await http::async_read_header(c->socket, buffer, parser, use_nothrow);
-    if (!ec && parser.get()[http::field::expect] == "100-continue") {
+    if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a large body.
       static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
       std::tie(ec, n) = co_await asio::async_write(c->socket, asio::buffer(go_on), use_nothrow);
@@ -232,6 +232,12 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
     c->shared.metrics.writes_active.fetch_add(1, std::memory_order_relaxed);
     http_response res = co_await route(c, req);
     res.keep_alive(req.keep_alive());
+    if (req.method() == http::verb::head) {
+      // RFC 9110 §9.3.2: the headers GET would send, no body.
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+    }
     auto [wec, written] = co_await http::async_write(c->socket, res, use_nothrow);
     c->shared.metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
     if (wec || !req.keep_alive()) {

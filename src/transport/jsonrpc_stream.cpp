@@ -8,8 +8,6 @@
 namespace netcall::detail {
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t read_chunk_bytes = 64 * 1024;
 /// Stop reading from a client that does not read its answers once this much is unsent (bytes).
 constexpr std::size_t max_unsent_bytes = 4u << 20;
 
@@ -84,11 +82,10 @@ sniff_result sniff_jsonrpc_stream(std::string_view first_bytes) {
 
 asio::awaitable<void> serve_jsonrpc_stream(std::shared_ptr<connection> c, std::string initial) {
   jsonrpc::stream_decoder decoder(c->shared.limits, c->shared.options.max_message_bytes);
-  std::string chunk = std::move(initial);
+  std::string_view input(initial);
   for (;;) {
     // Everything answered while processing this read leaves in one write (flush below).
     c->holding = true;
-    std::string_view input(chunk);
     bool failed = false;
     while (!input.empty() && !failed) {
       jsonrpc::message m;
@@ -108,18 +105,18 @@ asio::awaitable<void> serve_jsonrpc_stream(std::shared_ptr<connection> c, std::s
       c->close_after_flush();
       co_return;
     }
+    if (!initial.empty()) std::string().swap(initial);  // the sniffed bytes are consumed
     if (c->unsent() >= max_unsent_bytes) co_await c->drain_below(max_unsent_bytes);
     if (c->closed()) co_return;
 
-    chunk.resize(read_chunk_bytes);
-    auto [ec, n] = co_await c->socket.async_read_some(asio::buffer(chunk), use_nothrow);
+    boost::system::error_code ec;
+    input = co_await read_some_shared(*c, ec);
     if (ec) {
       // The client finished sending (or went away): answers still due are written by their
       // completions, which keep the connection alive; with none due, close once flushed.
       if (c->in_flight == 0) c->close_after_flush();
       co_return;
     }
-    chunk.resize(n);
   }
 }
 

@@ -186,30 +186,43 @@ const std::vector<stream_protocol>& stream_protocols() {
   return protocols;
 }
 
+asio::awaitable<std::string_view> read_some_shared(connection& c,
+                                                   boost::system::error_code& ec) {
+  // One buffer per event loop (thread): the bytes are consumed before the reader awaits again.
+  thread_local std::string buffer(read_chunk_bytes, '\0');
+  for (;;) {
+    std::tie(ec) = co_await c.socket.async_wait(tcp::socket::wait_read, use_nothrow);
+    if (ec) co_return std::string_view();
+    const std::size_t n = c.socket.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec) co_return std::string_view();
+    co_return std::string_view(buffer.data(), n);
+  }
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<connection> c) {
   // The watchdog holds only a weak reference: the connection ends when its reader does.
   asio::co_spawn(c->socket.get_executor(), connection::watchdog(c), asio::detached);
+  boost::system::error_code ec;
+  c->socket.non_blocking(true, ec);
+  if (ec) co_return;
   std::string initial;
   const std::size_t max_sniff = 4096;
-  for (;;) {
-    std::string chunk(read_chunk_bytes, '\0');
-    auto [ec, n] = co_await c->socket.async_read_some(asio::buffer(chunk), use_nothrow);
+  const stream_protocol* chosen = nullptr;
+  while (!chosen) {
+    const std::string_view bytes = co_await read_some_shared(*c, ec);
     if (ec) co_return;
-    initial.append(chunk, 0, n);
+    initial.append(bytes);
     bool undecided = false;
     for (const auto& p : stream_protocols()) {
-      switch (p.sniff(initial)) {
-        case sniff_result::mine:
-          co_await p.serve(std::move(c), std::move(initial));
-          co_return;
-        case sniff_result::need_more:
-          undecided = true;
-          break;
-        case sniff_result::not_mine:
-          break;
+      const auto verdict = p.sniff(initial);
+      if (verdict == sniff_result::mine) {
+        chosen = &p;
+        break;
       }
+      undecided = undecided || verdict == sniff_result::need_more;
     }
-    if (!undecided || initial.size() > max_sniff) {
+    if (!chosen && (!undecided || initial.size() > max_sniff)) {
       // No protocol recognises these bytes: nothing can be answered in a language the client
       // speaks, so only this connection is closed.
       c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
@@ -218,6 +231,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<connection> c) {
       co_return;
     }
   }
+  co_await chosen->serve(std::move(c), std::move(initial));
 }
 
 // ---- transport --------------------------------------------------------------------------------

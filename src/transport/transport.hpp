@@ -152,6 +152,12 @@ class transport {
   bool stopped_ = false;
 };
 
+/// Reads what is available on `c`'s socket into the event loop's shared read buffer, waiting
+/// until the socket is readable first, so an idle connection holds no read buffer of its own.
+/// Returns the bytes read (valid until the next co_await of any coroutine on this loop) or an
+/// empty view with `ec` set when the connection ended.
+asio::awaitable<std::string_view> read_some_shared(connection& c, boost::system::error_code& ec);
+
 /// Serves one accepted socket: sniffs the protocol and runs it.
 asio::awaitable<void> serve_connection(std::shared_ptr<connection> c);
 

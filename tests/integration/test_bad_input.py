@@ -1,0 +1,547 @@
+"""Hostile input against a real netcalld (SPEC §2): malformed, oversized, truncated, garbage and
+slow input never crash the server and never hurt other connections; limits are enforced with the
+protocol's error where one can be sent, else by closing that one connection."""
+
+import http.client
+import json
+import random
+import re
+import select
+import socket
+import threading
+import time
+import unittest
+
+from harness import LineClient, Netcalld, http_get, http_post
+
+JSON = "application/json"
+
+
+def rpc(method, params=None, id=1):
+    r = {"jsonrpc": "2.0", "method": method, "id": id}
+    if params is not None:
+        r["params"] = params
+    return r
+
+
+def connect(port, timeout=5.0):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def send_quietly(sock, data):
+    """sendall that tolerates the server closing first (it may refuse before reading it all)."""
+    try:
+        sock.sendall(data)
+        return True
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+
+
+def read_until_close(sock, timeout=5.0, stop_at_newline=False):
+    """Reads until EOF/reset (or the first newline if asked), bounded in time.
+    Returns (data, closed) where closed tells whether the server closed the connection."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while time.monotonic() < deadline:
+        if stop_at_newline and b"\n" in data:
+            return data, False
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def metric(port, name):
+    text = http_get(port, "/metrics")[2].decode()
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1))
+
+
+class BadInput(unittest.TestCase):
+    """One shared server with default limits."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Netcalld().start()
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def tearDown(self):
+        self.assert_serving()
+
+    def assert_serving(self):
+        """The server process is alive and answers a fresh connection."""
+        self.assertTrue(self.server.alive(), "netcalld died")
+        with LineClient(self.port, timeout=5) as c:
+            self.assertEqual(c.call("add", [2, 3], id="alive"),
+                             {"jsonrpc": "2.0", "result": 5, "id": "alive"})
+
+    def test_malformed_json_answers_parse_error_then_closes(self):
+        other = LineClient(self.port)
+        self.addCleanup(other.close)
+        self.assertEqual(other.call("add", [1, 1])["result"], 2)
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]')
+        data, closed = read_until_close(s, timeout=5)
+        self.assertTrue(data.endswith(b"\n"), data)
+        self.assertEqual(data.count(b"\n"), 1, data)
+        answer = json.loads(data)
+        self.assertEqual(answer["jsonrpc"], "2.0")
+        self.assertEqual(answer["error"]["code"], -32700)
+        self.assertIn("id", answer)
+        self.assertIsNone(answer["id"])
+        self.assertTrue(closed, "the connection stays open after a parse error")
+        # Other connections, old and new, are unaffected.
+        self.assertEqual(other.call("add", [2, 2], id=2)["result"], 4)
+
+    def test_parse_error_after_good_requests_on_same_connection(self):
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(json.dumps(rpc("add", [1, 2], id=1)).encode() + b"{oops}")
+        data, closed = read_until_close(s, timeout=5)
+        lines = data.split(b"\n")
+        self.assertEqual(lines[-1], b"")
+        self.assertEqual(len(lines), 3, data)
+        self.assertEqual(json.loads(lines[0]), {"jsonrpc": "2.0", "result": 3, "id": 1})
+        self.assertEqual(json.loads(lines[1])["error"]["code"], -32700)
+        self.assertTrue(closed)
+
+    def test_deep_nesting_tcp(self):
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        send_quietly(s, b"[" * 100000)
+        data, closed = read_until_close(s, timeout=5, stop_at_newline=True)
+        self.assertTrue(data.endswith(b"\n"), data[:200])
+        answer = json.loads(data)
+        self.assertEqual(answer["error"]["code"], -32700)
+        self.assertIsNone(answer["id"])
+
+    def test_deep_nesting_in_params_tcp(self):
+        with LineClient(self.port) as c:
+            c.send(b'{"jsonrpc":"2.0","method":"echo","id":1,"params":' + b"[" * 100000)
+            data, _ = read_until_close(c.sock, timeout=5, stop_at_newline=True)
+            answer = json.loads(data)
+            self.assertEqual(answer["error"]["code"], -32700)
+
+    def test_deep_nesting_http(self):
+        status, _, body = http_post(self.port, "/", b"[" * 100000, JSON)
+        self.assertEqual(status, 200)
+        answer = json.loads(body)
+        self.assertEqual(answer["error"]["code"], -32700)
+        self.assertIsNone(answer["id"])
+        xml = b"<?xml version='1.0'?><methodCall><methodName>echo</methodName><params><param>"
+        xml += b"<value><array><data>" * 20000
+        status, _, body = http_post(self.port, "/RPC2", xml, "text/xml")
+        self.assertEqual(status, 200)
+        self.assertIn(b"<fault>", body)
+
+    def test_garbage_bytes_close_the_connection(self):
+        rng = random.Random(20240601)
+        for i, size in enumerate([1, 2, 7, 100, 4096, 70000]):
+            for first in (0x00, 0xFF):
+                with self.subTest(size=size, first=first):
+                    data = bytes([first]) + bytes(rng.getrandbits(8) for _ in range(size - 1))
+                    s = connect(self.port)
+                    try:
+                        send_quietly(s, data)
+                        answer, closed = read_until_close(s, timeout=5)
+                        self.assertTrue(closed, "garbage connection left open")
+                        self.assertEqual(answer, b"")
+                    finally:
+                        s.close()
+        self.assert_serving()
+
+    def test_binary_garbage_after_a_json_request(self):
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(json.dumps(rpc("add", [1, 2], id=1)).encode() + b"\x00\xff\xfe garbage")
+        data, closed = read_until_close(s, timeout=5)
+        lines = data.split(b"\n")
+        self.assertEqual(json.loads(lines[0])["result"], 3)
+        self.assertEqual(json.loads(lines[1])["error"]["code"], -32700)
+        self.assertTrue(closed)
+
+    def test_truncated_json_then_disconnect(self):
+        for tail in [b"", b"  "]:
+            s = connect(self.port)
+            s.sendall(b'{"jsonrpc":"2.0","method":"add","par' + tail)
+            time.sleep(0.05)
+            s.close()
+        # Half-closed: the client says it is done writing mid-request.
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(b'{"jsonrpc":"2.0","method":"add","params":[1,')
+        s.shutdown(socket.SHUT_WR)
+        data, closed = read_until_close(s, timeout=5)
+        self.assertTrue(closed)
+        self.assertTrue(data == b"" or json.loads(data)["error"]["code"] == -32700, data)
+        self.assert_serving()
+
+    def test_requests_then_half_close_still_answered(self):
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(json.dumps(rpc("sleep", [100], id=1)).encode() +
+                  json.dumps(rpc("add", [1, 2], id=2)).encode())
+        s.shutdown(socket.SHUT_WR)
+        data, closed = read_until_close(s, timeout=5)
+        answers = sorted((json.loads(l) for l in data.split(b"\n") if l), key=lambda a: a["id"])
+        self.assertEqual(answers, [{"jsonrpc": "2.0", "result": 100, "id": 1},
+                                   {"jsonrpc": "2.0", "result": 3, "id": 2}])
+        self.assertTrue(closed)
+
+    def test_truncated_http_then_disconnect(self):
+        partials = [
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{\"jso",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Ty",
+            b"PO",
+            b"GET /metr",
+        ]
+        for p in partials:
+            s = connect(self.port)
+            s.sendall(p)
+            time.sleep(0.02)
+            s.close()
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(partials[0])
+        s.shutdown(socket.SHUT_WR)
+        _, closed = read_until_close(s, timeout=5)
+        self.assertTrue(closed)
+        self.assert_serving()
+        self.assertEqual(http_get(self.port, "/healthz")[0], 200)
+
+    def test_malformed_http_is_400(self):
+        s = connect(self.port)
+        self.addCleanup(s.close)
+        s.sendall(b"POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\n")
+        data, closed = read_until_close(s, timeout=5)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data)
+        self.assertTrue(closed)
+
+    def test_invalid_utf8_in_json_string(self):
+        for bad in [b"\xff\xfe", b"\xc3", b"\xed\xa0\x80", b"a\x80b"]:
+            with self.subTest(bad=bad):
+                s = connect(self.port)
+                try:
+                    s.sendall(b'{"jsonrpc":"2.0","method":"echo","params":["' + bad +
+                              b'"],"id":1}')
+                    data, _ = read_until_close(s, timeout=5, stop_at_newline=True)
+                    answer = json.loads(data)
+                    self.assertEqual(answer["error"]["code"], -32700, answer)
+                finally:
+                    s.close()
+        status, _, body = http_post(self.port, "/", b'{"jsonrpc":"2.0","method":"echo",'
+                                    b'"params":["\xff"],"id":1}', JSON)
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["error"]["code"], -32700)
+
+    def test_2000_pipelined_requests_without_reading(self):
+        s = connect(self.port, timeout=10)
+        self.addCleanup(s.close)
+        pad = "p" * 500
+        blob = b"".join(json.dumps(rpc("echo", [[i, pad]], id=i)).encode()
+                        for i in range(2000))
+        s.sendall(blob)
+        deadline = time.monotonic() + 20
+        buf = b""
+        seen = set()
+        while len(seen) < 2000:
+            self.assertLess(time.monotonic(), deadline, "only %d answers in time" % len(seen))
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = s.recv(1 << 20)
+            self.assertTrue(chunk, "server closed after %d answers" % len(seen))
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                a = json.loads(line)
+                self.assertEqual(a["result"], [a["id"], pad])
+                self.assertNotIn(a["id"], seen)
+                seen.add(a["id"])
+        self.assertEqual(seen, set(range(2000)))
+        self.assertEqual(buf, b"")
+
+    def test_huge_batch_is_refused_not_crashing(self):
+        # Over the default batch limit (10000 entries): one -32600 answer, or a close.
+        blob = json.dumps([rpc("add", [1, 1], id=i) for i in range(10001)]).encode()
+        s = connect(self.port, timeout=10)
+        self.addCleanup(s.close)
+        send_quietly(s, blob)
+        data, closed = read_until_close(s, timeout=10, stop_at_newline=True)
+        if data:
+            answer = json.loads(data)
+            self.assertIsInstance(answer, dict)
+            self.assertEqual(answer["error"]["code"], -32600)
+        else:
+            self.assertTrue(closed)
+
+
+class SlowReader(unittest.TestCase):
+    def test_client_that_never_reads_does_not_hurt_others(self):
+        # It pushes 300 x 100 KB echo calls and never reads the answers: the server must bound
+        # what it buffers for it (stop reading) and keep answering everyone else at once.
+        with Netcalld("--threads", "1") as d:
+            baseline = d.rss_kib()
+            s = connect(d.port, timeout=2)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            pad = "x" * 100000
+            blob = b"".join(json.dumps(rpc("echo", [pad], id=i)).encode() for i in range(300))
+            sent = [0]
+
+            def sender():
+                view = memoryview(blob)
+                try:
+                    while sent[0] < len(blob):
+                        sent[0] += s.send(view[sent[0]:sent[0] + 65536])
+                except OSError:  # the 2 s socket timeout once the server stops reading
+                    pass
+
+            t = threading.Thread(target=sender, daemon=True)
+            try:
+                t.start()
+                time.sleep(0.5)
+                for i in range(5):
+                    t0 = time.monotonic()
+                    with LineClient(d.port) as c:
+                        self.assertEqual(c.call("add", [i, 1], id=i)["result"], i + 1)
+                    self.assertLess(time.monotonic() - t0, 0.5)
+                t.join(timeout=10)
+                self.assertFalse(t.is_alive())
+                grown_mib = (d.rss_kib() - baseline) / 1024
+                self.assertLess(grown_mib, 64, "server buffered %.1f MiB for a slow reader"
+                                % grown_mib)
+            finally:
+                s.close()
+                t.join(timeout=5)
+            self.assertTrue(d.alive())
+            with LineClient(d.port) as c:
+                self.assertEqual(c.call("add", [2, 2])["result"], 4)
+
+
+class MessageSizeLimit(unittest.TestCase):
+    def test_oversized_tcp_message_refused_others_served(self):
+        with Netcalld("--max-message-bytes", "65536") as d:
+            other = LineClient(d.port)
+            try:
+                self.assertEqual(other.call("add", [1, 1])["result"], 2)
+                s = connect(d.port)
+                try:
+                    big = json.dumps(rpc("echo", ["x" * 100000], id=5)).encode()
+                    send_quietly(s, big)
+                    data, closed = read_until_close(s, timeout=5)
+                    if data:
+                        answer = json.loads(data.split(b"\n")[0])
+                        self.assertEqual(answer["error"]["code"], -32001, answer)
+                    self.assertTrue(closed, "oversized stream not closed")
+                finally:
+                    s.close()
+                # Just under the limit works.
+                with LineClient(d.port) as c:
+                    msg = c.call("echo", ["y" * 60000], id=6)
+                    self.assertEqual(msg["result"], "y" * 60000)
+                self.assertEqual(other.call("add", [2, 2], id=2)["result"], 4)
+                with LineClient(d.port) as c:
+                    self.assertEqual(c.call("add", [3, 3])["result"], 6)
+            finally:
+                other.close()
+            self.assertTrue(d.alive())
+
+    def test_oversized_message_answer_is_32001_when_sent_at_once(self):
+        # The limit is checked as bytes arrive: an answer is due without waiting for the rest.
+        with Netcalld("--max-message-bytes", "65536") as d:
+            s = connect(d.port)
+            try:
+                s.sendall(b'{"jsonrpc":"2.0","method":"echo","id":1,"params":["' + b"z" * 70000)
+                data, _ = read_until_close(s, timeout=5, stop_at_newline=True)
+                self.assertTrue(data, "no answer to an oversized message")
+                answer = json.loads(data.split(b"\n")[0])
+                self.assertEqual(answer["error"]["code"], -32001, answer)
+            finally:
+                s.close()
+
+
+class ConnectionStorm(unittest.TestCase):
+    """200 clients each send half a request and disconnect: the server stays up, releases every
+    connection, and its RSS afterwards is within baseline + 20 MiB."""
+
+    def storm(self, half):
+        with Netcalld() as d:
+            with LineClient(d.port) as c:
+                for i in range(50):  # warm up allocators and thread stacks
+                    self.assertEqual(c.call("echo", ["w" * 1000], id=i)["result"], "w" * 1000)
+            baseline = d.rss_kib()
+            socks = []
+            try:
+                for i in range(200):
+                    s = connect(d.port)
+                    socks.append(s)
+                    s.sendall(half)
+                time.sleep(0.2)  # all 200 are open at once before they go away
+            finally:
+                for s in socks:
+                    s.close()
+            with LineClient(d.port) as c:
+                self.assertEqual(c.call("add", [2, 3])["result"], 5)
+            self.assertTrue(d.alive())
+            # Every one of those connections is released (only the /metrics one is left).
+            deadline = time.monotonic() + 5
+            while metric(d.port, "netcall_connections_active") > 1:
+                self.assertLess(time.monotonic(), deadline, "connections leaked")
+                time.sleep(0.1)
+            after = d.rss_kib()
+            self.assertLessEqual(after, baseline + 20 * 1024,
+                                 "RSS grew from %d KiB to %d KiB (+%.1f MiB) after 200 half "
+                                 "requests" % (baseline, after, (after - baseline) / 1024))
+
+    def test_200_half_json_requests(self):
+        self.storm(b'{"jsonrpc":"2.0","method":"echo","params":["' + b"h" * 2000)
+
+    def test_200_half_http_requests(self):
+        self.storm(b"POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5000"
+                   b"\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[\"" + b"h" * 2000)
+
+    def test_200_half_http_headers(self):
+        self.storm(b"POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Typ")
+
+
+class IdleTimeout(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Netcalld("--idle-timeout", "1s").start()
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_idle_connection_closed(self):
+        with LineClient(self.port) as c:
+            self.assertEqual(c.call("add", [1, 1])["result"], 2)
+            t0 = time.monotonic()
+            self.assertTrue(c.closed_by_server(timeout=3.0), "idle connection not closed")
+            self.assertGreaterEqual(time.monotonic() - t0, 0.8)
+        with LineClient(self.port) as c:  # never sent anything
+            t0 = time.monotonic()
+            self.assertTrue(c.closed_by_server(timeout=3.0))
+            self.assertGreaterEqual(time.monotonic() - t0, 0.8)
+
+    def slow_sender_closed(self, data, every=0.4, limit=3.2):
+        s = connect(self.port)
+        try:
+            t0 = time.monotonic()
+            for b in data:
+                if time.monotonic() - t0 > limit:
+                    break
+                try:
+                    s.sendall(bytes([b]))
+                except (BrokenPipeError, ConnectionResetError):
+                    return time.monotonic() - t0
+                ready, _, _ = select.select([s], [], [], every)
+                if ready:
+                    try:
+                        chunk = s.recv(4096)
+                    except ConnectionResetError:
+                        return time.monotonic() - t0
+                    if not chunk:
+                        return time.monotonic() - t0
+                    # A 408 or similar before closing is acceptable; keep waiting for the close.
+            return None
+        finally:
+            s.close()
+
+    def test_slow_json_sender_closed(self):
+        data = b'{"jsonrpc":"2.0","method":"echo","params":["' + b"s" * 100
+        elapsed = self.slow_sender_closed(data)
+        self.assertIsNotNone(elapsed, "a never-completing slow sender is never closed")
+        self.assertLessEqual(elapsed, 3.2)
+
+    def test_slow_http_header_sender_closed(self):
+        data = b"POST / HTTP/1.1\r\nX-Slow: " + b"s" * 100
+        elapsed = self.slow_sender_closed(data)
+        self.assertIsNotNone(elapsed, "a slowloris HTTP client is never closed")
+        self.assertLessEqual(elapsed, 3.2)
+
+    def test_call_in_flight_longer_than_idle_timeout_is_answered(self):
+        with LineClient(self.port, timeout=5) as c:
+            self.assertEqual(c.call("sleep", [1600], id="long"),
+                             {"jsonrpc": "2.0", "result": 1600, "id": "long"})
+
+    def test_active_connection_kept(self):
+        with LineClient(self.port) as c:
+            for i in range(5):
+                self.assertEqual(c.call("add", [i, 1], id=i)["result"], i + 1)
+                time.sleep(0.4)  # 2 s in total, each gap under the timeout
+
+    def test_keep_alive_http_idle_closed(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            res = conn.getresponse()
+            res.read()
+            self.assertEqual(res.status, 200)
+            sock = conn.sock
+            t0 = time.monotonic()
+            sock.settimeout(3.0)
+            try:
+                data = sock.recv(1)
+            except socket.timeout:
+                self.fail("idle keep-alive HTTP connection not closed")
+            self.assertEqual(data, b"")
+            self.assertGreaterEqual(time.monotonic() - t0, 0.8)
+        finally:
+            conn.close()
+
+
+class MaxConnections(unittest.TestCase):
+    def test_sixth_connection_closed_five_keep_working(self):
+        with Netcalld("--max-connections", "5") as d:
+            clients = [LineClient(d.port) for _ in range(5)]
+            try:
+                for i, c in enumerate(clients):
+                    self.assertEqual(c.call("add", [i, 0], id=i)["result"], i)
+                sixth = LineClient(d.port)
+                try:
+                    t0 = time.monotonic()
+                    send_quietly(sixth.sock, json.dumps(rpc("add", [1, 1])).encode())
+                    data, closed = read_until_close(sixth.sock, timeout=3)
+                    self.assertTrue(closed, "6th connection was served")
+                    self.assertEqual(data, b"")
+                    self.assertLess(time.monotonic() - t0, 1.0)
+                finally:
+                    sixth.close()
+                for i, c in enumerate(clients):
+                    self.assertEqual(c.call("multiply", [i, 2], id=i)["result"], 2 * i)
+                # Freeing a slot lets a new client in.
+                clients.pop().close()
+                deadline = time.monotonic() + 3
+                while True:
+                    s = connect(d.port)
+                    try:
+                        s.sendall(json.dumps(rpc("add", [4, 4])).encode())
+                        data, _ = read_until_close(s, timeout=1, stop_at_newline=True)
+                    finally:
+                        s.close()
+                    if data:
+                        self.assertEqual(json.loads(data)["result"], 8)
+                        break
+                    self.assertLess(time.monotonic(), deadline, "freed slot never reused")
+                    time.sleep(0.1)
+            finally:
+                for c in clients:
+                    c.close()
+            self.assertTrue(d.alive())
+
+
+if __name__ == "__main__":
+    unittest.main()
