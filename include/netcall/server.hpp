@@ -54,6 +54,9 @@ class call_context {
   /// Runs `fn` on the event loop that read the call after `delay`, never blocking a thread.
   /// Callable only while the procedure runs (the context is not kept past its return).
   virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+  /// Runs `fn` soon on the event loop that read the call. Thread-safe: a procedure that
+  /// completes on another thread may use it to get back to the loop.
+  virtual void post(std::function<void()> fn) = 0;
 };
 
 /// Completes an asynchronous call; call exactly once, from any thread.
@@ -136,8 +139,16 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60'000};
   /// On stop: how long calls in flight may still finish.
   std::chrono::milliseconds shutdown_grace{5'000};
-  /// Delay every answer by this long after the call's arrival (SPEC §2 `--delay`).
+  /// Delay every answer by this long after the call's arrival (SPEC §2 `--delay`). A retry
+  /// whose outcome is stored is answered at once, with no second delay.
   std::chrono::milliseconds response_delay{0};
+  /// Most calls running at once on one connection; the call beyond it is refused with -32001
+  /// (resource_exhausted) without running.
+  std::size_t max_in_flight_per_connection = 1024;
+  /// How long the outcome of a call with an idempotency key is kept for its retries (SPEC §4).
+  std::chrono::milliseconds dedup_ttl{300'000};
+  /// Upper bound of the stored outcomes' approximate size (bytes); the oldest go first.
+  std::size_t dedup_max_bytes = 64u << 20;
 };
 
 /// An RPC server: a registry of procedures served on one or more listening ports.

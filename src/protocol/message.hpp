@@ -43,6 +43,9 @@ struct request {
   value id;
   /// True when no response may be sent (JSON-RPC request without `id`, MessagePack type 2).
   bool notification = false;
+  /// The idempotency key shared by every attempt of one logical call, or empty (SPEC §4;
+  /// docs/failures.md says where each protocol carries it).
+  std::string idempotency_key;
 };
 
 /// One answer: the request id and either a result or a fault.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "protocol/idempotency.hpp"
+
 namespace netcall::detail {
 namespace {
 
@@ -80,8 +82,9 @@ outcome failure_of(std::exception_ptr ep) {
 
 }  // namespace
 
-dispatcher::dispatcher(const registry& procedures, std::chrono::milliseconds delay)
-    : procedures_(procedures), delay_(delay) {}
+dispatcher::dispatcher(const registry& procedures, std::chrono::milliseconds delay,
+                       std::shared_ptr<outcome_cache> cache)
+    : procedures_(procedures), delay_(delay), cache_(std::move(cache)) {}
 
 response dispatcher::to_response(value id, outcome o) {
   response r;
@@ -95,21 +98,56 @@ response dispatcher::to_response(value id, outcome o) {
 }
 
 void dispatcher::handle(request req, call_context& ctx, std::function<void(response)> done) {
-  completion finish = [id = std::move(req.id), done = std::move(done)](outcome o) mutable {
-    done(to_response(std::move(id), std::move(o)));
-  };
+  // JSON-RPC carries the idempotency key as its request id (protocol/idempotency.hpp).
+  std::string key = std::move(req.idempotency_key);
+  if (key.empty() && req.id.is_string() && is_idempotency_key(req.id.as_string())) {
+    key = req.id.as_string();
+  }
+  // Answers at once; every path below calls it exactly once.
+  auto answer = std::make_shared<completion>(
+      [id = std::move(req.id), done = std::move(done)](outcome o) mutable {
+        done(to_response(std::move(id), std::move(o)));
+      });
+  // The first attempt's answer is held until --delay after its arrival (SPEC §2).
+  completion answer_delayed = [answer](outcome o) { (*answer)(std::move(o)); };
   if (delay_.count() > 0) {
     const auto due = std::chrono::steady_clock::now() + delay_;
-    finish = [&ctx, due, finish = std::move(finish)](outcome o) mutable {
+    answer_delayed = [&ctx, due, answer](outcome o) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           due - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return finish(std::move(o));
-      ctx.after(left, [finish = std::move(finish), o = std::move(o)]() mutable {
-        finish(std::move(o));
-      });
+      if (left.count() <= 0) return (*answer)(std::move(o));
+      ctx.after(left, [answer, o = std::move(o)]() mutable { (*answer)(std::move(o)); });
     };
   }
-  run(req.method, std::move(req.params), ctx, std::move(finish), false);
+
+  if (key.empty() || !cache_ || req.notification) {
+    return run(req.method, std::move(req.params), ctx, std::move(answer_delayed), false);
+  }
+
+  // At most once (SPEC §4): a retry gets the stored outcome, or waits for the first attempt;
+  // either way as soon as the outcome exists, with no second delay.
+  outcome stored;
+  const auto verdict = cache_->begin(
+      key,
+      [&ctx, answer](const outcome& o) {
+        ctx.post([answer, o]() mutable { (*answer)(std::move(o)); });
+      },
+      stored);
+  switch (verdict) {
+    case outcome_cache::verdict::stored:
+      return (*answer)(std::move(stored));
+    case outcome_cache::verdict::wait:
+      return;
+    case outcome_cache::verdict::run:
+      break;
+  }
+  run(req.method, std::move(req.params), ctx,
+      [cache = cache_, key = std::move(key), answer_delayed = std::move(answer_delayed)](
+          outcome o) mutable {
+        cache->finish(key, o);
+        answer_delayed(std::move(o));
+      },
+      false);
 }
 
 void dispatcher::run(const std::string& method, value params, call_context& ctx,

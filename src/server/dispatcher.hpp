@@ -5,7 +5,10 @@
 
 #include <chrono>
 
+#include <memory>
+
 #include "netcall/server.hpp"
+#include "server/outcome_cache.hpp"
 #include "transport/call_handler.hpp"
 
 namespace netcall::detail {
@@ -13,7 +16,9 @@ namespace netcall::detail {
 class dispatcher final : public call_handler {
  public:
   /// `delay`: every answer is held until this long after the call arrived (SPEC §2 `--delay`).
-  dispatcher(const registry& procedures, std::chrono::milliseconds delay);
+  /// `cache`: remembers outcomes by idempotency key (SPEC §4); null disables at-most-once.
+  dispatcher(const registry& procedures, std::chrono::milliseconds delay,
+             std::shared_ptr<outcome_cache> cache = nullptr);
 
   void handle(request req, call_context& ctx, std::function<void(response)> done) override;
 
@@ -29,6 +34,7 @@ class dispatcher final : public call_handler {
 
   const registry& procedures_;
   std::chrono::milliseconds delay_;
+  std::shared_ptr<outcome_cache> cache_;
 };
 
 }  // namespace netcall::detail

@@ -38,8 +38,10 @@ void server::listen(std::string host_port) { impl_->options.listen.push_back(std
 std::vector<std::string> server::start() {
   if (impl_->transport) throw std::logic_error("server already started");
   if (impl_->options.listen.empty()) impl_->options.listen.push_back("127.0.0.1:8000");
-  impl_->dispatcher =
-      std::make_unique<detail::dispatcher>(impl_->procedures, impl_->options.response_delay);
+  impl_->dispatcher = std::make_unique<detail::dispatcher>(
+      impl_->procedures, impl_->options.response_delay,
+      std::make_shared<detail::outcome_cache>(impl_->options.dedup_ttl,
+                                              impl_->options.dedup_max_bytes));
   impl_->transport = std::make_unique<detail::transport>(impl_->options, *impl_->dispatcher);
   // Signals are watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure.
   impl_->signals =

@@ -74,7 +74,26 @@ void connection::after(std::chrono::milliseconds delay, std::function<void()> fn
   timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
 }
 
+void connection::post(std::function<void()> fn) {
+  asio::post(socket.get_executor(), std::move(fn));
+}
+
 void connection::call(request req, std::function<void(response)> done) {
+  if (shared.stopping.load(std::memory_order_relaxed) ||
+      in_flight >= shared.options.max_in_flight_per_connection) {
+    const bool stopping = shared.stopping.load(std::memory_order_relaxed);
+    response refusal;
+    refusal.id = std::move(req.id);
+    refusal.error = stopping ? fault{wire_code(status_code::unavailable),
+                                     "server is shutting down; the call was not run"}
+                             : fault{wire_code(status_code::resource_exhausted),
+                                     "too many calls in flight on this connection (limit " +
+                                         std::to_string(shared.options.max_in_flight_per_connection) +
+                                         "); the call was not run"};
+    shared.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(refusal));
+    return;
+  }
   ++in_flight;
   shared.metrics.calls_in_flight.fetch_add(1, std::memory_order_relaxed);
   shared.handler.handle(
@@ -311,6 +330,7 @@ asio::awaitable<void> transport::accept_loop(std::shared_ptr<tcp::acceptor> acce
 void transport::shutdown(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
+  shared_.stopping.store(true);
   if (!threads_.empty()) {
     asio::post(*loops_.front(), [this] {
       for (auto& a : acceptors_) {

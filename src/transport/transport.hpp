@@ -48,6 +48,9 @@ struct transport_shared {
   call_handler& handler;
   transport_metrics metrics;
   decode_limits limits;
+  /// Set when shutdown begins: calls that arrive from then on are refused with -32002
+  /// (unavailable) without running, so their clients may retry elsewhere.
+  std::atomic<bool> stopping{false};
 };
 
 /// One accepted connection. Lives on one event loop; every member is touched only from it.
@@ -58,6 +61,8 @@ class connection : public call_context, public std::enable_shared_from_this<conn
 
   /// call_context: a timer on this connection's loop.
   void after(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  /// call_context: runs `fn` on this connection's loop (thread-safe).
+  void post(std::function<void()> fn) override;
 
   /// Runs `req` through the call handler; `done` receives the response on this loop.
   void call(request req, std::function<void(response)> done);

@@ -13,6 +13,13 @@ struct manual_context : call_context {
   void after(std::chrono::milliseconds d, std::function<void()> fn) override {
     timers.emplace_back(d, std::move(fn));
   }
+  std::vector<std::function<void()>> posted;
+  void post(std::function<void()> fn) override { posted.push_back(std::move(fn)); }
+  void run_posted() {
+    auto p = std::move(posted);
+    posted.clear();
+    for (auto& fn : p) fn();
+  }
   void fire_all() {
     auto t = std::move(timers);
     timers.clear();
@@ -150,4 +157,109 @@ TEST(dispatcher_delay, holds_the_answer_until_the_delay_passed) {
   ctx.fire_all();
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(out->result, value(1));
+}
+
+// ---- at most once (SPEC §4) ----------------------------------------------------------------
+
+namespace {
+
+struct dedup : ::testing::Test {
+  dedup() {
+    procedures.bind("counter.increment", [this] { return ++counter; });
+    procedures.add_async({"slow.increment", {}, {}, ""},
+                         [this](array, call_context& ctx, completion done) {
+                           ctx.after(std::chrono::milliseconds(10), [this, done] {
+                             done({value(++counter), std::nullopt});
+                           });
+                         });
+  }
+  std::optional<response> send(dispatcher& d, const std::string& method, value id,
+                               std::string key = {}) {
+    request req;
+    req.method = method;
+    req.id = std::move(id);
+    req.idempotency_key = std::move(key);
+    std::optional<response> out;
+    d.handle(std::move(req), ctx, [&out](response r) { out = std::move(r); });
+    // Keep the slot alive for answers that come later (waiters, timers).
+    last = std::make_shared<std::optional<response>>();
+    return out;
+  }
+  registry procedures;
+  std::int64_t counter = 0;
+  manual_context ctx;
+  std::shared_ptr<std::optional<response>> last;
+  std::shared_ptr<outcome_cache> cache =
+      std::make_shared<outcome_cache>(std::chrono::minutes(5), 1u << 20);
+};
+
+const std::string key1 = "nc1:0123456789abcdef:1";
+
+}  // namespace
+
+TEST_F(dedup, a_retry_with_the_same_key_gets_the_stored_outcome_and_runs_nothing) {
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto r = send(d, "counter.increment", attempt, key1);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->result, value(1));
+    EXPECT_EQ(r->id, value(attempt));  // each attempt keeps its own request id
+  }
+  EXPECT_EQ(counter, 1);
+  EXPECT_EQ(send(d, "counter.increment", 9, "nc1:0123456789abcdef:2")->result, value(2));
+}
+
+TEST_F(dedup, json_rpc_ids_shaped_like_keys_are_keys) {
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  EXPECT_EQ(send(d, "counter.increment", key1)->result, value(1));
+  EXPECT_EQ(send(d, "counter.increment", key1)->result, value(1));
+  EXPECT_EQ(send(d, "counter.increment", "nc1:xyz:1")->result, value(2));  // not a key
+  EXPECT_EQ(send(d, "counter.increment", "nc1:xyz:1")->result, value(3));
+}
+
+TEST_F(dedup, without_a_key_every_call_runs) {
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  send(d, "counter.increment", 1);
+  send(d, "counter.increment", 1);
+  EXPECT_EQ(counter, 2);
+}
+
+TEST_F(dedup, a_retry_of_a_running_call_waits_for_it) {
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  std::optional<response> first, second;
+  request a;
+  a.method = "slow.increment";
+  a.idempotency_key = key1;
+  a.id = 1;
+  d.handle(a, ctx, [&](response r) { first = std::move(r); });
+  a.id = 2;
+  d.handle(a, ctx, [&](response r) { second = std::move(r); });
+  EXPECT_FALSE(first || second);
+  ctx.fire_all();  // the procedure finishes once
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(second.has_value());  // waiters are posted to their own loop
+  ctx.run_posted();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(first->result, value(1));
+  EXPECT_EQ(second->result, value(1));
+  EXPECT_EQ(second->id, value(2));
+  EXPECT_EQ(counter, 1);
+}
+
+TEST_F(dedup, the_delay_holds_the_first_attempt_but_not_a_retry) {
+  dispatcher d(procedures, std::chrono::milliseconds(700), cache);
+  EXPECT_FALSE(send(d, "counter.increment", 1, key1).has_value());  // held by --delay
+  EXPECT_EQ(counter, 1);                                            // but it ran at once
+  auto retry = send(d, "counter.increment", 2, key1);
+  ASSERT_TRUE(retry.has_value());  // the stored outcome, with no second delay
+  EXPECT_EQ(retry->result, value(1));
+  EXPECT_EQ(counter, 1);
+}
+
+TEST_F(dedup, failures_are_remembered_too) {
+  procedures.bind("fail", []() -> int { throw std::runtime_error("no"); });
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  EXPECT_EQ(send(d, "fail", 1, key1)->error->message, "no");
+  EXPECT_EQ(send(d, "fail", 2, key1)->error->message, "no");
+  EXPECT_EQ(cache->size(), 1u);
 }

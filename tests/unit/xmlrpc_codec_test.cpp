@@ -80,7 +80,7 @@ value round_trip_response(const value& v) {
 
 value round_trip_call(const value& v) {
   std::string xml;
-  xmlrpc::encode_call(request{"echo", array{v}, {}, false}, xml);
+  xmlrpc::encode_call(request{"echo", array{v}, {}, false, {}}, xml);
   const request back = decode_call_ok(xml);
   EXPECT_EQ(back.method, "echo");
   if (!back.params.is_array() || back.params.as_array().size() != 1) {
@@ -348,7 +348,7 @@ TEST(xmlrpc_decode_call, malformed_xml_is_a_parse_error_with_offset) {
 
 TEST(xmlrpc_decode_call, truncated_document_is_a_parse_error) {
   std::string xml;
-  xmlrpc::encode_call(request{"m", array{1, "two", structure{{"k", array{3.5}}}}, {}, false}, xml);
+  xmlrpc::encode_call(request{"m", array{1, "two", structure{{"k", array{3.5}}}}, {}, false, {}}, xml);
   for (std::size_t cut = 1; cut < xml.size(); ++cut) {
     request r;
     fault f;
@@ -506,7 +506,7 @@ TEST(xmlrpc_encode, fault_response) {
 
 TEST(xmlrpc_encode, call) {
   std::string out;
-  xmlrpc::encode_call(request{"math.add", array{1, 2.5}, {}, false}, out);
+  xmlrpc::encode_call(request{"math.add", array{1, 2.5}, {}, false, {}}, out);
   EXPECT_EQ(out,
             "<?xml version=\"1.0\"?><methodCall><methodName>math.add</methodName><params>"
             "<param><value><int>1</int></value></param>"
@@ -515,7 +515,7 @@ TEST(xmlrpc_encode, call) {
 
 TEST(xmlrpc_encode, call_with_named_params_sends_one_struct) {
   std::string out;
-  xmlrpc::encode_call(request{"m", structure{{"a", 1}}, {}, false}, out);
+  xmlrpc::encode_call(request{"m", structure{{"a", 1}}, {}, false, {}}, out);
   EXPECT_EQ(out,
             "<?xml version=\"1.0\"?><methodCall><methodName>m</methodName><params><param><value>"
             "<struct><member><name>a</name><value><int>1</int></value></member></struct>"
@@ -526,7 +526,7 @@ TEST(xmlrpc_encode, call_with_named_params_sends_one_struct) {
 
 TEST(xmlrpc_encode, call_without_params) {
   std::string out;
-  xmlrpc::encode_call(request{"system.listMethods", array{}, {}, false}, out);
+  xmlrpc::encode_call(request{"system.listMethods", array{}, {}, false, {}}, out);
   EXPECT_EQ(out,
             "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods</methodName>"
             "<params/></methodCall>");
@@ -634,7 +634,7 @@ TEST(xmlrpc_round_trip, call_every_kind) {
 TEST(xmlrpc_round_trip, call_with_many_params) {
   const array params = every_kind();
   std::string xml;
-  xmlrpc::encode_call(request{"system.multicall", params, {}, false}, xml);
+  xmlrpc::encode_call(request{"system.multicall", params, {}, false, {}}, xml);
   const request back = decode_call_ok(xml);
   EXPECT_EQ(back.method, "system.multicall");
   EXPECT_EQ(back.params, value(params));

@@ -1,0 +1,83 @@
+#include "server/outcome_cache.hpp"
+
+namespace netcall::detail {
+
+std::size_t approximate_bytes(const value& v) {
+  std::size_t n = sizeof(value);
+  switch (v.kind()) {
+    case kind::string:
+      n += v.as_string().size();
+      break;
+    case kind::bytes:
+      n += v.as_bytes().data.size();
+      break;
+    case kind::array:
+      for (const auto& e : v.as_array()) n += approximate_bytes(e);
+      break;
+    case kind::structure:
+      for (const auto& [k, e] : v.as_struct()) n += k.size() + sizeof(std::string) + approximate_bytes(e);
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
+outcome_cache::outcome_cache(std::chrono::milliseconds ttl, std::size_t max_bytes)
+    : ttl_(ttl), max_bytes_(max_bytes) {}
+
+outcome_cache::verdict outcome_cache::begin(const std::string& key, waiter w, outcome& stored) {
+  std::lock_guard lock(mutex_);
+  evict(std::chrono::steady_clock::now());
+  auto [it, inserted] = entries_.try_emplace(key);
+  if (inserted) return verdict::run;
+  if (it->second.finished) {
+    stored = it->second.result;
+    return verdict::stored;
+  }
+  it->second.waiters.push_back(std::move(w));
+  return verdict::wait;
+}
+
+void outcome_cache::finish(const std::string& key, const outcome& o) {
+  std::vector<waiter> waiters;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    entry& e = it->second;
+    e.finished = true;
+    e.result = o;
+    e.bytes = key.size() * 2 + 128 + approximate_bytes(o.result) +
+              (o.failure ? std::string_view(o.failure->what()).size() : 0);
+    bytes_ += e.bytes;
+    waiters.swap(e.waiters);
+    const auto now = std::chrono::steady_clock::now();
+    finished_.emplace_back(now, key);
+    evict(now);
+  }
+  for (auto& w : waiters) w(o);
+}
+
+void outcome_cache::evict(std::chrono::steady_clock::time_point now) {
+  while (!finished_.empty() && (finished_.front().first + ttl_ <= now || bytes_ > max_bytes_)) {
+    auto it = entries_.find(finished_.front().second);
+    if (it != entries_.end() && it->second.finished) {
+      bytes_ -= it->second.bytes;
+      entries_.erase(it);
+    }
+    finished_.pop_front();
+  }
+}
+
+std::size_t outcome_cache::size() const {
+  std::lock_guard lock(mutex_);
+  return finished_.size();
+}
+
+std::size_t outcome_cache::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+}  // namespace netcall::detail

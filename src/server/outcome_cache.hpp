@@ -1,0 +1,65 @@
+#pragma once
+/// \file
+/// The server's memory of recent call outcomes, keyed by idempotency key: what makes a retried
+/// call execute at most once (SPEC §4). Shared by every event loop; thread-safe.
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "netcall/server.hpp"
+
+namespace netcall::detail {
+
+class outcome_cache {
+ public:
+  /// Receives the outcome of a call that was still running when its retry arrived. Called on
+  /// the thread that finished the call: post to the right loop before touching a connection.
+  using waiter = std::function<void(const outcome&)>;
+
+  /// Outcomes are kept `ttl` after they were stored, and the oldest are dropped first while
+  /// their total approximate size exceeds `max_bytes`.
+  outcome_cache(std::chrono::milliseconds ttl, std::size_t max_bytes);
+
+  enum class verdict {
+    run,     ///< first time this key is seen: run the call, then `finish(key, outcome)`
+    stored,  ///< the call finished before: `stored` holds its outcome
+    wait,    ///< the call is running: `w` will receive its outcome
+  };
+
+  /// Looks `key` up and registers what the caller must do (see verdict).
+  verdict begin(const std::string& key, waiter w, outcome& stored);
+  /// Stores the outcome of a call begun with verdict::run and hands it to every waiter.
+  void finish(const std::string& key, const outcome& o);
+
+  /// Outcomes stored now, and their approximate size (bytes): for tests and metrics.
+  std::size_t size() const;
+  std::size_t bytes() const;
+
+ private:
+  struct entry {
+    bool finished = false;
+    outcome result;
+    std::vector<waiter> waiters;
+    std::size_t bytes = 0;
+  };
+  void evict(std::chrono::steady_clock::time_point now);
+
+  const std::chrono::milliseconds ttl_;
+  const std::size_t max_bytes_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, entry> entries_;
+  /// Finished keys in the order they finished (oldest first), for expiry and the size bound.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;
+  std::size_t bytes_ = 0;
+};
+
+/// The approximate memory a value occupies (bytes), for the cache's size bound.
+std::size_t approximate_bytes(const value& v);
+
+}  // namespace netcall::detail
