@@ -17,6 +17,7 @@ constexpr int exit_unreachable = 3;
 struct common_options {
   std::string protocol = "jsonrpc";
   std::string timeout = "5s";
+  int retries = 0;
 };
 
 void add_common(CLI::App& cmd, common_options& o) {
@@ -24,6 +25,11 @@ void add_common(CLI::App& cmd, common_options& o) {
       ->capture_default_str();
   cmd.add_option("--timeout", o.timeout,
                  "Per-call timeout, a DURATION: a number with a unit (250ms, 2s, 1m)")
+      ->capture_default_str();
+  cmd.add_option("--retries", o.retries,
+                 "Attempts after the first when a call times out or cannot connect; every call "
+                 "carries an idempotency key, so a netcall server runs it at most once")
+      ->check(CLI::Range(0, 100))
       ->capture_default_str();
 }
 
@@ -43,6 +49,7 @@ netcall::client_options client_options_from(const common_options& o) {
                       "' is not a positive DURATION (a number with a unit: 250ms, 2s, 1m)");
   }
   out.timeout = *timeout;
+  out.retry.max_attempts = o.retries + 1;
   return out;
 }
 

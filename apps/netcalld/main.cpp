@@ -77,6 +77,25 @@ int main(int argc, char** argv) {
                  "Largest request accepted, in bytes (a JSON text or an HTTP body)")
       ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 32))
       ->capture_default_str();
+  app.add_option("--max-depth", options.max_depth,
+                 "Deepest nesting of arrays/structs accepted in a message (deeper: parse error)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}))
+      ->capture_default_str();
+  app.add_option("--max-batch", options.max_batch,
+                 "Most calls in one JSON-RPC batch (longer: invalid request)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--max-in-flight", options.max_in_flight_per_connection,
+                 "Most calls running at once on one connection (more: error -32001, not run)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  add_duration(app, "--dedup-ttl", options.dedup_ttl,
+               "How long a call's outcome is kept for retries with the same idempotency key "
+               "[default: 5m]");
+  app.add_option("--dedup-max-bytes", options.dedup_max_bytes,
+                 "Memory bound of the kept outcomes, in bytes (oldest dropped first)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--max-connections", options.max_connections,
                  "Most simultaneous connections; further ones are closed at once")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))

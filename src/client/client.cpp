@@ -5,7 +5,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
+#include <random>
+#include <thread>
 
+#include "protocol/idempotency.hpp"
 #include "protocol/jsonrpc/codec.hpp"
 #include "protocol/xmlrpc/codec.hpp"
 #include "transport/transport.hpp"
@@ -41,7 +44,9 @@ struct client::impl {
       : host_port(std::move(address)),
         endpoint(detail::parse_endpoint(host_port)),
         options(o),
-        socket(io) {}
+        socket(io),
+        random(std::random_device{}()),
+        client_id(std::uniform_int_distribution<std::uint64_t>()(random)) {}
 
   std::string host_port;
   tcp::endpoint endpoint;
@@ -51,6 +56,9 @@ struct client::impl {
   std::string line_buffer;       // JSON-RPC over TCP: bytes read past the last answer
   beast::flat_buffer http_buffer;
   std::int64_t next_id = 1;
+  std::mt19937_64 random;
+  std::uint64_t client_id;  // random per client: the first part of every idempotency key
+  std::uint64_t next_sequence = 1;
 
   void disconnect() {
     boost::system::error_code ignored;
@@ -106,12 +114,14 @@ struct client::impl {
   }
 
   asio::awaitable<std::optional<detail::response>> exchange_http(std::string payload,
+                                                                 const std::string& key,
                                                                  bool expect_answer) {
     const bool xml = options.protocol == protocol::xmlrpc;
     http::request<http::string_body> req(http::verb::post, xml ? "/RPC2" : "/", 11);
     req.set(http::field::host, host_port);
     req.set(http::field::user_agent, "netcall");
     req.set(http::field::content_type, xml ? "text/xml" : "application/json");
+    if (!key.empty()) req.set(detail::idempotency_header, key);
     req.body() = std::move(payload);
     req.keep_alive(true);
     req.prepare_payload();
@@ -151,24 +161,25 @@ struct client::impl {
     std::string payload;
     if (options.protocol == protocol::xmlrpc) {
       detail::xmlrpc::encode_call(req, payload);
-      co_return co_await exchange_http(std::move(payload), true);
+      co_return co_await exchange_http(std::move(payload), req.idempotency_key, true);
     }
     detail::jsonrpc::encode_request(req, payload);
     if (options.protocol == protocol::jsonrpc_http) {
-      co_return co_await exchange_http(std::move(payload), !req.notification);
+      co_return co_await exchange_http(std::move(payload), req.idempotency_key,
+                                       !req.notification);
     }
     payload += '\n';
     co_return co_await exchange_stream(std::move(payload), req.id, !req.notification);
   }
 
-  // Runs one exchange on the private loop, bounded by the timeout.
-  std::optional<detail::response> run(detail::request req) {
+  // Runs one exchange on the private loop, bounded by `timeout`.
+  std::optional<detail::response> run(detail::request req, std::chrono::milliseconds timeout) {
     io.restart();
     std::optional<detail::response> answer;
     std::exception_ptr failure;
     bool finished = false;
     bool timed_out = false;
-    asio::steady_timer deadline(io, options.timeout);
+    asio::steady_timer deadline(io, timeout);
     deadline.async_wait([&](const boost::system::error_code& ec) {
       if (ec || finished) return;
       timed_out = true;
@@ -185,8 +196,8 @@ struct client::impl {
     if (timed_out) {
       disconnect();
       throw error(status_code::deadline_exceeded,
-                  "no answer from " + host_port + " within " +
-                      std::to_string(options.timeout.count()) + "ms");
+                  "no answer from " + host_port + " within " + std::to_string(timeout.count()) +
+                      "ms");
     }
     if (failure) std::rethrow_exception(failure);
     return answer;
@@ -200,18 +211,78 @@ client::~client() = default;
 client::client(client&&) noexcept = default;
 client& client::operator=(client&&) noexcept = default;
 
-value client::call_params(std::string_view method, value params) {
+value client::call_params(std::string_view method, value params, call_options call) {
+  impl& d = *impl_;
   detail::request req;
   req.method = std::string(method);
   req.params = std::move(params);
-  req.id = impl_->next_id++;
-  auto answer = impl_->run(std::move(req));
-  if (!answer) throw error(status_code::protocol_error, "no answer to " + std::string(method));
-  if (answer->error) {
-    throw error(status_from_wire_code(answer->error->code), answer->error->code,
-                answer->error->message);
+  if (d.options.idempotency_keys) {
+    // One key for every attempt of this logical call (SPEC §4): JSON-RPC sends it as the
+    // request id, HTTP also as the Idempotency-Key header.
+    req.idempotency_key = detail::make_idempotency_key(d.client_id, d.next_sequence++);
+    req.id = req.idempotency_key;
+  } else {
+    req.id = d.next_id++;
   }
-  return std::move(answer->result);
+  const bool retriable = d.options.idempotency_keys || call.idempotent;
+  const int attempts = retriable ? std::max(1, d.options.retry.max_attempts) : 1;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = d.options.deadline.count() > 0
+                            ? start + d.options.deadline
+                            : std::chrono::steady_clock::time_point::max();
+  auto backoff_cap = d.options.retry.initial_backoff;
+
+  for (int attempt = 1;; ++attempt) {
+    auto timeout = d.options.timeout;
+    if (deadline != std::chrono::steady_clock::time_point::max()) {
+      timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now()));
+    }
+    std::optional<error> failure;
+    if (timeout.count() <= 0) {
+      failure = error(status_code::deadline_exceeded,
+                      "deadline of " + std::to_string(d.options.deadline.count()) +
+                          "ms passed before attempt " + std::to_string(attempt));
+    } else {
+      try {
+        auto answer = d.run(req, timeout);
+        if (!answer) {
+          throw error(status_code::protocol_error, "no answer to " + std::string(method));
+        }
+        if (!answer->error) return std::move(answer->result);
+        error remote(status_from_wire_code(answer->error->code), answer->error->code,
+                     answer->error->message);
+        // -32002 means the server is stopping and did not run the call: safe to go again.
+        if (remote.code() != status_code::unavailable) throw remote;
+        d.disconnect();
+        failure = remote;
+      } catch (const error& e) {
+        if (e.code() != status_code::unavailable && e.code() != status_code::deadline_exceeded) {
+          throw;
+        }
+        failure = e;
+      }
+    }
+    const bool time_left = std::chrono::steady_clock::now() < deadline;
+    if (attempt >= attempts || !time_left) {
+      if (attempt == 1) throw *failure;
+      throw error(failure->code(), failure->wire_code(),
+                  std::string(failure->what()) + " (after " + std::to_string(attempt) +
+                      " attempts)");
+    }
+    // Exponential backoff with full jitter, never past the deadline.
+    auto wait = std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
+        0, std::max<std::int64_t>(0, backoff_cap.count()))(d.random));
+    if (deadline != std::chrono::steady_clock::time_point::max()) {
+      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                deadline - std::chrono::steady_clock::now()));
+    }
+    if (wait.count() > 0) std::this_thread::sleep_for(wait);
+    backoff_cap = std::min(d.options.retry.max_backoff,
+                           std::chrono::milliseconds(static_cast<std::int64_t>(
+                               static_cast<double>(backoff_cap.count()) *
+                               d.options.retry.multiplier)));
+  }
 }
 
 void client::notify(std::string_view method, value params) {
@@ -219,7 +290,7 @@ void client::notify(std::string_view method, value params) {
   req.method = std::string(method);
   req.params = std::move(params);
   req.notification = true;
-  impl_->run(std::move(req));
+  impl_->run(std::move(req), impl_->options.timeout);
 }
 
 }  // namespace netcall

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "protocol/idempotency.hpp"
 #include "protocol/jsonrpc/codec.hpp"
 #include "protocol/xmlrpc/codec.hpp"
 #include "transport/transport.hpp"
@@ -95,6 +96,11 @@ asio::awaitable<http_response> serve_xmlrpc(std::shared_ptr<connection> c,
     answer.error = failure;
   } else {
     c->shared.metrics.calls_xmlrpc.fetch_add(1, std::memory_order_relaxed);
+    // XML-RPC has no request id: the idempotency key travels in an HTTP header (SPEC §4).
+    const auto key = req[idempotency_header];
+    if (is_idempotency_key(std::string_view(key.data(), key.size()))) {
+      call.idempotency_key = std::string(key);
+    }
     std::vector<request> one;
     one.push_back(std::move(call));
     answer = std::move((co_await call_all(c, std::move(one))).front());
