@@ -39,7 +39,7 @@ show() {  # prints a command, runs it, and shows its exit code when it is not 0
 
 start_node alpha
 alpha=127.0.0.1:$port
-start_node beta --delay 1500ms
+start_node beta --delay 700ms
 beta=127.0.0.1:$port
 echo
 
@@ -69,10 +69,13 @@ echo
 echo "== A remote error (exit code 1, message on stderr)"
 show "$bin/netcall" call "$alpha" divide 1 0
 echo
-echo "== A timeout: beta answers after 1500ms, the client gives up after 300ms (exit code 3)"
+echo "== A timeout: beta answers after 700ms, the client gives up after 300ms (exit code 3)"
 show "$bin/netcall" call --timeout 300ms "$beta" add 1 1
-echo "   ... and with a longer timeout the same call succeeds:"
-show "$bin/netcall" call --timeout 3s "$beta" add 1 1
+echo
+echo "== A timeout with retries, executed at most once (SPEC §4)"
+echo "   every attempt carries the same idempotency key; the retry gets the stored outcome"
+show "$bin/netcall" call --timeout 300ms --retries 5 "$beta" counter.increment
+show "$bin/netcall" call --timeout 3s "$beta" counter.get
 echo
 echo "== Introspection (system.listMethods, methodSignature, methodHelp)"
 show "$bin/netcall" list --protocol xmlrpc "$alpha"
