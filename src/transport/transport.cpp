@@ -49,6 +49,8 @@ std::string transport_metrics::render() const {
       "# TYPE netcall_calls_total counter\n";
   out += "netcall_calls_total{protocol=\"jsonrpc\"} " + std::to_string(calls_jsonrpc.load()) + "\n";
   out += "netcall_calls_total{protocol=\"xmlrpc\"} " + std::to_string(calls_xmlrpc.load()) + "\n";
+  out += "netcall_calls_total{protocol=\"msgpack\"} " + std::to_string(calls_msgpack.load()) +
+         "\n";
   metric("netcall_call_errors_total", "counter", "Calls answered with an error.",
          call_errors.load());
   metric("netcall_protocol_errors_total", "counter",
@@ -200,6 +202,7 @@ asio::awaitable<void> connection::watchdog(std::weak_ptr<connection> weak) {
 const std::vector<stream_protocol>& stream_protocols() {
   static const std::vector<stream_protocol> protocols = {
       {"jsonrpc", &sniff_jsonrpc_stream, &serve_jsonrpc_stream},
+      {"msgpack", &sniff_msgpack_stream, &serve_msgpack_stream},
       {"http", &sniff_http, &serve_http},
   };
   return protocols;

@@ -32,6 +32,7 @@ struct transport_metrics {
   std::atomic<std::int64_t> connections_refused{0};
   std::atomic<std::int64_t> calls_jsonrpc{0};
   std::atomic<std::int64_t> calls_xmlrpc{0};
+  std::atomic<std::int64_t> calls_msgpack{0};
   std::atomic<std::int64_t> call_errors{0};
   std::atomic<std::int64_t> calls_in_flight{0};
   std::atomic<std::int64_t> protocol_errors{0};
@@ -127,6 +128,9 @@ const std::vector<stream_protocol>& stream_protocols();
 /// JSON-RPC 2.0 over raw TCP (jsonrpc_stream.cpp).
 sniff_result sniff_jsonrpc_stream(std::string_view first_bytes);
 asio::awaitable<void> serve_jsonrpc_stream(std::shared_ptr<connection> c, std::string initial);
+/// MessagePack-RPC over raw TCP (msgpack_stream.cpp).
+sniff_result sniff_msgpack_stream(std::string_view first_bytes);
+asio::awaitable<void> serve_msgpack_stream(std::shared_ptr<connection> c, std::string initial);
 /// HTTP/1.1 carrying XML-RPC and JSON-RPC (http.cpp).
 sniff_result sniff_http(std::string_view first_bytes);
 asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string initial);

@@ -1,0 +1,491 @@
+#include "protocol/msgpack/codec.hpp"
+
+#include <msgpuck.h>
+
+#include <chrono>
+#include <cstring>
+#include <limits>
+
+namespace netcall::detail::msgpack {
+namespace {
+
+// ---- scanning helpers ---------------------------------------------------------------------
+
+std::uint64_t load_be(const unsigned char* p, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// ---- writing ------------------------------------------------------------------------------
+
+char* grow(std::string& out, std::size_t n) {
+  const std::size_t old = out.size();
+  out.resize(old + n);
+  return out.data() + old;
+}
+
+void put_uint(std::string& out, std::uint64_t v) { mp_encode_uint(grow(out, mp_sizeof_uint(v)), v); }
+
+void put_int(std::string& out, std::int64_t v) {
+  if (v >= 0) return put_uint(out, static_cast<std::uint64_t>(v));
+  mp_encode_int(grow(out, mp_sizeof_int(v)), v);
+}
+
+void put_str(std::string& out, std::string_view s) {
+  const auto len = static_cast<std::uint32_t>(s.size());
+  mp_encode_str(grow(out, mp_sizeof_str(len)), s.data(), len);
+}
+
+void put_array_header(std::string& out, std::uint32_t n) {
+  mp_encode_array(grow(out, mp_sizeof_array(n)), n);
+}
+
+void put_map_header(std::string& out, std::uint32_t n) {
+  mp_encode_map(grow(out, mp_sizeof_map(n)), n);
+}
+
+// The timestamp extension (type -1) in its 96-bit form: nanoseconds (u32) then seconds (i64).
+void put_timestamp(std::string& out, const date_time& t) {
+  using namespace std::chrono;
+  const sys_days day{year{t.year} / month{static_cast<unsigned>(t.month)} /
+                     std::chrono::day{static_cast<unsigned>(t.day)}};
+  const std::int64_t seconds =
+      duration_cast<std::chrono::seconds>(day.time_since_epoch()).count() + t.hour * 3600 +
+      t.minute * 60 + t.second;
+  char* p = grow(out, 15);
+  p[0] = static_cast<char>(0xc7);  // ext 8
+  p[1] = 12;
+  p[2] = static_cast<char>(-1);
+  std::memset(p + 3, 0, 4);  // nanoseconds: date_time has one-second resolution
+  for (int i = 0; i < 8; ++i) {
+    p[7 + i] = static_cast<char>((static_cast<std::uint64_t>(seconds) >> (56 - 8 * i)) & 0xff);
+  }
+}
+
+// ---- reading (input already validated by frame_scanner) -----------------------------------
+
+bool timestamp_to_date_time(std::int64_t seconds, date_time& out) {
+  using namespace std::chrono;
+  const std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  const std::int64_t rest = seconds - days * 86400;
+  const year_month_day ymd{sys_days{std::chrono::days{days}}};
+  const int y = static_cast<int>(ymd.year());
+  if (y < 0 || y > 9999) return false;
+  out = date_time{y,
+                  static_cast<int>(static_cast<unsigned>(ymd.month())),
+                  static_cast<int>(static_cast<unsigned>(ymd.day())),
+                  static_cast<int>(rest / 3600),
+                  static_cast<int>(rest % 3600 / 60),
+                  static_cast<int>(rest % 60)};
+  return true;
+}
+
+struct reader {
+  const char* p;
+  std::string error;
+
+  bool fail(std::string why) {
+    if (error.empty()) error = std::move(why);
+    return false;
+  }
+
+  bool read_ext(value& out) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    std::size_t header = 0, len = 0;
+    switch (u[0]) {
+      case 0xd4: header = 1; len = 1; break;
+      case 0xd5: header = 1; len = 2; break;
+      case 0xd6: header = 1; len = 4; break;
+      case 0xd7: header = 1; len = 8; break;
+      case 0xd8: header = 1; len = 16; break;
+      case 0xc7: header = 2; len = u[1]; break;
+      case 0xc8: header = 3; len = load_be(u + 1, 2); break;
+      default:   header = 5; len = load_be(u + 1, 4); break;  // 0xc9
+    }
+    const auto type = static_cast<std::int8_t>(u[header]);
+    const unsigned char* data = u + header + 1;
+    p += header + 1 + len;
+    if (type != -1) return fail("unsupported MessagePack extension type " + std::to_string(type));
+    std::int64_t seconds = 0;
+    if (len == 4) {
+      seconds = static_cast<std::int64_t>(load_be(data, 4));
+    } else if (len == 8) {
+      seconds = static_cast<std::int64_t>(load_be(data, 8) & 0x3ffffffffULL);
+    } else if (len == 12) {
+      seconds = static_cast<std::int64_t>(load_be(data + 4, 8));
+    } else {
+      return fail("malformed MessagePack timestamp");
+    }
+    date_time t;
+    if (!timestamp_to_date_time(seconds, t)) return fail("timestamp out of range (year 0-9999)");
+    out = t;
+    return true;
+  }
+
+  bool read(value& out) {
+    switch (mp_typeof(*p)) {
+      case MP_NIL:
+        mp_decode_nil(&p);
+        out = value();
+        return true;
+      case MP_BOOL:
+        out = value(mp_decode_bool(&p));
+        return true;
+      case MP_UINT: {
+        const std::uint64_t u = mp_decode_uint(&p);
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+          out = value(static_cast<double>(u));  // as JSON does above int64
+        } else {
+          out = value(static_cast<std::int64_t>(u));
+        }
+        return true;
+      }
+      case MP_INT:
+        out = value(static_cast<std::int64_t>(mp_decode_int(&p)));
+        return true;
+      case MP_FLOAT:
+        out = value(static_cast<double>(mp_decode_float(&p)));
+        return true;
+      case MP_DOUBLE:
+        out = value(mp_decode_double(&p));
+        return true;
+      case MP_STR: {
+        std::uint32_t len = 0;
+        const char* s = mp_decode_str(&p, &len);
+        out = value(std::string(s, len));
+        return true;
+      }
+      case MP_BIN: {
+        std::uint32_t len = 0;
+        const char* s = mp_decode_bin(&p, &len);
+        out = value(bytes{std::string(s, len)});
+        return true;
+      }
+      case MP_ARRAY: {
+        const std::uint32_t n = mp_decode_array(&p);
+        array a;
+        a.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+          if (!read(a.emplace_back())) return false;
+        }
+        out = value(std::move(a));
+        return true;
+      }
+      case MP_MAP: {
+        const std::uint32_t n = mp_decode_map(&p);
+        structure s;
+        s.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+          if (mp_typeof(*p) != MP_STR) return fail("map keys must be strings");
+          std::uint32_t len = 0;
+          const char* k = mp_decode_str(&p, &len);
+          auto& m = s.emplace_back(std::string(k, len), value());
+          if (!read(m.second)) return false;
+        }
+        out = value(std::move(s));
+        return true;
+      }
+      case MP_EXT:
+        return read_ext(out);
+    }
+    return fail("invalid MessagePack type");
+  }
+
+  // Reads a uint that fits 32 bits (a msgid); false when the next object is anything else.
+  bool read_msgid(std::int64_t& out) {
+    if (mp_typeof(*p) != MP_UINT) return false;
+    const std::uint64_t u = mp_decode_uint(&p);
+    if (u > std::numeric_limits<std::uint32_t>::max()) return false;
+    out = static_cast<std::int64_t>(u);
+    return true;
+  }
+};
+
+response invalid(std::int64_t msgid, const std::string& why) {
+  response r;
+  r.id = msgid;
+  r.error = fault{wire_code(status_code::invalid_request), "Invalid Request: " + why};
+  return r;
+}
+
+bool validate(std::string_view data, const decode_limits& limits, std::string& error_text) {
+  frame_scanner scanner(limits.max_depth, data.size());
+  const auto st = scanner.scan(data);
+  if (st == frame_scanner::status::complete && scanner.size() == data.size()) return true;
+  error_text = st == frame_scanner::status::invalid ? scanner.reason()
+                                                    : "not exactly one MessagePack object";
+  return false;
+}
+
+}  // namespace
+
+// ---- frame_scanner ------------------------------------------------------------------------
+
+frame_scanner::frame_scanner(std::size_t max_depth, std::size_t max_bytes)
+    : max_depth_(max_depth), max_bytes_(max_bytes) {
+  reset();
+}
+
+void frame_scanner::reset() {
+  offset_ = 0;
+  remaining_.assign(1, 1);
+  reason_ = "";
+}
+
+frame_scanner::status frame_scanner::scan(std::string_view data) {
+  const auto* u = reinterpret_cast<const unsigned char*>(data.data());
+  while (!remaining_.empty()) {
+    if (remaining_.back() == 0) {
+      remaining_.pop_back();
+      continue;
+    }
+    if (offset_ >= data.size()) return offset_ > max_bytes_ ? status::too_large : status::need_more;
+    const unsigned char b = u[offset_];
+    std::size_t header = 1;     // bytes of the type byte and length fields
+    std::uint64_t payload = 0;  // bytes after the header
+    std::uint64_t children = 0;  // items inside (maps count keys and values)
+    std::size_t length_bytes = 0;
+    bool container = false, map = false;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+    } else if (b <= 0x8f) {
+      container = map = true;
+      children = b & 0x0f;
+    } else if (b <= 0x9f) {
+      container = true;
+      children = b & 0x0f;
+    } else if (b <= 0xbf) {
+      payload = b & 0x1f;
+    } else {
+      switch (b) {
+        case 0xc4: case 0xd9: length_bytes = 1; break;
+        case 0xc5: case 0xda: length_bytes = 2; break;
+        case 0xc6: case 0xdb: length_bytes = 4; break;
+        case 0xc7: length_bytes = 1; payload = 1; break;  // + ext type byte
+        case 0xc8: length_bytes = 2; payload = 1; break;
+        case 0xc9: length_bytes = 4; payload = 1; break;
+        case 0xca: payload = 4; break;
+        case 0xcb: payload = 8; break;
+        case 0xcc: case 0xd0: payload = 1; break;
+        case 0xcd: case 0xd1: payload = 2; break;
+        case 0xce: case 0xd2: payload = 4; break;
+        case 0xcf: case 0xd3: payload = 8; break;
+        case 0xd4: payload = 2; break;
+        case 0xd5: payload = 3; break;
+        case 0xd6: payload = 5; break;
+        case 0xd7: payload = 9; break;
+        case 0xd8: payload = 17; break;
+        case 0xdc: container = true; length_bytes = 2; break;
+        case 0xdd: container = true; length_bytes = 4; break;
+        case 0xde: container = map = true; length_bytes = 2; break;
+        case 0xdf: container = map = true; length_bytes = 4; break;
+        default:
+          reason_ = "0xc1 is never used in MessagePack";
+          return status::invalid;
+      }
+      header += length_bytes;
+      if (offset_ + header > data.size()) {
+        return offset_ + header > max_bytes_ ? status::too_large : status::need_more;
+      }
+      const std::uint64_t n = load_be(u + offset_ + 1, length_bytes);
+      if (container) {
+        children = n;
+      } else {
+        payload += n;
+      }
+    }
+    if (map) children *= 2;
+    const std::uint64_t end = offset_ + header + payload;
+    if (end > max_bytes_) return status::too_large;
+    if (end > data.size()) return status::need_more;
+    // The object is whole: count it done in its container and descend into it if it has items.
+    offset_ = static_cast<std::size_t>(end);
+    --remaining_.back();
+    if (container && children > 0) {
+      if (remaining_.size() > max_depth_) {
+        reason_ = "nesting deeper than the limit";
+        return status::invalid;
+      }
+      // Every item takes at least one byte: a count beyond the size limit cannot be honest.
+      if (children > max_bytes_) return status::too_large;
+      remaining_.push_back(children);
+    }
+  }
+  return status::complete;
+}
+
+// ---- decoding -----------------------------------------------------------------------------
+
+server_message decode_request(std::string_view message, const decode_limits& limits) {
+  std::string why;
+  if (!validate(message, limits, why)) return std::monostate{};
+  reader r{message.data(), {}};
+  if (mp_typeof(*r.p) != MP_ARRAY) return std::monostate{};
+  const std::uint32_t n = mp_decode_array(&r.p);
+  if (n == 0 || mp_typeof(*r.p) != MP_UINT) return std::monostate{};
+  const std::uint64_t type = mp_decode_uint(&r.p);
+  request req;
+  if (type == 0) {
+    std::int64_t msgid = 0;
+    if (n < 2 || !r.read_msgid(msgid)) return std::monostate{};
+    req.id = msgid;
+    if (n != 4 && n != 5) return invalid(msgid, "a request is [0, msgid, method, params]");
+    if (mp_typeof(*r.p) != MP_STR) return invalid(msgid, "method must be a string");
+    std::uint32_t len = 0;
+    const char* m = mp_decode_str(&r.p, &len);
+    req.method.assign(m, len);
+    const auto params_type = mp_typeof(*r.p);
+    if (params_type != MP_ARRAY && params_type != MP_MAP) {
+      return invalid(msgid, "params must be an array");
+    }
+    if (!r.read(req.params)) return invalid(msgid, r.error);
+    if (n == 5) {
+      if (mp_typeof(*r.p) != MP_STR) return invalid(msgid, "the idempotency key must be a string");
+      const char* k = mp_decode_str(&r.p, &len);
+      req.idempotency_key.assign(k, len);
+    }
+    return req;
+  }
+  if (type == 2) {
+    if (n != 3 || mp_typeof(*r.p) != MP_STR) return std::monostate{};
+    std::uint32_t len = 0;
+    const char* m = mp_decode_str(&r.p, &len);
+    req.method.assign(m, len);
+    const auto params_type = mp_typeof(*r.p);
+    if (params_type != MP_ARRAY && params_type != MP_MAP) return std::monostate{};
+    if (!r.read(req.params)) return std::monostate{};
+    req.notification = true;
+    return req;
+  }
+  return std::monostate{};
+}
+
+bool decode_response(std::string_view message, const decode_limits& limits, response& out,
+                     std::string& error_text) {
+  if (!validate(message, limits, error_text)) return false;
+  reader r{message.data(), {}};
+  if (mp_typeof(*r.p) != MP_ARRAY || mp_decode_array(&r.p) != 4 || mp_typeof(*r.p) != MP_UINT ||
+      mp_decode_uint(&r.p) != 1) {
+    error_text = "not a MessagePack-RPC response [1, msgid, error, result]";
+    return false;
+  }
+  std::int64_t msgid = 0;
+  if (!r.read_msgid(msgid)) {
+    error_text = "response msgid is not a 32-bit unsigned integer";
+    return false;
+  }
+  response res;
+  res.id = msgid;
+  value error_slot;
+  if (!r.read(error_slot) || !r.read(res.result)) {
+    error_text = r.error;
+    return false;
+  }
+  if (!error_slot.is_nil()) {
+    // SPEC §2: {"code": int, "message": str}; other servers send any object: keep its text.
+    const value* code = error_slot.find("code");
+    const value* text = error_slot.find("message");
+    fault f{wire_code(status_code::application_error), to_debug_string(error_slot)};
+    if (code && code->is_int()) f.code = static_cast<int>(code->as_int());
+    if (text && text->is_string()) f.message = text->as_string();
+    if (error_slot.is_string()) f.message = error_slot.as_string();
+    res.error = std::move(f);
+    res.result = value();
+  }
+  out = std::move(res);
+  return true;
+}
+
+bool decode_value(std::string_view data, const decode_limits& limits, value& out,
+                  std::string& error_text) {
+  if (!validate(data, limits, error_text)) return false;
+  reader r{data.data(), {}};
+  if (!r.read(out)) {
+    error_text = r.error;
+    return false;
+  }
+  return true;
+}
+
+// ---- encoding -----------------------------------------------------------------------------
+
+void encode_value(const value& v, std::string& out) {
+  switch (v.kind()) {
+    case kind::nil:
+      mp_encode_nil(grow(out, 1));
+      return;
+    case kind::boolean:
+      mp_encode_bool(grow(out, 1), v.as_bool());
+      return;
+    case kind::integer:
+      put_int(out, v.as_int());
+      return;
+    case kind::floating:
+      mp_encode_double(grow(out, mp_sizeof_double(v.as_double())), v.as_double());
+      return;
+    case kind::string:
+      put_str(out, v.as_string());
+      return;
+    case kind::bytes: {
+      const auto& b = v.as_bytes().data;
+      const auto len = static_cast<std::uint32_t>(b.size());
+      mp_encode_bin(grow(out, mp_sizeof_bin(len)), b.data(), len);
+      return;
+    }
+    case kind::date_time:
+      put_timestamp(out, v.as_date_time());
+      return;
+    case kind::array:
+      put_array_header(out, static_cast<std::uint32_t>(v.as_array().size()));
+      for (const auto& e : v.as_array()) encode_value(e, out);
+      return;
+    case kind::structure:
+      put_map_header(out, static_cast<std::uint32_t>(v.as_struct().size()));
+      for (const auto& [k, e] : v.as_struct()) {
+        put_str(out, k);
+        encode_value(e, out);
+      }
+      return;
+  }
+}
+
+void encode_response(const response& r, std::string& out) {
+  put_array_header(out, 4);
+  put_uint(out, 1);
+  put_int(out, r.id.is_int() ? r.id.as_int() : 0);
+  if (r.error) {
+    put_map_header(out, 2);
+    put_str(out, "code");
+    put_int(out, r.error->code);
+    put_str(out, "message");
+    put_str(out, r.error->message);
+    mp_encode_nil(grow(out, 1));
+  } else {
+    mp_encode_nil(grow(out, 1));
+    encode_value(r.result, out);
+  }
+}
+
+void encode_request(const request& r, std::string& out) {
+  const bool with_key = !r.notification && !r.idempotency_key.empty();
+  if (r.notification) {
+    put_array_header(out, 3);
+    put_uint(out, 2);
+  } else {
+    put_array_header(out, with_key ? 5 : 4);
+    put_uint(out, 0);
+    put_int(out, r.id.is_int() ? r.id.as_int() : 0);
+  }
+  put_str(out, r.method);
+  if (r.params.is_array()) {
+    encode_value(r.params, out);
+  } else if (r.params.is_nil()) {
+    put_array_header(out, 0);
+  } else {
+    put_array_header(out, 1);
+    encode_value(r.params, out);
+  }
+  if (with_key) put_str(out, r.idempotency_key);
+}
+
+}  // namespace netcall::detail::msgpack

@@ -1,0 +1,86 @@
+#pragma once
+/// \file
+/// MessagePack-RPC codec (github msgpack-rpc spec, SPEC §2): pure functions over bytes and
+/// netcall::detail::{request,response}. Values are read and written with msgpuck.
+///
+/// Messages: request `[0, msgid, method, params]`, response `[1, msgid, error, result]`,
+/// notification `[2, method, params]`. The error slot holds `{"code": int, "message": str}`.
+/// Extension: a request may carry a fifth element, the idempotency key as a string
+/// (docs/failures.md); four-element requests from any client are served as usual.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/message.hpp"
+
+namespace netcall::detail::msgpack {
+
+/// Finds where one MessagePack object ends in a byte stream, resumably: bytes may arrive in
+/// any pieces. msgpuck's mp_check() cannot tell a truncated object from an invalid one and
+/// always starts over, so this scanner keeps its place instead (O(n) per message).
+class frame_scanner {
+ public:
+  /// `max_depth`: deepest array/map nesting accepted; `max_bytes`: largest object accepted.
+  frame_scanner(std::size_t max_depth, std::size_t max_bytes);
+
+  enum class status {
+    need_more,  ///< everything given so far belongs to an object that is not complete yet
+    complete,   ///< the object ends at `size()` bytes from its start
+    invalid,    ///< a byte no MessagePack object may hold (0xc1) or nesting over max_depth
+    too_large,  ///< the object is longer than max_bytes
+  };
+
+  /// Continues scanning `data` (the whole object so far, from its first byte: `data` must
+  /// begin with the bytes given to earlier calls since the last reset).
+  status scan(std::string_view data);
+  /// The object's length once `complete`.
+  std::size_t size() const { return offset_; }
+  /// Starts over for the next object.
+  void reset();
+  /// Why the scan stopped when invalid.
+  const char* reason() const { return reason_; }
+
+ private:
+  std::size_t max_depth_;
+  std::size_t max_bytes_;
+  std::size_t offset_ = 0;
+  /// Items still to read, per open container; the bottom entry is the top-level object.
+  std::vector<std::uint64_t> remaining_;
+  const char* reason_ = "";
+};
+
+/// What one complete message decodes to on the server side.
+/// - a request (`notification` set for type 2) to dispatch;
+/// - a response: an error answer to send at once (e.g. -32600 for a malformed request whose
+///   msgid could be read);
+/// - std::monostate: nothing can be answered (no msgid to address); the caller should drop
+///   the message.
+using server_message = std::variant<std::monostate, request, response>;
+
+/// Decodes one complete message (as framed by frame_scanner) received by a server.
+server_message decode_request(std::string_view message, const decode_limits& limits);
+
+/// Client side: decodes one complete `[1, msgid, error, result]`. Returns false with a reason
+/// when it is not a response.
+bool decode_response(std::string_view message, const decode_limits& limits, response& out,
+                     std::string& error_text);
+
+/// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int).
+void encode_response(const response& r, std::string& out);
+/// Appends `[0, msgid, method, params]` (plus the idempotency key when set) or, for a
+/// notification, `[2, method, params]`. Named params (a struct) are sent as one map param.
+void encode_request(const request& r, std::string& out);
+/// Appends one value: nil, bool, int, float 64, str, bin, array, map with string keys; a
+/// date-time is the timestamp extension (type -1).
+void encode_value(const value& v, std::string& out);
+/// Decodes one complete value (validated with the scanner first). Returns false on a value
+/// netcall cannot represent (a map key that is not a string, an extension other than the
+/// timestamp) with the reason in `error_text`.
+bool decode_value(std::string_view data, const decode_limits& limits, value& out,
+                  std::string& error_text);
+
+}  // namespace netcall::detail::msgpack
