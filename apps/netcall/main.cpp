@@ -21,7 +21,7 @@ struct common_options {
 };
 
 void add_common(CLI::App& cmd, common_options& o) {
-  cmd.add_option("--protocol", o.protocol, "Wire protocol: jsonrpc, jsonrpc-http or xmlrpc")
+  cmd.add_option("--protocol", o.protocol, "Wire protocol: jsonrpc, jsonrpc-http, xmlrpc or msgpack")
       ->capture_default_str();
   cmd.add_option("--timeout", o.timeout,
                  "Per-call timeout, a DURATION: a number with a unit (250ms, 2s, 1m)")
@@ -41,7 +41,7 @@ netcall::client_options client_options_from(const common_options& o) {
   netcall::client_options out;
   if (!netcall::parse_protocol(o.protocol, out.protocol)) {
     throw usage_error("unknown --protocol '" + o.protocol +
-                      "' (choose jsonrpc, jsonrpc-http or xmlrpc)");
+                      "' (choose jsonrpc, jsonrpc-http, xmlrpc or msgpack)");
   }
   auto timeout = netcall::parse_duration(o.timeout);
   if (!timeout || timeout->count() == 0) {

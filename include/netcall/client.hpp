@@ -24,9 +24,10 @@ enum class protocol {
   jsonrpc,       ///< JSON-RPC 2.0 over raw TCP, one JSON text per line
   jsonrpc_http,  ///< JSON-RPC 2.0 over HTTP/1.1 POST / (application/json)
   xmlrpc,        ///< XML-RPC over HTTP/1.1 POST /RPC2 (text/xml)
+  msgpack,       ///< MessagePack-RPC over raw TCP
 };
 
-/// Parses "jsonrpc", "jsonrpc-http" or "xmlrpc"; returns false for anything else.
+/// Parses "jsonrpc", "jsonrpc-http", "xmlrpc" or "msgpack"; false for anything else.
 bool parse_protocol(std::string_view text, protocol& out);
 
 /// When and how often a failed attempt is tried again (SPEC §4, docs/failures.md).
@@ -108,8 +109,9 @@ class client {
     }
   }
 
-  /// Sends a notification (no answer is awaited, none is sent back). JSON-RPC only; over
-  /// XML-RPC, which has no notifications, this makes a call and discards the answer.
+  /// Sends a notification (no answer is awaited, none is sent back): JSON-RPC and
+  /// MessagePack-RPC; over XML-RPC, which has no notifications, this makes a call and discards
+  /// the answer.
   void notify(std::string_view method, value params);
 
  private:

@@ -10,6 +10,7 @@
 
 #include "protocol/idempotency.hpp"
 #include "protocol/jsonrpc/codec.hpp"
+#include "protocol/msgpack/codec.hpp"
 #include "protocol/xmlrpc/codec.hpp"
 #include "transport/transport.hpp"
 
@@ -33,6 +34,8 @@ bool parse_protocol(std::string_view text, protocol& out) {
     out = protocol::jsonrpc_http;
   } else if (text == "xmlrpc") {
     out = protocol::xmlrpc;
+  } else if (text == "msgpack") {
+    out = protocol::msgpack;
   } else {
     return false;
   }
@@ -113,6 +116,41 @@ struct client::impl {
     }
   }
 
+  // MessagePack-RPC: one request out, read messages until the answer with our msgid.
+  asio::awaitable<std::optional<detail::response>> exchange_msgpack(std::string payload,
+                                                                    const value& id,
+                                                                    bool expect_answer) {
+    auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(payload), use_nothrow);
+    if (wec) lost(wec);
+    if (!expect_answer) co_return std::nullopt;
+    detail::msgpack::frame_scanner scanner(detail::decode_limits{}.max_depth,
+                                           options.max_message_bytes);
+    std::string chunk(64 * 1024, '\0');
+    for (;;) {
+      scanner.reset();
+      auto status = scanner.scan(line_buffer);
+      while (status == detail::msgpack::frame_scanner::status::need_more) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), use_nothrow);
+        if (ec) lost(ec);
+        line_buffer.append(chunk, 0, n);
+        status = scanner.scan(line_buffer);
+      }
+      if (status != detail::msgpack::frame_scanner::status::complete) {
+        disconnect();
+        throw error(status_code::protocol_error, "unreadable answer from " + host_port);
+      }
+      std::string message = line_buffer.substr(0, scanner.size());
+      line_buffer.erase(0, scanner.size());
+      detail::response answer;
+      std::string why;
+      if (!detail::msgpack::decode_response(message, detail::decode_limits{}, answer, why)) {
+        disconnect();
+        throw error(status_code::protocol_error, "unreadable answer from " + host_port + ": " + why);
+      }
+      if (answer.id == id) co_return answer;
+    }
+  }
+
   asio::awaitable<std::optional<detail::response>> exchange_http(std::string payload,
                                                                  const std::string& key,
                                                                  bool expect_answer) {
@@ -162,6 +200,10 @@ struct client::impl {
     if (options.protocol == protocol::xmlrpc) {
       detail::xmlrpc::encode_call(req, payload);
       co_return co_await exchange_http(std::move(payload), req.idempotency_key, true);
+    }
+    if (options.protocol == protocol::msgpack) {
+      detail::msgpack::encode_request(req, payload);
+      co_return co_await exchange_msgpack(std::move(payload), req.id, !req.notification);
     }
     detail::jsonrpc::encode_request(req, payload);
     if (options.protocol == protocol::jsonrpc_http) {
@@ -216,13 +258,15 @@ value client::call_params(std::string_view method, value params, call_options ca
   detail::request req;
   req.method = std::string(method);
   req.params = std::move(params);
+  req.id = d.next_id++;
   if (d.options.idempotency_keys) {
-    // One key for every attempt of this logical call (SPEC §4): JSON-RPC sends it as the
-    // request id, HTTP also as the Idempotency-Key header.
+    // One key for every attempt of this logical call (SPEC §4, docs/failures.md): JSON-RPC
+    // sends it as the request id, XML-RPC as the Idempotency-Key header, MessagePack-RPC as a
+    // fifth request element.
     req.idempotency_key = detail::make_idempotency_key(d.client_id, d.next_sequence++);
-    req.id = req.idempotency_key;
-  } else {
-    req.id = d.next_id++;
+    if (d.options.protocol == protocol::jsonrpc || d.options.protocol == protocol::jsonrpc_http) {
+      req.id = req.idempotency_key;
+    }
   }
   const bool retriable = d.options.idempotency_keys || call.idempotent;
   const int attempts = retriable ? std::max(1, d.options.retry.max_attempts) : 1;
