@@ -1,19 +1,27 @@
 #pragma once
 /// \file
-/// Calling an RPC server: a synchronous client over one connection (SPEC §3 protocols).
+/// Calling an RPC server: the native client (SPEC §3 protocols, §4 retries).
 ///
 /// ```cpp
-/// netcall::client c("127.0.0.1:8000");
-/// std::int64_t sum = c.call<std::int64_t>("add", 2, 3);
+/// netcall::client c("127.0.0.1:8000");                  // MessagePack-RPC by default
+/// std::int64_t sum = c.call<std::int64_t>("add", 2, 3);  // blocking, from any thread
+/// c.async_call_params("add", netcall::array{2, 3}, [](netcall::outcome o) { ... });
+/// std::int64_t s = co_await c.async_call<std::int64_t>("add", 2, 3);  // C++20 coroutine
 /// ```
+/// One client owns one I/O thread and `connections` connections to one server; each connection
+/// multiplexes many calls in flight (matched by request id), so one client may be shared by
+/// many threads.
 
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "netcall/binding.hpp"
+#include "netcall/outcome.hpp"
 #include "netcall/status.hpp"
 #include "netcall/value.hpp"
 
@@ -46,8 +54,8 @@ struct retry_policy {
 
 /// Client settings.
 struct client_options {
-  /// The protocol spoken on the connection.
-  netcall::protocol protocol = netcall::protocol::jsonrpc;
+  /// The protocol spoken. MessagePack-RPC is the fastest; the CLI defaults to jsonrpc (SPEC §3).
+  netcall::protocol protocol = netcall::protocol::msgpack;
   /// Per-attempt timeout covering connect, send and the answer (ms). SPEC §3 default 5s.
   std::chrono::milliseconds timeout{5'000};
   /// Overall deadline of one logical call, all attempts and waits included (ms); 0 = none.
@@ -59,6 +67,10 @@ struct client_options {
   /// that remembers outcomes (every netcall server) runs it at most once (SPEC §4). With keys
   /// off, only calls marked idempotent are retried.
   bool idempotency_keys = true;
+  /// Connections to the server; calls are spread over them round robin. JSON-RPC and
+  /// MessagePack-RPC multiplex any number of calls on each; HTTP carries one call at a time
+  /// per connection (the others queue).
+  unsigned connections = 1;
   /// Largest answer accepted (bytes).
   std::size_t max_message_bytes = 16u << 20;
 };
@@ -69,34 +81,59 @@ struct call_options {
   bool idempotent = false;
 };
 
-/// A client of one server address. Connects lazily on the first call, reconnects after a
-/// failure (a call on a dead connection fails at once and, when retries allow, goes again on
-/// a new one). Not thread-safe: use one client per thread.
+template <class R>
+class call_awaitable;
+
+/// A client of one server address. Thread-safe.
+///
+/// Errors (netcall::error, thrown by the blocking calls, delivered in `outcome::failure` by the
+/// asynchronous ones, always those of the last attempt): `unavailable` when the server cannot
+/// be reached or the connection drops (calls in flight on a dead connection fail at once),
+/// `deadline_exceeded` after the timeout, `protocol_error` for an answer that cannot be read
+/// or a result of the wrong type, and the server's own code (e.g. `method_not_found`,
+/// `application_error`, with `error::wire_code` the number it sent) for an error answer.
 class client {
  public:
   /// `host_port` is "HOST:PORT" (or "[V6]:PORT"); throws std::invalid_argument when malformed.
+  /// Starts the client's I/O thread; connects on the first call.
   explicit client(std::string host_port, client_options options = {});
+  /// Fails the calls still in flight with `unavailable` and joins the I/O thread.
   ~client();
-  client(client&&) noexcept;
-  client& operator=(client&&) noexcept;
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
 
-  /// Calls `method` with `params` (an array for positional params, a struct for named ones)
-  /// and returns the result, retrying per `client_options::retry`. Throws netcall::error (of
-  /// the last attempt): `unavailable` when the server cannot be reached or the connection
-  /// drops, `deadline_exceeded` after the timeout, `protocol_error`
-  /// for an answer that cannot be read, and the server's own code (e.g. `method_not_found`,
-  /// `application_error`, with `error::wire_code` the number it sent) for an error answer.
+  /// Calls `method` with `params` (an array for positional params, a struct for named ones),
+  /// retrying per `client_options::retry`; blocks until the outcome. Must not be called from
+  /// a completion callback (it runs on the client's own I/O thread): throws std::logic_error.
   value call_params(std::string_view method, value params, call_options options = {});
 
-  /// Calls `method` with positional `args` and converts the result to `R` (binding.hpp types);
-  /// a result of another type throws netcall::error(protocol_error). Errors as `call_params`.
+  /// Calls `method` with positional `args` and converts the result to `R` (binding.hpp types).
   template <class R = value, class... A>
   R call(std::string_view method, A&&... args) {
-    array params;
-    params.reserve(sizeof...(A));
-    (params.push_back(detail::codec_traits<std::remove_cvref_t<A>>::to(std::forward<A>(args))),
-     ...);
-    value result = call_params(method, value(std::move(params)));
+    return convert<R>(method, call_params(method, pack(std::forward<A>(args)...)));
+  }
+
+  /// Starts a call; `done` runs once with its outcome, on the client's I/O thread (it must not
+  /// block; hand long work to another thread).
+  void async_call_params(std::string_view method, value params, std::function<void(outcome)> done,
+                         call_options options = {});
+
+  /// A C++20 awaitable of the converted result: `co_await c.async_call<R>("add", 1, 2)` in any
+  /// coroutine type that accepts foreign awaitables. The coroutine resumes on the client's I/O
+  /// thread. Errors are thrown at the co_await.
+  template <class R = value, class... A>
+  call_awaitable<R> async_call(std::string_view method, A&&... args) {
+    return call_awaitable<R>(*this, std::string(method), pack(std::forward<A>(args)...));
+  }
+
+  /// Sends a notification: no answer is awaited and none is sent back (JSON-RPC, MessagePack-
+  /// RPC); over HTTP the empty answer is read; over XML-RPC, which has no notifications, this
+  /// makes a call and discards the answer. Does not block; failures are not reported.
+  void notify(std::string_view method, value params);
+
+  /// Converts a call's result to `R`, or throws protocol_error naming `method`.
+  template <class R>
+  static R convert(std::string_view method, value result) {
     if constexpr (std::is_same_v<R, value>) {
       return result;
     } else {
@@ -109,14 +146,44 @@ class client {
     }
   }
 
-  /// Sends a notification (no answer is awaited, none is sent back): JSON-RPC and
-  /// MessagePack-RPC; over XML-RPC, which has no notifications, this makes a call and discards
-  /// the answer.
-  void notify(std::string_view method, value params);
+ private:
+  template <class... A>
+  static value pack(A&&... args) {
+    array params;
+    params.reserve(sizeof...(A));
+    (params.push_back(detail::codec_traits<std::remove_cvref_t<A>>::to(std::forward<A>(args))),
+     ...);
+    return value(std::move(params));
+  }
+
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/// The awaitable returned by `client::async_call`.
+template <class R>
+class call_awaitable {
+ public:
+  call_awaitable(client& c, std::string method, value params)
+      : client_(c), method_(std::move(method)), params_(std::move(params)) {}
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    client_.async_call_params(method_, std::move(params_), [this, h](outcome o) {
+      outcome_ = std::move(o);
+      h.resume();
+    });
+  }
+  R await_resume() {
+    if (outcome_.failure) throw *outcome_.failure;
+    return client::convert<R>(method_, std::move(outcome_.result));
+  }
 
  private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  client& client_;
+  std::string method_;
+  value params_;
+  outcome outcome_;
 };
 
 }  // namespace netcall

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "netcall/binding.hpp"
+#include "netcall/outcome.hpp"
 #include "netcall/status.hpp"
 #include "netcall/value.hpp"
 
@@ -39,12 +40,6 @@ struct procedure_info {
   std::vector<std::vector<std::string>> signatures;
   /// One line of help text.
   std::string help;
-};
-
-/// The outcome of one call: a result, or the error it failed with.
-struct outcome {
-  value result;
-  std::optional<error> failure;
 };
 
 /// Per-call services for procedures that wait (timers) without holding a thread.
