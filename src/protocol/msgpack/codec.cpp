@@ -477,7 +477,8 @@ void encode_request(const request& r, std::string& out) {
     put_int(out, r.id.is_int() ? r.id.as_int() : 0);
   }
   put_str(out, r.method);
-  if (r.params.is_array()) {
+  if (r.params.is_array() || r.params.is_struct()) {
+    // A map is named params (a netcall extension; the msgpack-rpc spec has arrays only).
     encode_value(r.params, out);
   } else if (r.params.is_nil()) {
     put_array_header(out, 0);

@@ -72,7 +72,8 @@ bool decode_response(std::string_view message, const decode_limits& limits, resp
 /// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int).
 void encode_response(const response& r, std::string& out);
 /// Appends `[0, msgid, method, params]` (plus the idempotency key when set) or, for a
-/// notification, `[2, method, params]`. Named params (a struct) are sent as one map param.
+/// notification, `[2, method, params]`. Named params (a struct) are sent as a map in the
+/// params slot, which netcall servers read as named params (an extension of the spec).
 void encode_request(const request& r, std::string& out);
 /// Appends one value: nil, bool, int, float 64, str, bin, array, map with string keys; a
 /// date-time is the timestamp extension (type -1).
