@@ -1,8 +1,10 @@
 // netcall: the command-line client (SPEC §3): `call` and `list`.
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
+#include "bench.hpp"
 #include "netcall/client.hpp"
 #include "netcall/server.hpp"
 #include "netcall/value.hpp"
@@ -118,6 +120,109 @@ std::string signature_text(const netcall::value& signatures) {
   return out.empty() ? "?" : out;
 }
 
+struct bench_flags {
+  std::string duration;
+  std::string warmup = "1s";
+  std::uint64_t calls = 0;
+  unsigned concurrency = 64;
+  unsigned connections = 8;
+  unsigned threads = 1;
+  bool json = false;
+};
+
+void add_bench_flags(CLI::App& cmd, bench_flags& f) {
+  cmd.add_option("--duration", f.duration, "Measured run time, a DURATION [default: 10s]");
+  cmd.add_option("--calls", f.calls, "Measure this many calls instead of a duration");
+  cmd.add_option("--concurrency", f.concurrency, "Calls in flight at once")
+      ->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
+  cmd.add_option("--connections", f.connections, "Connections the calls are spread over")
+      ->check(CLI::Range(1u, 10'000u))
+      ->capture_default_str();
+  cmd.add_option("--threads", f.threads, "Client I/O threads")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  cmd.add_option("--warmup", f.warmup, "Unmeasured run first, a DURATION")->capture_default_str();
+  cmd.add_flag("--json", f.json, "Print one JSON object instead of the table");
+}
+
+// SPEC §3 writes bench's own flags after the PARAMs: take them from there too (until `--`).
+void take_bench_flags(std::vector<std::string>& args, bench_flags& f) {
+  std::vector<std::string> rest;
+  bool params_only = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (params_only) {
+      rest.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      params_only = true;
+      continue;
+    }
+    if (a == "--json") {
+      f.json = true;
+      continue;
+    }
+    const bool takes_value = a == "--duration" || a == "--calls" || a == "--concurrency" ||
+                             a == "--connections" || a == "--threads" || a == "--warmup";
+    if (!takes_value) {
+      if (a.starts_with("--")) throw usage_error("unknown option '" + a + "'");
+      rest.push_back(a);
+      continue;
+    }
+    if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
+    const std::string& v = args[++i];
+    auto number = [&](auto& out, std::uint64_t low, std::uint64_t high) {
+      std::uint64_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < low || n > high) {
+        throw usage_error(a + " '" + v + "' is not a whole number from " + std::to_string(low) +
+                          " to " + std::to_string(high));
+      }
+      out = static_cast<std::remove_reference_t<decltype(out)>>(n);
+    };
+    if (a == "--duration") f.duration = v;
+    if (a == "--warmup") f.warmup = v;
+    if (a == "--calls") number(f.calls, 1, 1'000'000'000'000);
+    if (a == "--concurrency") number(f.concurrency, 1, 100'000);
+    if (a == "--connections") number(f.connections, 1, 10'000);
+    if (a == "--threads") number(f.threads, 1, 64);
+  }
+  args = std::move(rest);
+}
+
+int run_bench_command(const common_options& o, bench_flags f, std::vector<std::string> args) {
+  take_bench_flags(args, f);
+  if (args.size() < 2) {
+    throw usage_error("bench needs TARGET and METHOD (see netcall bench --help)");
+  }
+  netcall_cli::bench_options b;
+  b.client = client_options_from(o);
+  b.target = args[0];
+  b.method = args[1];
+  b.params = params_from({args.begin() + 2, args.end()});
+  if (!f.duration.empty() && f.calls > 0) throw usage_error("give --duration or --calls, not both");
+  if (!f.duration.empty()) {
+    auto d = netcall::parse_duration(f.duration);
+    if (!d || d->count() == 0) {
+      throw usage_error("--duration '" + f.duration + "' is not a positive DURATION (250ms, 2s, 1m)");
+    }
+    b.duration = *d;
+  }
+  auto w = netcall::parse_duration(f.warmup);
+  if (!w) throw usage_error("--warmup '" + f.warmup + "' is not a DURATION (0ms, 500ms, 2s)");
+  b.warmup = *w;
+  b.calls = f.calls;
+  b.concurrency = f.concurrency;
+  b.connections = f.connections;
+  b.threads = f.threads;
+  b.json = f.json;
+  // Validate TARGET before starting threads (a malformed one is a usage error).
+  { netcall::client probe(b.target, b.client); }
+  return netcall_cli::run_bench(b);
+}
+
 int run_list(const common_options& o, const std::vector<std::string>& args) {
   if (args.size() != 1) throw usage_error("list takes exactly one TARGET (see netcall list --help)");
   auto options = client_options_from(o);
@@ -178,6 +283,18 @@ int main(int argc, char** argv) {
   add_common(*list, list_opts);
   list->prefix_command();
 
+  common_options bench_opts;
+  bench_flags bench_f;
+  auto* bench = app.add_subcommand(
+      "bench",
+      "Measure METHOD on TARGET: closed loop, calls/s and latency percentiles.\n"
+      "  netcall bench [OPTIONS] TARGET METHOD [PARAM]... [--duration D | --calls N]\n"
+      "                [--concurrency C] [--connections K] [--threads T] [--warmup D] [--json]\n"
+      "Exit codes: 0 no error, 1 some calls failed, 2 usage, 3 server unreachable.");
+  add_common(*bench, bench_opts);
+  add_bench_flags(*bench, bench_f);
+  bench->prefix_command();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -188,10 +305,11 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto* chosen = call->parsed() ? call : list;
+    auto* chosen = call->parsed() ? call : list->parsed() ? list : bench;
     std::vector<std::string> args = chosen->remaining();
     // `--` ends the options; everything after it is a PARAM, even when it starts with `-`.
-    for (auto it = args.begin(); it != args.end(); ++it) {
+    // (bench keeps it: its own flags may follow the PARAMs, up to a `--`.)
+    for (auto it = args.begin(); chosen != bench && it != args.end(); ++it) {
       if (*it == "--") {
         args.erase(it);
         break;
@@ -200,6 +318,7 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0].starts_with("-")) {
       throw usage_error("unknown option '" + args[0] + "'");
     }
+    if (chosen == bench) return run_bench_command(bench_opts, bench_f, args);
     return chosen == call ? run_call(call_opts, args) : run_list(list_opts, args);
   } catch (const usage_error& e) {
     std::fprintf(stderr, "netcall: %s\n", e.what());

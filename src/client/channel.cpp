@@ -62,7 +62,7 @@ void channel::submit(attempt a) {
   deadlines_.emplace(a.deadline, k);
   arm_sweeper(a.deadline);
   if (state_ == state::connected && !http()) {
-    encode(*a.req, a.sequence, out_);
+    encode(*a.req, out_);
     flush();
     return;
   }
@@ -80,7 +80,7 @@ void channel::notify(std::shared_ptr<const request> req) {
     return;
   }
   if (state_ == state::connected) {
-    encode(*req, 0, out_);
+    encode(*req, out_);
     flush();
     return;
   }
@@ -88,21 +88,21 @@ void channel::notify(std::shared_ptr<const request> req) {
   if (state_ == state::idle) connect();
 }
 
-void channel::encode(const request& req, std::uint64_t sequence, std::string& out) const {
-  // The id is chosen here so that one request object can serve every attempt.
-  request r = req;
-  if (options_.protocol == protocol::msgpack) {
-    r.id = static_cast<std::int64_t>(static_cast<key>(sequence));
-    msgpack::encode_request(r, out);
-    return;
-  }
-  r.id = r.idempotency_key.empty() ? value(static_cast<std::int64_t>(static_cast<key>(sequence)))
-                                   : value(r.idempotency_key);
-  if (options_.protocol == protocol::xmlrpc) {
-    xmlrpc::encode_call(r, out);
-  } else {
-    jsonrpc::encode_request(r, out);
-    if (options_.protocol == protocol::jsonrpc) out += '\n';
+void channel::encode(const request& req, std::string& out) const {
+  switch (options_.protocol) {
+    case protocol::msgpack:
+      msgpack::encode_request(req, out);
+      return;
+    case protocol::xmlrpc:
+      xmlrpc::encode_call(req, out);
+      return;
+    case protocol::jsonrpc:
+      jsonrpc::encode_request(req, out);
+      out += '\n';
+      return;
+    case protocol::jsonrpc_http:
+      jsonrpc::encode_request(req, out);
+      return;
   }
 }
 
@@ -137,7 +137,7 @@ void channel::send_waiting() {
   for (auto& a : waiting_) {
     // Skip attempts that timed out while connecting (notifications have no pending entry).
     if (a.done == nullptr || pending_.contains(static_cast<key>(a.sequence))) {
-      encode(*a.req, a.sequence, out_);
+      encode(*a.req, out_);
     }
   }
   waiting_.clear();
@@ -172,7 +172,7 @@ void channel::http_pump() {
     const key k = static_cast<key>(a.sequence);
     if (!pending_.contains(k)) continue;  // timed out while queued
     std::string body;
-    encode(*a.req, a.sequence, body);
+    encode(*a.req, body);
     const bool xml = options_.protocol == protocol::xmlrpc;
     http::request<http::string_body> req(http::verb::post, xml ? "/RPC2" : "/", 11);
     req.set(http::field::host, host_port_);

@@ -26,8 +26,9 @@ using steady = std::chrono::steady_clock;
 
 /// One attempt of a call, as the channel sends it.
 struct attempt {
-  /// The request; its `id` is set by the channel from `sequence` (JSON-RPC: the idempotency
-  /// key when there is one, else the number; MessagePack-RPC: the number as msgid).
+  /// The request, shared by every attempt. Its `id` must stand for `sequence` (see
+  /// `sequence_of`): the sequence number (32 bits, MessagePack-RPC's msgid), or for JSON-RPC
+  /// the idempotency key that ends with it.
   std::shared_ptr<const request> req;
   /// The logical call's sequence number: matches answers to calls. Attempts of one logical
   /// call share it, but are never in flight together.
@@ -61,7 +62,7 @@ class channel : public std::enable_shared_from_this<channel> {
   void fail_all(const error& why);
   void reset_connection();
   void send_waiting();
-  void encode(const request& req, std::uint64_t sequence, std::string& out) const;
+  void encode(const request& req, std::string& out) const;
   void flush();
   void http_pump();
   void complete(key k, outcome o);

@@ -166,9 +166,14 @@ void client::async_call_params(std::string_view method, value params,
   c->channel = &d.pick();
   c->sequence = d.next_sequence.fetch_add(1, std::memory_order_relaxed);
   auto req = d.make_request(method, std::move(params), false);
+  req->id = static_cast<std::int64_t>(static_cast<std::uint32_t>(c->sequence));
   if (d.options.idempotency_keys) {
-    // One key for every attempt of this logical call (SPEC §4, docs/failures.md).
+    // One key for every attempt of this logical call (SPEC §4, docs/failures.md); JSON-RPC
+    // sends it as the request id, which still ends with the sequence number.
     req->idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
+    if (d.options.protocol == protocol::jsonrpc || d.options.protocol == protocol::jsonrpc_http) {
+      req->id = req->idempotency_key;
+    }
   }
   c->req = std::move(req);
   const bool retriable = d.options.idempotency_keys || call.idempotent;

@@ -1,0 +1,217 @@
+#include "bench.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "netcall/histogram.hpp"
+
+namespace netcall_cli {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// One client I/O thread's share of the load. Its counters are touched only from that thread,
+/// except the atomics read by the progress line.
+struct worker {
+  std::unique_ptr<netcall::client> client;
+  netcall::latency_histogram histogram;
+  std::uint64_t errors = 0;
+  std::atomic<std::uint64_t> completed{0};  // measured calls
+  std::atomic<bool> unreachable{false};
+  std::string first_error;
+};
+
+struct run_state {
+  const bench_options* options;
+  steady::time_point measure_from;
+  steady::time_point stop_at;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> measured_budget{0};  // calls still to measure (with --calls)
+  std::atomic<unsigned> in_flight{0};
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+};
+
+void issue(run_state& s, worker& w);
+
+void on_complete(run_state& s, worker& w, steady::time_point started, const netcall::outcome& o) {
+  const auto now = steady::now();
+  if (started >= s.measure_from && !s.stopping.load(std::memory_order_relaxed)) {
+    bool count = true;
+    if (s.options->calls > 0) {
+      // Take one from the budget; the last one ends the run.
+      std::uint64_t left = s.measured_budget.load(std::memory_order_relaxed);
+      do {
+        if (left == 0) {
+          count = false;
+          break;
+        }
+      } while (!s.measured_budget.compare_exchange_weak(left, left - 1));
+      if (count && left == 1) s.stopping = true;
+    }
+    if (count) {
+      w.histogram.record(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count()));
+      if (o.failure) {
+        if (w.errors++ == 0) w.first_error = o.failure->what();
+        if (o.failure->code() == netcall::status_code::unavailable) w.unreachable = true;
+      }
+      w.completed.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else if (o.failure && o.failure->code() == netcall::status_code::unavailable) {
+    w.unreachable = true;  // in warm-up: the server is not there at all
+    if (w.first_error.empty()) w.first_error = o.failure->what();
+  }
+  if (s.options->calls == 0 && now >= s.stop_at) s.stopping = true;
+  if (w.unreachable && w.completed.load() == 0) s.stopping = true;
+  if (s.stopping.load(std::memory_order_relaxed)) {
+    if (s.in_flight.fetch_sub(1) == 1) {
+      std::lock_guard lock(s.done_mutex);
+      s.done_cv.notify_all();
+    }
+    return;
+  }
+  issue(s, w);
+}
+
+void issue(run_state& s, worker& w) {
+  const auto started = steady::now();
+  w.client->async_call_params(s.options->method, s.options->params,
+                              [&s, &w, started](netcall::outcome o) {
+                                on_complete(s, w, started, o);
+                              });
+}
+
+std::string with_commas(std::uint64_t n) {
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+const char* protocol_name(netcall::protocol p) {
+  switch (p) {
+    case netcall::protocol::jsonrpc: return "jsonrpc";
+    case netcall::protocol::jsonrpc_http: return "jsonrpc-http";
+    case netcall::protocol::xmlrpc: return "xmlrpc";
+    case netcall::protocol::msgpack: return "msgpack";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int run_bench(const bench_options& o) {
+  const unsigned threads = std::max(1u, std::min(o.threads, o.connections));
+  std::vector<std::unique_ptr<worker>> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    auto w = std::make_unique<worker>();
+    netcall::client_options co = o.client;
+    co.connections = o.connections / threads + (t < o.connections % threads ? 1 : 0);
+    w->client = std::make_unique<netcall::client>(o.target, co);
+    workers.push_back(std::move(w));
+  }
+
+  run_state s;
+  s.options = &o;
+  const auto start = steady::now();
+  s.measure_from = start + o.warmup;
+  s.stop_at = s.measure_from + o.duration;
+  s.measured_budget = o.calls;
+  s.in_flight = o.concurrency;
+
+  const bool progress = isatty(STDERR_FILENO) && !o.json;
+  double cpu_at_measure = -1;
+  // Start the closed loop: `concurrency` calls in flight, spread over the workers.
+  for (unsigned i = 0; i < o.concurrency; ++i) issue(s, *workers[i % workers.size()]);
+
+  std::unique_lock lock(s.done_mutex);
+  std::uint64_t last_completed = 0;
+  auto last_tick = steady::now();
+  while (!s.done_cv.wait_for(lock, std::chrono::milliseconds(100),
+                             [&] { return s.in_flight.load() == 0; })) {
+    const auto now = steady::now();
+    if (cpu_at_measure < 0 && now >= s.measure_from) cpu_at_measure = cpu_seconds();
+    if (progress && now - last_tick >= std::chrono::seconds(1)) {
+      std::uint64_t completed = 0;
+      for (auto& w : workers) completed += w->completed.load(std::memory_order_relaxed);
+      const double secs = std::chrono::duration<double>(now - last_tick).count();
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      std::fprintf(stderr, "\r%5.1fs  %s calls/s%s   ", elapsed,
+                   with_commas(static_cast<std::uint64_t>((completed - last_completed) / secs))
+                       .c_str(),
+                   now < s.measure_from ? " (warm-up)" : "");
+      last_completed = completed;
+      last_tick = now;
+    }
+  }
+  lock.unlock();
+  const auto end = steady::now();
+  const double cpu_used = cpu_seconds() - (cpu_at_measure < 0 ? 0 : cpu_at_measure);
+  if (progress) std::fprintf(stderr, "\r%60s\r", "");
+
+  netcall::latency_histogram all;
+  std::uint64_t errors = 0;
+  bool unreachable = false;
+  std::string first_error;
+  for (auto& w : workers) {
+    all.merge(w->histogram);
+    errors += w->errors;
+    unreachable = unreachable || w->unreachable;
+    if (first_error.empty()) first_error = w->first_error;
+  }
+  workers.clear();  // joins the client threads
+
+  const double measured_s =
+      std::max(1e-9, std::chrono::duration<double>(end - std::max(s.measure_from, start)).count());
+  const double cps = static_cast<double>(all.count()) / measured_s;
+  const double us = 1e-3;
+  const double cpu_pct = cpu_used / measured_s * 100.0;
+  const double cpu_per_call_us = all.count() ? cpu_used / static_cast<double>(all.count()) * 1e6 : 0;
+  if (o.json) {
+    std::printf(
+        "{\"calls\":%llu,\"errors\":%llu,\"duration_s\":%.3f,\"throughput_cps\":%.1f,"
+        "\"latency_us\":{\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,"
+        "\"max\":%.2f},\"client_cpu_pct\":%.1f,\"client_cpu_us_per_call\":%.3f}\n",
+        static_cast<unsigned long long>(all.count()), static_cast<unsigned long long>(errors),
+        measured_s, cps, all.mean() * us, all.percentile(50) * us, all.percentile(90) * us,
+        all.percentile(99) * us, all.percentile(99.9) * us, static_cast<double>(all.max()) * us,
+        cpu_pct, cpu_per_call_us);
+  } else {
+    std::printf("netcall bench: %s on %s over %s, %u in flight on %u connection(s), %u thread(s)\n",
+                o.method.c_str(), o.target.c_str(), protocol_name(o.client.protocol),
+                o.concurrency, o.connections, threads);
+    std::printf("calls        %s in %.2f s (errors: %s)\n", with_commas(all.count()).c_str(),
+                measured_s, with_commas(errors).c_str());
+    std::printf("throughput   %s calls/s\n", with_commas(static_cast<std::uint64_t>(cps)).c_str());
+    std::printf("latency us   mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+                all.mean() * us, all.percentile(50) * us, all.percentile(90) * us,
+                all.percentile(99) * us, all.percentile(99.9) * us,
+                static_cast<double>(all.max()) * us);
+    std::printf("client CPU   %.0f%% of a core (%.2f us per call)\n", cpu_pct, cpu_per_call_us);
+  }
+  std::fflush(stdout);
+  if (!first_error.empty()) std::fprintf(stderr, "netcall: first error: %s\n", first_error.c_str());
+  if (unreachable && all.count() == errors) return 3;
+  return errors ? 1 : 0;
+}
+
+}  // namespace netcall_cli

@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// `netcall bench` (SPEC §3): a closed-loop load generator on the native client.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "netcall/client.hpp"
+#include "netcall/value.hpp"
+
+namespace netcall_cli {
+
+struct bench_options {
+  std::string target;
+  std::string method;
+  netcall::value params;
+  netcall::client_options client;
+  /// Measured run time; ignored when `calls` is set.
+  std::chrono::milliseconds duration{10'000};
+  /// Calls to measure (0: run for `duration`).
+  std::uint64_t calls = 0;
+  /// Calls in flight at once (closed loop: each completion starts the next call).
+  unsigned concurrency = 64;
+  /// Connections the calls are spread over.
+  unsigned connections = 8;
+  /// Client I/O threads (each a client with its share of connections and calls).
+  unsigned threads = 1;
+  /// Unmeasured run before the measurement.
+  std::chrono::milliseconds warmup{1'000};
+  /// Print one JSON object instead of the table.
+  bool json = false;
+};
+
+/// Runs the benchmark, prints the report on stdout (progress on stderr when it is a terminal).
+/// Returns the exit code: 0 no error, 1 some calls failed, 3 the server could not be reached.
+int run_bench(const bench_options& options);
+
+}  // namespace netcall_cli
