@@ -150,6 +150,32 @@ void dispatcher::handle(request req, call_context& ctx, std::function<void(respo
       false);
 }
 
+bool dispatcher::try_handle_now(const request& req, response& out) {
+  if (delay_.count() > 0 || !req.idempotency_key.empty() ||
+      (req.id.is_string() && is_idempotency_key(req.id.as_string())) ||
+      req.method.starts_with("system.")) {
+    return false;
+  }
+  const registry::entry* e = procedures_.find(req.method);
+  if (e && !e->sync) return false;
+  out.id = req.id;
+  out.error.reset();
+  if (!e) {
+    out.result = value();
+    out.error = to_fault(method_not_found(req.method));
+    return true;
+  }
+  try {
+    // Positional params are read in place; named ones are matched to a fresh array.
+    out.result = req.params.is_array() ? e->sync(req.params.as_array())
+                                       : e->sync(positional(e->info, req.params));
+  } catch (...) {
+    out.result = value();
+    out.error = to_fault(*failure_of(std::current_exception()).failure);
+  }
+  return true;
+}
+
 void dispatcher::run(const std::string& method, value params, call_context& ctx,
                      completion done, bool nested) {
   if (method.starts_with("system.")) {

@@ -17,6 +17,12 @@ class call_handler {
   /// Runs `req` and calls `done` exactly once with its response, on the thread of `ctx`'s event
   /// loop (inline for procedures that answer at once). `ctx` outlives the call of `done`.
   virtual void handle(request req, call_context& ctx, std::function<void(response)> done) = 0;
+
+  /// The fast path for calls that can be answered at once (a procedure that answers at once,
+  /// no --delay, no idempotency key, not system.multicall): runs `req` inline and fills `out`,
+  /// allocating nothing for small results. Returns false, leaving `req` untouched, when the
+  /// call needs `handle`.
+  virtual bool try_handle_now(const request& req, response& out) = 0;
 };
 
 }  // namespace netcall::detail

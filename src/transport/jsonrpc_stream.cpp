@@ -28,6 +28,11 @@ void process(const std::shared_ptr<connection>& c, jsonrpc::message m) {
     }
     auto& req = std::get<request>(e);
     c->shared.metrics.calls_jsonrpc.fetch_add(1, std::memory_order_relaxed);
+    thread_local response answer;
+    if (c->try_call_now(req, answer)) {
+      if (!req.notification) send_text(*c, answer);
+      return;
+    }
     const bool notification = req.notification;
     connection* raw = c.get();  // kept alive by connection::call until done runs
     c->call(std::move(req), [raw, notification](response r) {

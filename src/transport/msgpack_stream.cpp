@@ -17,22 +17,29 @@ void send_response(connection& c, const response& r) {
 }
 
 void process(const std::shared_ptr<connection>& c, std::string_view message) {
-  auto decoded = msgpack::decode_request(message, c->shared.limits);
-  if (auto* r = std::get_if<response>(&decoded)) {
-    c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    send_response(*c, *r);
-    return;
-  }
-  auto* req = std::get_if<request>(&decoded);
-  if (!req) {
-    // Not a request or notification, and no msgid to address an answer to: dropped.
-    c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    return;
+  // Reused per event loop: a call answered at once allocates nothing (issue 4).
+  thread_local request req;
+  thread_local response answer;
+  switch (msgpack::decode_request_into(message, c->shared.limits, req, answer)) {
+    case msgpack::decoded::answer:
+      c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      send_response(*c, answer);
+      return;
+    case msgpack::decoded::nothing:
+      // Not a request or notification, and no msgid to address an answer to: dropped.
+      c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case msgpack::decoded::request:
+      break;
   }
   c->shared.metrics.calls_msgpack.fetch_add(1, std::memory_order_relaxed);
-  const bool notification = req->notification;
+  if (c->try_call_now(req, answer)) {
+    if (!req.notification) send_response(*c, answer);
+    return;
+  }
+  const bool notification = req.notification;
   connection* raw = c.get();  // kept alive by connection::call until done runs
-  c->call(std::move(*req), [raw, notification](response r) {
+  c->call(std::move(req), [raw, notification](response r) {
     if (!notification) send_response(*raw, r);
   });
 }

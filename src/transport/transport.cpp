@@ -80,6 +80,16 @@ void connection::post(std::function<void()> fn) {
   asio::post(socket.get_executor(), std::move(fn));
 }
 
+bool connection::try_call_now(const request& req, response& out) {
+  if (shared.stopping.load(std::memory_order_relaxed) ||
+      in_flight >= shared.options.max_in_flight_per_connection) {
+    return false;  // `call` answers the refusal
+  }
+  if (!shared.handler.try_handle_now(req, out)) return false;
+  if (out.error) shared.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 void connection::call(request req, std::function<void(response)> done) {
   if (shared.stopping.load(std::memory_order_relaxed) ||
       in_flight >= shared.options.max_in_flight_per_connection) {

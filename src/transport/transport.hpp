@@ -67,6 +67,9 @@ class connection : public call_context, public std::enable_shared_from_this<conn
 
   /// Runs `req` through the call handler; `done` receives the response on this loop.
   void call(request req, std::function<void(response)> done);
+  /// The fast path (call_handler::try_handle_now) with this connection's limits and counters:
+  /// true when `out` holds the answer; false when the call needs `call`.
+  bool try_call_now(const request& req, response& out);
 
   /// Queues bytes for the socket; written at the next `flush` (or at once when not holding).
   void send(std::string_view bytes);

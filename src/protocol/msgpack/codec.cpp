@@ -316,46 +316,71 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
 
 // ---- decoding -----------------------------------------------------------------------------
 
+decoded decode_request_into(std::string_view message, const decode_limits&, request& req,
+                            response& error) {
+  reader r{message.data(), {}};
+  if (mp_typeof(*r.p) != MP_ARRAY) return decoded::nothing;
+  const std::uint32_t n = mp_decode_array(&r.p);
+  if (n == 0 || mp_typeof(*r.p) != MP_UINT) return decoded::nothing;
+  const std::uint64_t type = mp_decode_uint(&r.p);
+  std::int64_t msgid = 0;
+  auto refuse = [&](const std::string& what) {
+    error = invalid(msgid, what);
+    return decoded::answer;
+  };
+  if (type == 0) {
+    if (n < 2 || !r.read_msgid(msgid)) return decoded::nothing;
+    if (n != 4 && n != 5) return refuse("a request is [0, msgid, method, params]");
+  } else if (type != 2 || n != 3) {
+    return decoded::nothing;  // a response, or an unknown message type
+  }
+  const bool notification = type == 2;
+  if (mp_typeof(*r.p) != MP_STR) {
+    return notification ? decoded::nothing : refuse("method must be a string");
+  }
+  std::uint32_t len = 0;
+  const char* m = mp_decode_str(&r.p, &len);
+  req.method.assign(m, len);
+  const auto params_type = mp_typeof(*r.p);
+  if (params_type == MP_ARRAY) {
+    // Reuse the params array's capacity (the fast path of a server's event loop).
+    if (!req.params.is_array()) req.params = array{};
+    array& params = req.params.as_array();
+    params.clear();
+    const std::uint32_t count = mp_decode_array(&r.p);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (!r.read(params.emplace_back())) {
+        return notification ? decoded::nothing : refuse(r.error);
+      }
+    }
+  } else if (params_type == MP_MAP) {
+    if (!r.read(req.params)) return notification ? decoded::nothing : refuse(r.error);
+  } else {
+    return notification ? decoded::nothing : refuse("params must be an array");
+  }
+  req.idempotency_key.clear();
+  if (n == 5) {
+    if (mp_typeof(*r.p) != MP_STR) return refuse("the idempotency key must be a string");
+    const char* k = mp_decode_str(&r.p, &len);
+    req.idempotency_key.assign(k, len);
+  }
+  req.id = notification ? value() : value(msgid);
+  req.notification = notification;
+  return decoded::request;
+}
+
 server_message decode_request(std::string_view message, const decode_limits& limits) {
   std::string why;
   if (!validate(message, limits, why)) return std::monostate{};
-  reader r{message.data(), {}};
-  if (mp_typeof(*r.p) != MP_ARRAY) return std::monostate{};
-  const std::uint32_t n = mp_decode_array(&r.p);
-  if (n == 0 || mp_typeof(*r.p) != MP_UINT) return std::monostate{};
-  const std::uint64_t type = mp_decode_uint(&r.p);
   request req;
-  if (type == 0) {
-    std::int64_t msgid = 0;
-    if (n < 2 || !r.read_msgid(msgid)) return std::monostate{};
-    req.id = msgid;
-    if (n != 4 && n != 5) return invalid(msgid, "a request is [0, msgid, method, params]");
-    if (mp_typeof(*r.p) != MP_STR) return invalid(msgid, "method must be a string");
-    std::uint32_t len = 0;
-    const char* m = mp_decode_str(&r.p, &len);
-    req.method.assign(m, len);
-    const auto params_type = mp_typeof(*r.p);
-    if (params_type != MP_ARRAY && params_type != MP_MAP) {
-      return invalid(msgid, "params must be an array");
-    }
-    if (!r.read(req.params)) return invalid(msgid, r.error);
-    if (n == 5) {
-      if (mp_typeof(*r.p) != MP_STR) return invalid(msgid, "the idempotency key must be a string");
-      const char* k = mp_decode_str(&r.p, &len);
-      req.idempotency_key.assign(k, len);
-    }
-    return req;
-  }
-  if (type == 2) {
-    if (n != 3 || mp_typeof(*r.p) != MP_STR) return std::monostate{};
-    std::uint32_t len = 0;
-    const char* m = mp_decode_str(&r.p, &len);
-    req.method.assign(m, len);
-    const auto params_type = mp_typeof(*r.p);
-    if (params_type != MP_ARRAY && params_type != MP_MAP) return std::monostate{};
-    if (!r.read(req.params)) return std::monostate{};
-    req.notification = true;
-    return req;
+  response error;
+  switch (decode_request_into(message, limits, req, error)) {
+    case decoded::request:
+      return req;
+    case decoded::answer:
+      return error;
+    case decoded::nothing:
+      break;
   }
   return std::monostate{};
 }

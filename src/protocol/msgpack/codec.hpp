@@ -64,6 +64,20 @@ using server_message = std::variant<std::monostate, request, response>;
 /// Decodes one complete message (as framed by frame_scanner) received by a server.
 server_message decode_request(std::string_view message, const decode_limits& limits);
 
+/// What `decode_request_into` found.
+enum class decoded {
+  request,   ///< `req` holds a request or notification
+  answer,    ///< `error` holds an error answer to send at once (malformed, msgid readable)
+  nothing,   ///< nothing can be answered (no msgid): drop the message
+};
+
+/// Like decode_request, but for a message the caller framed with a frame_scanner of the same
+/// `limits.max_depth` (so it is not scanned twice), and reusing the storage of `req` (its method
+/// string and params array keep their capacity): a steady stream of small calls decodes
+/// without allocating. Passing bytes that were not framed that way is undefined behaviour.
+decoded decode_request_into(std::string_view message, const decode_limits& limits, request& req,
+                            response& error);
+
 /// Client side: decodes one complete `[1, msgid, error, result]`. Returns false with a reason
 /// when it is not a response.
 bool decode_response(std::string_view message, const decode_limits& limits, response& out,
