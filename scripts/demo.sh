@@ -59,6 +59,18 @@ print('add(2, 3) =', p.add(2, 3), '| divide(7, 2) =', p.divide(7, 2), '| is_alnu
 mc = xmlrpc.client.MultiCall(p); mc.add(1, 1); mc.multiply(3, 3)
 print('multicall:', list(mc()))"
 echo
+echo "== MessagePack-RPC (the fastest protocol; also the C++ client's default)"
+show "$bin/netcall" call --protocol msgpack "$alpha" echo '{"list":[1,2.5,"x"]}'
+show $py -c "
+import socket, msgpack
+s = socket.create_connection(('127.0.0.1', ${alpha##*:}), timeout=5)
+s.sendall(msgpack.packb([0, 1, 'sleep', [200]]) + msgpack.packb([0, 2, 'add', [2, 3]]))
+u = msgpack.Unpacker()
+got = []
+while len(got) < 2:
+    u.feed(s.recv(4096)); got += list(u)
+print('python3-msgpack, answers in order of completion:', got)"
+echo
 echo "== A raw socket speaking JSON-RPC (what any language can do)"
 show $py -c "
 import socket
@@ -79,5 +91,8 @@ show "$bin/netcall" call --timeout 3s "$beta" counter.get
 echo
 echo "== Introspection (system.listMethods, methodSignature, methodHelp)"
 show "$bin/netcall" list --protocol xmlrpc "$alpha"
+echo
+echo "== A short benchmark (closed loop, 64 calls in flight on 8 connections, MessagePack-RPC)"
+show "$bin/netcall" bench --protocol msgpack "$alpha" add 2 3 --duration 2s --warmup 500ms
 echo
 echo "demo finished; stopping alpha and beta"
