@@ -125,6 +125,10 @@ int run_bench(const bench_options& o) {
   for (unsigned t = 0; t < threads; ++t) {
     auto w = std::make_unique<worker>();
     netcall::client_options co = o.client;
+    // Bench calls are never retried: no idempotency keys, so the server measures its call
+    // path rather than its memory of outcomes (and the peers' load client sends none either).
+    co.idempotency_keys = false;
+    co.retry.max_attempts = 1;
     co.connections = o.connections / threads + (t < o.connections % threads ? 1 : 0);
     w->client = std::make_unique<netcall::client>(o.target, co);
     workers.push_back(std::move(w));
