@@ -300,7 +300,7 @@ asio::awaitable<void> channel::read_stream(std::shared_ptr<tcp::socket> socket,
         if (st == msgpack::frame_scanner::status::need_more) break;
         response r;
         bad = st != msgpack::frame_scanner::status::complete ||
-              !msgpack::decode_response(rest.substr(0, scanner.size()), decode_limits{}, r, why);
+              !msgpack::decode_framed_response(rest.substr(0, scanner.size()), r, why);
         if (!bad) {
           consumed += scanner.size();
           scanner.reset();

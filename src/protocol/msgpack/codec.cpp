@@ -67,6 +67,11 @@ void put_timestamp(std::string& out, const date_time& t) {
 
 bool timestamp_to_date_time(std::int64_t seconds, date_time& out) {
   using namespace std::chrono;
+  // Years 0 to 9999 only, checked before any arithmetic (which could overflow, and which
+  // year_month_day would wrap at 2^32 days).
+  constexpr std::int64_t first = -62'167'219'200;  // 0000-01-01T00:00:00
+  constexpr std::int64_t last = 253'402'300'799;   // 9999-12-31T23:59:59
+  if (seconds < first || seconds > last) return false;
   const std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
   const std::int64_t rest = seconds - days * 86400;
   const year_month_day ymd{sys_days{std::chrono::days{days}}};
@@ -301,14 +306,16 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
     // The object is whole: count it done in its container and descend into it if it has items.
     offset_ = static_cast<std::size_t>(end);
     --remaining_.back();
-    if (container && children > 0) {
+    if (container) {
+      // remaining_.size() is this container's nesting level (the top level is 1), empty or not:
+      // the same count JSON-RPC and XML-RPC apply.
       if (remaining_.size() > max_depth_) {
         reason_ = "nesting deeper than the limit";
         return status::invalid;
       }
       // Every item takes at least one byte: a count beyond the size limit cannot be honest.
       if (children > max_bytes_) return status::too_large;
-      remaining_.push_back(children);
+      if (children > 0) remaining_.push_back(children);
     }
   }
   return status::complete;
@@ -388,6 +395,10 @@ server_message decode_request(std::string_view message, const decode_limits& lim
 bool decode_response(std::string_view message, const decode_limits& limits, response& out,
                      std::string& error_text) {
   if (!validate(message, limits, error_text)) return false;
+  return decode_framed_response(message, out, error_text);
+}
+
+bool decode_framed_response(std::string_view message, response& out, std::string& error_text) {
   reader r{message.data(), {}};
   if (mp_typeof(*r.p) != MP_ARRAY || mp_decode_array(&r.p) != 4 || mp_typeof(*r.p) != MP_UINT ||
       mp_decode_uint(&r.p) != 1) {
@@ -411,7 +422,10 @@ bool decode_response(std::string_view message, const decode_limits& limits, resp
     const value* code = error_slot.find("code");
     const value* text = error_slot.find("message");
     fault f{wire_code(status_code::application_error), to_debug_string(error_slot)};
-    if (code && code->is_int()) f.code = static_cast<int>(code->as_int());
+    if (code && code->is_int() && code->as_int() >= std::numeric_limits<int>::min() &&
+        code->as_int() <= std::numeric_limits<int>::max()) {
+      f.code = static_cast<int>(code->as_int());
+    }
     if (text && text->is_string()) f.message = text->as_string();
     if (error_slot.is_string()) f.message = error_slot.as_string();
     res.error = std::move(f);

@@ -83,6 +83,9 @@ decoded decode_request_into(std::string_view message, const decode_limits& limit
 bool decode_response(std::string_view message, const decode_limits& limits, response& out,
                      std::string& error_text);
 
+/// decode_response for a message the caller framed with a frame_scanner (not scanned again).
+bool decode_framed_response(std::string_view message, response& out, std::string& error_text);
+
 /// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int).
 void encode_response(const response& r, std::string& out);
 /// Appends `[0, msgid, method, params]` (plus the idempotency key when set) or, for a
