@@ -2,8 +2,13 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <iostream>
 #include <sstream>
 
@@ -44,6 +49,37 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 }  // namespace
+
+// Gives memory freed after bursts (large messages, connection storms) back to the system.
+// glibc otherwise keeps it: its mmap threshold rises after a large free, and freed heap stays in
+// each thread's arena. Fixing the threshold sends buffers of 128 KiB and more to mmap (returned
+// at once on free); a trim every few seconds returns what the arenas hold.
+class memory_returner {
+ public:
+  memory_returner() {
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!cv_.wait_for(lock, std::chrono::seconds(3), [this] { return stop_; })) {
+        malloc_trim(0);
+      }
+    });
+  }
+  ~memory_returner() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 int main(int argc, char** argv) {
   netcall::server_options options;
@@ -157,6 +193,7 @@ int main(int argc, char** argv) {
   for (const auto& ep : endpoints) std::printf("netcalld listening on %s\n", ep.c_str());
   std::fflush(stdout);
   spdlog::info("serving modules {} on {} listener(s)", modules, endpoints.size());
+  memory_returner returner;
   server.run();
   spdlog::info("stopped");
   return 0;

@@ -58,7 +58,7 @@ bool channel::http() const {
 
 void channel::submit(attempt a) {
   const key k = static_cast<key>(a.sequence);
-  pending_[k] = pending{std::move(a.done), a.deadline};
+  pending_[k] = pending{std::move(a.done), a.deadline, steady::now()};
   deadlines_.emplace(a.deadline, k);
   arm_sweeper(a.deadline);
   if (state_ == state::connected && !http()) {
@@ -123,6 +123,7 @@ void channel::connect() {
     socket->set_option(tcp::no_delay(true), ignored);
     self->socket_ = socket;
     self->state_ = state::connected;
+    self->last_receive_ = steady::now();
     if (self->http()) {
       asio::co_spawn(self->io_, self->read_http(socket, generation), asio::detached);
       self->http_pump();
@@ -258,17 +259,25 @@ void channel::sweep() {
     if (it == pending_.end() || it->second.deadline != deadline) continue;  // answered already
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         options_.timeout);
+    const auto sent = it->second.sent;
+    complete(k, failed(status_code::deadline_exceeded,
+                       "no answer from " + host_port_ + " within " +
+                           std::to_string(waited.count()) + "ms"));
     if (http() && http_busy_ && http_current_ == k) {
       // Its answer may still come on this connection and would be taken for the next call's:
       // start a new connection for the calls queued behind it.
       reset_connection();
       if (!waiting_.empty()) connect();
-    } else if (state_ == state::connecting && pending_.size() == 1) {
+    } else if (state_ == state::connecting && pending_.empty()) {
       reset_connection();  // nobody else waits for this connect
+    } else if (state_ == state::connected && !http() && last_receive_ < sent) {
+      // Nothing at all arrived since this call was sent: the connection is stalled (a dead
+      // peer or path), so its other calls fail now and every retry goes on a new connection.
+      reset_connection();
+      fail_all(error(status_code::unavailable,
+                     "connection to " + host_port_ + " stalled: nothing received for " +
+                         std::to_string(waited.count()) + "ms"));
     }
-    complete(k, failed(status_code::deadline_exceeded,
-                       "no answer from " + host_port_ + " within " +
-                           std::to_string(waited.count()) + "ms"));
   }
   if (!deadlines_.empty()) arm_sweeper(deadlines_.top().first);
 }
@@ -289,6 +298,7 @@ asio::awaitable<void> channel::read_stream(std::shared_ptr<tcp::socket> socket,
                      "connection to " + host_port_ + " lost: " + ec.message()));
       co_return;
     }
+    last_receive_ = steady::now();
     buffer.append(chunk, 0, n);
     std::size_t consumed = 0;
     std::string why;

@@ -55,6 +55,7 @@ class channel : public std::enable_shared_from_this<channel> {
   struct pending {
     std::function<void(outcome)> done;
     steady::time_point deadline;
+    steady::time_point sent;  // when it was submitted
   };
   using key = std::uint32_t;  // the sequence number as the wire carries it (32-bit msgid)
   bool http() const;
@@ -89,6 +90,10 @@ class channel : public std::enable_shared_from_this<channel> {
       deadlines_;
   asio::steady_timer sweeper_;
   steady::time_point sweeper_at_ = steady::time_point::max();
+
+  /// When bytes last arrived on the current connection: a call that times out with nothing
+  /// received since it was sent means the connection is stalled, not the call slow.
+  steady::time_point last_receive_{};
 
   std::string out_;
   std::string writing_;

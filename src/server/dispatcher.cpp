@@ -128,7 +128,7 @@ void dispatcher::handle(request req, call_context& ctx, std::function<void(respo
   // either way as soon as the outcome exists, with no second delay.
   outcome stored;
   const auto verdict = cache_->begin(
-      key,
+      key, req.method,
       [&ctx, answer](const outcome& o) {
         ctx.post([answer, o]() mutable { (*answer)(std::move(o)); });
       },
@@ -138,7 +138,12 @@ void dispatcher::handle(request req, call_context& ctx, std::function<void(respo
       return (*answer)(std::move(stored));
     case outcome_cache::verdict::wait:
       return;
+    case outcome_cache::verdict::conflict:
+      return (*answer)({value(), error(status_code::invalid_request,
+                                       "idempotency key " + key +
+                                           " was already used for a call of another method")});
     case outcome_cache::verdict::run:
+    case outcome_cache::verdict::absent:
       break;
   }
   run(req.method, std::move(req.params), ctx,
@@ -148,6 +153,29 @@ void dispatcher::handle(request req, call_context& ctx, std::function<void(respo
         answer_delayed(std::move(o));
       },
       false);
+}
+
+void dispatcher::handle_while_stopping(request req, call_context& ctx,
+                                       std::function<void(response)> done) {
+  std::string key = req.idempotency_key;
+  if (key.empty() && req.id.is_string() && is_idempotency_key(req.id.as_string())) {
+    key = req.id.as_string();
+  }
+  auto answer = std::make_shared<std::function<void(response)>>(std::move(done));
+  auto id = std::make_shared<value>(std::move(req.id));
+  if (!key.empty() && cache_) {
+    outcome stored;
+    const auto verdict = cache_->lookup(
+        key, req.method,
+        [&ctx, answer, id](const outcome& o) {
+          ctx.post([answer, id, o] { (*answer)(to_response(*id, o)); });
+        },
+        stored);
+    if (verdict == outcome_cache::verdict::stored) return (*answer)(to_response(*id, stored));
+    if (verdict == outcome_cache::verdict::wait) return;
+  }
+  (*answer)(to_response(*id, {value(), error(status_code::unavailable,
+                                             "server is shutting down; the call was not run")}));
 }
 
 bool dispatcher::try_handle_now(const request& req, response& out) {

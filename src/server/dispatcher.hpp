@@ -22,6 +22,8 @@ class dispatcher final : public call_handler {
 
   void handle(request req, call_context& ctx, std::function<void(response)> done) override;
   bool try_handle_now(const request& req, response& out) override;
+  void handle_while_stopping(request req, call_context& ctx,
+                             std::function<void(response)> done) override;
 
   /// The outcome as a response with `id`: a netcall::error keeps its code, another exception is
   /// application_error (-32000) with its message (SPEC §2).

@@ -26,17 +26,35 @@ std::size_t approximate_bytes(const value& v) {
 outcome_cache::outcome_cache(std::chrono::milliseconds ttl, std::size_t max_bytes)
     : ttl_(ttl), max_bytes_(max_bytes) {}
 
-outcome_cache::verdict outcome_cache::begin(const std::string& key, waiter w, outcome& stored) {
-  std::lock_guard lock(mutex_);
+outcome_cache::verdict outcome_cache::find_locked(const std::string& key,
+                                                  const std::string& method, waiter& w,
+                                                  outcome& stored, bool insert) {
   evict(std::chrono::steady_clock::now());
-  auto [it, inserted] = entries_.try_emplace(key);
-  if (inserted) return verdict::run;
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (!insert) return verdict::absent;
+    entries_.try_emplace(key).first->second.method = method;
+    return verdict::run;
+  }
+  if (it->second.method != method) return verdict::conflict;
   if (it->second.finished) {
     stored = it->second.result;
     return verdict::stored;
   }
   it->second.waiters.push_back(std::move(w));
   return verdict::wait;
+}
+
+outcome_cache::verdict outcome_cache::begin(const std::string& key, const std::string& method,
+                                            waiter w, outcome& stored) {
+  std::lock_guard lock(mutex_);
+  return find_locked(key, method, w, stored, true);
+}
+
+outcome_cache::verdict outcome_cache::lookup(const std::string& key, const std::string& method,
+                                             waiter w, outcome& stored) {
+  std::lock_guard lock(mutex_);
+  return find_locked(key, method, w, stored, false);
 }
 
 void outcome_cache::finish(const std::string& key, const outcome& o) {
@@ -48,7 +66,7 @@ void outcome_cache::finish(const std::string& key, const outcome& o) {
     entry& e = it->second;
     e.finished = true;
     e.result = o;
-    e.bytes = key.size() * 2 + 128 + approximate_bytes(o.result) +
+    e.bytes = key.size() * 2 + e.method.size() + 128 + approximate_bytes(o.result) +
               (o.failure ? std::string_view(o.failure->what()).size() : 0);
     bytes_ += e.bytes;
     waiters.swap(e.waiters);

@@ -27,13 +27,17 @@ class outcome_cache {
   outcome_cache(std::chrono::milliseconds ttl, std::size_t max_bytes);
 
   enum class verdict {
-    run,     ///< first time this key is seen: run the call, then `finish(key, outcome)`
-    stored,  ///< the call finished before: `stored` holds its outcome
-    wait,    ///< the call is running: `w` will receive its outcome
+    run,       ///< first time this key is seen: run the call, then `finish(key, outcome)`
+    stored,    ///< the call finished before: `stored` holds its outcome
+    wait,      ///< the call is running: `w` will receive its outcome
+    conflict,  ///< the key belongs to a call of another method: refuse (nothing registered)
+    absent,    ///< (lookup only) the key is unknown
   };
 
-  /// Looks `key` up and registers what the caller must do (see verdict).
-  verdict begin(const std::string& key, waiter w, outcome& stored);
+  /// Looks `key` up for a call of `method` and registers what the caller must do.
+  verdict begin(const std::string& key, const std::string& method, waiter w, outcome& stored);
+  /// Like begin, but never registers a new call: `absent` when the key is unknown.
+  verdict lookup(const std::string& key, const std::string& method, waiter w, outcome& stored);
   /// Stores the outcome of a call begun with verdict::run and hands it to every waiter.
   void finish(const std::string& key, const outcome& o);
 
@@ -43,12 +47,15 @@ class outcome_cache {
 
  private:
   struct entry {
+    std::string method;
     bool finished = false;
     outcome result;
     std::vector<waiter> waiters;
     std::size_t bytes = 0;
   };
   void evict(std::chrono::steady_clock::time_point now);
+  verdict find_locked(const std::string& key, const std::string& method, waiter& w,
+                      outcome& stored, bool insert);
 
   const std::chrono::milliseconds ttl_;
   const std::size_t max_bytes_;

@@ -23,6 +23,12 @@ class call_handler {
   /// allocating nothing for small results. Returns false, leaving `req` untouched, when the
   /// call needs `handle`.
   virtual bool try_handle_now(const request& req, response& out) = 0;
+
+  /// While the server shuts down: answers a retry whose outcome is known (stored, or its first
+  /// attempt still running) like `handle`, and refuses every other call with -32002 without
+  /// running it (SPEC §2 shutdown, §4: a call that ran is never reported as not run).
+  virtual void handle_while_stopping(request req, call_context& ctx,
+                                     std::function<void(response)> done) = 0;
 };
 
 }  // namespace netcall::detail

@@ -91,32 +91,32 @@ bool connection::try_call_now(const request& req, response& out) {
 }
 
 void connection::call(request req, std::function<void(response)> done) {
-  if (shared.stopping.load(std::memory_order_relaxed) ||
-      in_flight >= shared.options.max_in_flight_per_connection) {
-    const bool stopping = shared.stopping.load(std::memory_order_relaxed);
+  const bool stopping = shared.stopping.load(std::memory_order_relaxed);
+  if (!stopping && in_flight >= shared.options.max_in_flight_per_connection) {
     response refusal;
     refusal.id = std::move(req.id);
-    refusal.error = stopping ? fault{wire_code(status_code::unavailable),
-                                     "server is shutting down; the call was not run"}
-                             : fault{wire_code(status_code::resource_exhausted),
-                                     "too many calls in flight on this connection (limit " +
-                                         std::to_string(shared.options.max_in_flight_per_connection) +
-                                         "); the call was not run"};
+    refusal.error = fault{wire_code(status_code::resource_exhausted),
+                          "too many calls in flight on this connection (limit " +
+                              std::to_string(shared.options.max_in_flight_per_connection) +
+                              "); the call was not run"};
     shared.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
     done(std::move(refusal));
     return;
   }
   ++in_flight;
   shared.metrics.calls_in_flight.fetch_add(1, std::memory_order_relaxed);
-  shared.handler.handle(
-      std::move(req), *this,
-      [self = shared_from_this(), done = std::move(done)](response r) mutable {
+  auto finish = [self = shared_from_this(), done = std::move(done)](response r) mutable {
         --self->in_flight;
         self->shared.metrics.calls_in_flight.fetch_sub(1, std::memory_order_relaxed);
         if (r.error) self->shared.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
         self->touch();
         done(std::move(r));
-      });
+      };
+  if (stopping) {
+    shared.handler.handle_while_stopping(std::move(req), *this, std::move(finish));
+  } else {
+    shared.handler.handle(std::move(req), *this, std::move(finish));
+  }
 }
 
 void connection::send(std::string_view bytes) {
@@ -300,7 +300,20 @@ std::vector<std::string> transport::start(const std::vector<std::string>& addres
     asio::co_spawn(*loops_.front(), accept_loop(acceptor), asio::detached);
   }
   for (auto& loop : loops_) {
-    threads_.emplace_back([&loop] { loop->run(); });
+    threads_.emplace_back([&loop] {
+      // An exception escaping a handler (e.g. std::bad_alloc on a huge message) ends that
+      // handler only: log it and keep the loop running for every other connection.
+      for (;;) {
+        try {
+          loop->run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("event loop: {}", e.what());
+        } catch (...) {
+          spdlog::error("event loop: unknown exception");
+        }
+      }
+    });
   }
   return bound;
 }

@@ -263,3 +263,32 @@ TEST_F(dedup, failures_are_remembered_too) {
   EXPECT_EQ(send(d, "fail", 2, key1)->error->message, "no");
   EXPECT_EQ(cache->size(), 1u);
 }
+
+TEST_F(dedup, a_key_reused_for_another_method_is_refused) {
+  procedures.bind("add", [](std::int64_t a, std::int64_t b) { return a + b; });
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  EXPECT_EQ(send(d, "counter.increment", 1, key1)->result, value(1));
+  auto r = send(d, "add", 2, key1);
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->code, -32600);
+}
+
+TEST_F(dedup, while_stopping_known_outcomes_are_answered_and_new_calls_refused) {
+  dispatcher d(procedures, std::chrono::milliseconds(0), cache);
+  EXPECT_EQ(send(d, "counter.increment", 1, key1)->result, value(1));
+  auto stopping = [&](const std::string& key) {
+    request req;
+    req.method = "counter.increment";
+    req.id = 5;
+    req.idempotency_key = key;
+    std::optional<response> out;
+    d.handle_while_stopping(std::move(req), ctx, [&](response r) { out = std::move(r); });
+    return out;
+  };
+  EXPECT_EQ(stopping(key1)->result, value(1));  // ran before: its outcome, not "not run"
+  auto fresh = stopping("nc1:0123456789abcdef:99");
+  ASSERT_TRUE(fresh->error.has_value());
+  EXPECT_EQ(fresh->error->code, -32002);
+  EXPECT_EQ(stopping({})->error->code, -32002);
+  EXPECT_EQ(counter, 1);
+}
