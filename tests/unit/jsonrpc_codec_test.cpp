@@ -1,11 +1,14 @@
 // Tests of src/protocol/jsonrpc/codec.cpp: JSON-RPC 2.0 decoding, stream framing and encoding.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -474,6 +477,169 @@ TEST(jsonrpc_decode_value, accepts_exactly_one_json_text) {
   EXPECT_FALSE(decode_value("hello", decode_limits{}, v));
   EXPECT_FALSE(decode_value("", decode_limits{}, v));
   EXPECT_FALSE(decode_value("\"\xc3\"", decode_limits{}, v));  // truncated UTF-8
+}
+
+// ----------------------------------------------------------------------------------------------
+// Numbers: converted exactly from their text (Boost 1.81's own conversion is off by an ulp for
+// about one double in five, and SPEC says echo returns its argument unchanged)
+
+/// The shortest text of `d` as the codec writes a float: std::to_chars, then `.0` when that
+/// reads as an integer.
+std::string shortest(double d) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, d);
+  std::string text(buf, res.ptr);
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::uint64_t bits_of(double d) { return std::bit_cast<std::uint64_t>(d); }
+
+/// `count` finite doubles from random bit patterns (every exponent, denormals, both signs).
+std::vector<double> random_doubles(std::size_t count) {
+  std::mt19937_64 rng(20240611);
+  std::vector<double> out;
+  while (out.size() < count) {
+    const double d = std::bit_cast<double>(rng());
+    if (std::isfinite(d)) out.push_back(d);
+  }
+  return out;
+}
+
+TEST(jsonrpc_numbers, decode_then_encode_gives_back_the_shortest_text) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"123456789.12345679", "123456789.12345679"},  // Boost 1.81 alone: 123456789.1234568
+      {"0.1", "0.1"},
+      {"5e-324", "5e-324"},  // the smallest denormal
+      {"1.7976931348623157e308", "1.7976931348623157e+308"},  // DBL_MAX
+      {"-0.0", "-0.0"},
+      {"2.2250738585072014e-308", "2.2250738585072014e-308"},  // DBL_MIN
+      {"9007199254740993", "9007199254740993"},                // 2^53 + 1: an int stays an int
+      {"1e23", "1e+23"},
+      {"1.7976931348623158e308", "1.7976931348623157e+308"},  // rounds down to DBL_MAX
+      {"-2.5E-3", "-0.0025"},
+      {"1.00000000000000011102230246251565404236316680908203125", "1.0"},  // exactly halfway
+      {"1.00000000000000011102230246251565404236316680908203126", "1.0000000000000002"},
+  };
+  for (const auto& [in, want] : cases) {
+    SCOPED_TRACE(in);
+    value v;
+    ASSERT_TRUE(decode_value(in, decode_limits{}, v));
+    EXPECT_EQ(to_text(v), want);
+  }
+  EXPECT_TRUE(json_value("9007199254740993").is_int());
+  EXPECT_TRUE(std::signbit(json_value("-0.0").as_double()));
+}
+
+TEST(jsonrpc_numbers, echo_returns_the_argument_unchanged) {
+  const message m = decode(
+      R"({"jsonrpc":"2.0","method":"echo","params":[123456789.12345679],"id":1.0})",
+      decode_limits{});
+  const request& r = as_request(m.entries.at(0));
+  response answer;
+  answer.id = r.id;
+  answer.result = r.params.as_array().at(0);
+  EXPECT_EQ(to_text(answer), R"({"jsonrpc":"2.0","result":123456789.12345679,"id":1.0})");
+}
+
+TEST(jsonrpc_numbers, random_doubles_round_trip_bit_for_bit) {
+  const std::vector<double> doubles = random_doubles(2000);
+  std::size_t mismatches = 0;
+  for (double d : doubles) {
+    const std::string text = shortest(d);
+    value v;
+    ASSERT_TRUE(decode_value(text, decode_limits{}, v)) << text;
+    ASSERT_TRUE(v.is_double()) << text;
+    if (bits_of(v.as_double()) != bits_of(d)) {
+      ++mismatches;
+      ADD_FAILURE() << text << " came back as " << to_text(v);
+    }
+    EXPECT_EQ(to_text(v), text);
+    if (mismatches > 10) break;
+  }
+}
+
+TEST(jsonrpc_numbers, integers_beyond_int64_are_doubles_rounded_exactly) {
+  EXPECT_EQ(json_value("9223372036854775808"), value(9223372036854775808.0));
+  EXPECT_EQ(json_value("9223372036854775809"), value(9223372036854775808.0));
+  EXPECT_EQ(json_value("-9223372036854775809"), value(-9223372036854775808.0));
+  EXPECT_EQ(json_value("18446744073709551616"), value(18446744073709551616.0));
+  // 2^64 + 2^12 + 1: above the halfway point between two doubles, so it rounds up.
+  EXPECT_EQ(json_value("18446744073709555713"), value(18446744073709555712.0));
+  EXPECT_EQ(bits_of(json_value("18446744073709555713").as_double()),
+            bits_of(18446744073709555712.0));
+}
+
+TEST(jsonrpc_numbers, beyond_the_double_range_is_a_parse_error) {
+  for (const char* number : {"1e400", "-1e400", "1.7976931348623159e308", "1e99999999999"}) {
+    SCOPED_TRACE(number);
+    value v;
+    EXPECT_FALSE(decode_value(number, decode_limits{}, v));
+
+    const message m = decode(
+        std::string(R"({"jsonrpc":"2.0","method":"echo","params":[)") + number + R"(],"id":1})",
+        decode_limits{});
+    ASSERT_EQ(m.entries.size(), 1u);
+    EXPECT_EQ(error_code(m.entries[0]), parse_error_code);
+    EXPECT_TRUE(as_error(m.entries[0]).id.is_nil());
+    EXPECT_EQ(as_error(m.entries[0]).error->message, "Parse error: number out of range");
+
+    std::vector<response> out;
+    std::string why;
+    EXPECT_FALSE(decode_responses(
+        std::string(R"({"jsonrpc":"2.0","result":)") + number + R"(,"id":1})", decode_limits{},
+        out, why));
+    EXPECT_NE(why.find("range"), std::string::npos) << why;
+  }
+}
+
+TEST(jsonrpc_numbers, underflow_rounds_to_a_signed_zero) {
+  // The nearest double to 1e-400 is zero: the exact rounding, not an error (as before).
+  const value tiny = json_value("1e-400");
+  ASSERT_TRUE(tiny.is_double());
+  EXPECT_EQ(bits_of(tiny.as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("-1e-400").as_double()), bits_of(-0.0));
+  EXPECT_EQ(bits_of(json_value("2e-324").as_double()), bits_of(0.0));  // under half of 5e-324
+  EXPECT_EQ(json_value("3e-324"), value(std::numeric_limits<double>::denorm_min()));
+  EXPECT_EQ(bits_of(json_value("0e999999").as_double()), bits_of(0.0));
+}
+
+TEST(jsonrpc_numbers, a_failed_text_leaves_nothing_behind) {
+  // The one-shot parser is reused: a text that fails half way does not leak into the next.
+  value v;
+  EXPECT_FALSE(decode_value(R"({"a":[1,2,{"b":"x)", decode_limits{}, v));
+  EXPECT_FALSE(decode_value(R"([1.5e)", decode_limits{}, v));
+  EXPECT_FALSE(decode_value(R"([1e400, 2])", decode_limits{}, v));
+  ASSERT_TRUE(decode_value(R"({"c":[3]})", decode_limits{}, v));
+  EXPECT_EQ(v, value(structure{{"c", value(array{value(3)})}}));
+  EXPECT_EQ(json_value("2.5"), value(2.5));
+}
+
+TEST(jsonrpc_decode_value, duplicate_names_keep_the_last_value_at_the_first_place) {
+  EXPECT_EQ(json_value(R"({"a":1,"b":2,"a":3})"),
+            value(structure{{"a", value(3)}, {"b", value(2)}}));
+  EXPECT_EQ(as_request(decode(R"({"jsonrpc":"2.0","method":"a","id":1,"method":"b"})",
+                              decode_limits{})
+                           .entries.at(0))
+                .method,
+            "b");
+  // A large object (names checked through a hash set) behaves the same.
+  std::string text = "{";
+  structure want;
+  for (int i = 0; i < 100; ++i) {
+    std::string name = "k";  // (not "k" + ...: GCC 12 warns -Wrestrict on that, PR 105651)
+    name += std::to_string(i);
+    text += '"';
+    text += name;
+    text += "\":";
+    text += std::to_string(i);
+    text += ',';
+    want.emplace_back(name, value(i));
+  }
+  text += R"("k7":"seven","k99":null,"k7":"SEVEN"})";
+  want[7].second = value("SEVEN");
+  want[99].second = value();
+  EXPECT_EQ(json_value(text), value(want));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -999,6 +1165,107 @@ TEST(jsonrpc_stream, deep_nesting_fails_with_parse_error_without_crash) {
   stream_decoder d(decode_limits{}, 1 << 20);
   expect_failure(run_stream(d, {std::string(100000, '[')}), parse_error_code,
                  "nesting deeper than 128");
+}
+
+TEST(jsonrpc_stream, numbers_split_at_every_position_keep_their_value) {
+  const std::string text =
+      R"({"jsonrpc":"2.0","method":"m","params":[123456789.12345679,-2.5E-3,)"
+      R"(18446744073709551616,-9223372036854775808,1e-400,0.1],"id":12345} )";
+  const value want(array{value(123456789.12345679), value(-2.5e-3), value(18446744073709551616.0),
+                         value(std::numeric_limits<std::int64_t>::min()), value(0.0),
+                         value(0.1)});
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(decode_limits{}, 1 << 20);
+    const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 1u);
+    const request& r = as_request(run.messages[0].entries.at(0));
+    EXPECT_EQ(r.params, want);
+    EXPECT_EQ(r.id, value(12345));
+  }
+  stream_decoder d(decode_limits{}, 1 << 20);
+  const stream_run run = run_stream(d, bytes_of(text));
+  ASSERT_EQ(run.messages.size(), 1u);
+  EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params, want);
+}
+
+TEST(jsonrpc_stream, random_doubles_round_trip_bit_for_bit_when_split) {
+  const std::vector<double> doubles = random_doubles(2000);
+  std::string stream_text;
+  for (std::size_t i = 0; i < doubles.size(); ++i) {
+    stream_text += R"({"jsonrpc":"2.0","method":"echo","params":[)" + shortest(doubles[i]) +
+                   R"(],"id":)" + std::to_string(i) + "}";
+    if (i % 3 == 0) stream_text += "\n";  // texts back to back or apart
+  }
+  std::mt19937_64 rng(7);
+  std::vector<std::string> chunks;
+  for (std::size_t at = 0; at < stream_text.size();) {
+    const std::size_t len = 1 + rng() % 40;  // cuts land inside numbers, names and strings
+    chunks.push_back(stream_text.substr(at, len));
+    at += len;
+  }
+  stream_decoder d(decode_limits{}, 1 << 20);
+  const stream_run run = run_stream(d, chunks);
+  ASSERT_FALSE(run.failure);
+  ASSERT_EQ(run.messages.size(), doubles.size());
+  for (std::size_t i = 0; i < doubles.size(); ++i) {
+    const request& r = as_request(run.messages[i].entries.at(0));
+    ASSERT_EQ(r.id, value(static_cast<std::int64_t>(i)));
+    const value& p = r.params.as_array().at(0);
+    ASSERT_TRUE(p.is_double());
+    ASSERT_EQ(bits_of(p.as_double()), bits_of(doubles[i])) << shortest(doubles[i]);
+  }
+}
+
+TEST(jsonrpc_stream, number_out_of_range_fails_with_parse_error) {
+  for (const char* number : {"1e400", "-1e400"}) {
+    SCOPED_TRACE(number);
+    const std::string text =
+        std::string(R"({"jsonrpc":"2.0","method":"m","params":[)") + number + R"(],"id":1})";
+    stream_decoder whole(decode_limits{}, 1 << 20);
+    expect_failure(run_stream(whole, {text}), parse_error_code, "number out of range");
+    stream_decoder split(decode_limits{}, 1 << 20);
+    expect_failure(run_stream(split, bytes_of(text)), parse_error_code, "number out of range");
+  }
+}
+
+TEST(jsonrpc_stream, escapes_split_byte_by_byte_keep_their_content) {
+  // \u00e9 (é), a surrogate pair for U+1F600 and escaped quotes, in names and strings.
+  const std::string text =
+      R"({"jsonrpc":"2.0","method":"caf\u00e9\ud83d\ude00","params":)"
+      R"({"k\u00e9y\ud83d\ude00\"":"v\u00e9\ud83d\ude00\\\"x","plain":"abc"},"id":"\ud83d\ude00"})";
+  const std::string smiley = "\xf0\x9f\x98\x80";
+  for (bool split : {false, true}) {
+    SCOPED_TRACE(split);
+    stream_decoder d(decode_limits{}, 1 << 20);
+    const stream_run run = split ? run_stream(d, bytes_of(text)) : run_stream(d, {text});
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 1u);
+    const request& r = as_request(run.messages[0].entries.at(0));
+    EXPECT_EQ(r.method, "caf\xc3\xa9" + smiley);
+    EXPECT_EQ(r.params, value(structure{{"k\xc3\xa9y" + smiley + "\"",
+                                         value("v\xc3\xa9" + smiley + "\\\"x")},
+                                        {"plain", value("abc")}}));
+    EXPECT_EQ(r.id, value(smiley));
+  }
+}
+
+TEST(jsonrpc_stream, long_strings_split_at_every_position_keep_their_content) {
+  // Longer than Boost.JSON's internal buffer for unescaped text, with escapes, split anywhere.
+  std::string content;
+  for (int i = 0; i < 300; ++i) content += "ab\\n\\u00e9" + std::to_string(i);
+  const std::string text = R"({"jsonrpc":"2.0","method":"m","params":[")" + content +
+                           R"("],"id":1})";
+  const value want = json_value("\"" + content + "\"");
+  ASSERT_TRUE(want.is_string());
+  for (std::size_t cut = 0; cut <= text.size(); cut += 7) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(decode_limits{}, 1 << 20);
+    const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
+    ASSERT_EQ(run.messages.size(), 1u);
+    EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params.as_array().at(0), want);
+  }
 }
 
 }  // namespace

@@ -1,22 +1,37 @@
-// JSON-RPC 2.0 codec (jsonrpc.org/specification): Boost.JSON reads, a direct writer writes.
+// JSON-RPC 2.0 codec (jsonrpc.org/specification): Boost.JSON's SAX parser reads, a direct writer
+// writes.
 //
-// Reading: every text is parsed by Boost.JSON with parse_options::max_depth = limits.max_depth,
-// so nesting is bounded before any recursion here runs (the conversions below recurse at most
-// max_depth deep). The parsed tree lives in a monotonic resource and is converted to
-// netcall::value, then validated as a request (JSON-RPC 2.0 §4, §5, §6) or a response.
+// Reading: every text is parsed by boost::json::basic_parser with parse_options::max_depth =
+// limits.max_depth (strict RFC 8259, UTF-8 validated). Its handler, value_builder, builds the
+// netcall::value tree directly on an explicit stack (no recursion, no intermediate
+// boost::json::value). Numbers: integers that fit int64 stay int64; every other number (a
+// fraction, an exponent, or an integer beyond int64) is converted from its text by
+// std::from_chars, which rounds exactly to nearest (Boost 1.81's own conversion is off by an ulp
+// for ~19% of doubles, so `echo` would not return its argument). A number whose magnitude is
+// beyond the double range (1e400) makes the text a parse error ("number out of range"); one that
+// underflows below the smallest denormal (1e-400) becomes the nearest double, a signed zero.
+// The tree is then validated as a request (JSON-RPC 2.0 §4, §5, §6) or a response.
 //
 // Writing: JSON text is appended directly to the caller's string. Boost.JSON is not used because
 // it prints 2.0 as `2E0`, where SPEC §2 wants a float always written as one (`2.0`).
 #include "protocol/jsonrpc/codec.hpp"
 
-#include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/parse_options.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace netcall::detail::jsonrpc {
 namespace {
@@ -32,56 +47,265 @@ json::parse_options parse_options_for(const decode_limits& limits) {
   return opts;  // strict RFC 8259: no comments, no trailing commas, invalid UTF-8 refused
 }
 
-/// The one-line description of a Boost.JSON parse failure.
+/// The error a number beyond the double range fails the parse with. Boost.JSON raises the same
+/// code itself for an exponent beyond INT_MAX, the other way a number can be out of range.
+constexpr json::error number_out_of_range = json::error::exponent_overflow;
+
+/// The one-line description of a parse failure.
 std::string describe_parse_error(const json::error_code& ec, const decode_limits& limits) {
   if (ec == json::error::too_deep) {
     return "nesting deeper than " + std::to_string(limits.max_depth);
   }
+  if (ec == number_out_of_range) return "number out of range";
   return ec.message();
 }
 
-/// Converts a parsed JSON value; recursion depth is bounded by the parser's max_depth.
-/// JSON integers become int64; unsigned values above INT64_MAX become doubles (value.hpp does
-/// not hold them); objects keep member order.
-value to_value(const json::value& jv) {
-  switch (jv.kind()) {
-    case json::kind::null:
-      return value{};
-    case json::kind::bool_:
-      return value(jv.get_bool());
-    case json::kind::int64:
-      return value(jv.get_int64());
-    case json::kind::uint64: {
-      const std::uint64_t u = jv.get_uint64();
-      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        return value(static_cast<std::int64_t>(u));
+/// Members up to this count are checked for duplicate names pairwise, without allocating;
+/// larger objects are sorted by name (O(n log n) whatever the names: no hash to flood).
+constexpr std::size_t small_object = 32;
+
+bool has_duplicate_names(const structure& s) {
+  const std::size_t n = s.size();
+  if (n <= small_object) {
+    for (std::size_t i = 1; i < n; ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (s[i].first == s[j].first) return true;
       }
-      return value(static_cast<double>(u));
     }
-    case json::kind::double_:
-      return value(jv.get_double());
-    case json::kind::string: {
-      const json::string& s = jv.get_string();
-      return value(std::string(s.data(), s.size()));
-    }
-    case json::kind::array: {
-      const json::array& a = jv.get_array();
-      array out;
-      out.reserve(a.size());
-      for (const json::value& e : a) out.push_back(to_value(e));
-      return value(std::move(out));
-    }
-    case json::kind::object: {
-      const json::object& o = jv.get_object();
-      structure out;
-      out.reserve(o.size());
-      for (const json::key_value_pair& kv : o) {
-        out.emplace_back(std::string(kv.key()), to_value(kv.value()));
-      }
-      return value(std::move(out));
-    }
+    return false;
   }
-  return value{};  // unreachable: every kind is handled above
+  std::vector<std::string_view> names;
+  names.reserve(n);
+  for (const member& m : s) names.emplace_back(m.first);
+  std::sort(names.begin(), names.end());
+  return std::adjacent_find(names.begin(), names.end()) != names.end();
+}
+
+/// A JSON object with a repeated name keeps one member per name: at the place of the first, with
+/// the value of the last (what Boost.JSON's object does, so lookups see the last value).
+void keep_last_of_duplicates(structure& s) {
+  if (!has_duplicate_names(s)) return;
+  // Member positions grouped by name, in order within a group.
+  std::vector<std::size_t> order(s.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&s](std::size_t a, std::size_t b) { return s[a].first < s[b].first; });
+  std::vector<bool> dropped(s.size());
+  for (std::size_t g = 0; g < order.size();) {
+    std::size_t end = g + 1;
+    while (end < order.size() && s[order[end]].first == s[order[g]].first) ++end;
+    if (end - g > 1) {
+      s[order[g]].second = std::move(s[order[end - 1]].second);
+      for (std::size_t k = g + 1; k < end; ++k) dropped[order[k]] = true;
+    }
+    g = end;
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (dropped[i]) continue;
+    if (kept != i) s[kept] = std::move(s[i]);
+    ++kept;
+  }
+  s.erase(s.begin() + static_cast<std::ptrdiff_t>(kept), s.end());
+}
+
+/// The handler of boost::json::basic_parser (the "Handler" requirements in
+/// boost/json/basic_parser.hpp): builds netcall::value from parse events.
+///
+/// Values of the containers being parsed wait on one flat stack (`values_`), and the names of
+/// the open objects' members on another (`names_`); when a container closes, the parser says how
+/// many elements it has and they are moved off the stacks into it, so each array or struct is
+/// allocated once at its final size and nesting never recurses. Text that arrives in pieces (a
+/// string, name or number split across writes, or a string with escapes) collects in `text_` /
+/// `number_`, which keep their capacity from one text to the next: a number given whole is
+/// converted where the parser holds it, and allocates nothing.
+class value_builder {
+ public:
+  // The parser's size limits; netcall's own are max_depth and the stream's byte limit.
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  /// The value of the text just completed (the parser is done()); leaves the builder empty.
+  value take_result() {
+    value v = std::move(values_.back());
+    values_.clear();
+    return v;
+  }
+
+  /// Drops what a failed or finished text left behind, and memory a large text made the buffers
+  /// grow to (a builder is long-lived: one per thread or per connection).
+  void clear() {
+    values_.clear();
+    names_.clear();
+    text_.clear();
+    number_.clear();
+    if (values_.capacity() > retained_values) std::vector<value>().swap(values_);
+    if (names_.capacity() > retained_values) std::vector<std::string>().swap(names_);
+    if (text_.capacity() > retained_chars) std::string().swap(text_);
+    if (number_.capacity() > retained_chars) std::string().swap(number_);
+  }
+
+  bool on_document_begin(json::error_code&) {
+    clear();
+    return true;
+  }
+  bool on_document_end(json::error_code&) { return true; }
+
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    const auto first = values_.end() - static_cast<std::ptrdiff_t>(n);
+    array a(std::make_move_iterator(first), std::make_move_iterator(values_.end()));
+    values_.erase(first, values_.end());
+    values_.emplace_back(std::move(a));
+    return true;
+  }
+
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    const auto first_value = values_.end() - static_cast<std::ptrdiff_t>(n);
+    const auto first_name = names_.end() - static_cast<std::ptrdiff_t>(n);
+    structure s;
+    s.reserve(n);
+    auto name = first_name;
+    for (auto it = first_value; it != values_.end(); ++it, ++name) {
+      s.emplace_back(std::move(*name), std::move(*it));
+    }
+    values_.erase(first_value, values_.end());
+    names_.erase(first_name, names_.end());
+    keep_last_of_duplicates(s);
+    values_.emplace_back(std::move(s));
+    return true;
+  }
+
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    value::storage& v = values_.emplace_back().get();
+    if (text_.empty()) {
+      v.emplace<std::string>(s.data(), s.size());
+    } else {
+      v.emplace<std::string>(take_pieces(s));
+    }
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    text_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    // Paired with the value that follows.
+    if (text_.empty()) {
+      names_.emplace_back(s.data(), s.size());
+    } else {
+      names_.emplace_back(take_pieces(s));
+    }
+    return true;
+  }
+
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    number_.clear();
+    values_.emplace_back(i);
+    return true;
+  }
+  /// Only above INT64_MAX (value.hpp holds no uint64): a double, rounded from the text.
+  bool on_uint64(std::uint64_t u, json::string_view s, json::error_code& ec) {
+    return push_double(static_cast<double>(u), s, ec);
+  }
+  /// `approx` is Boost.JSON's inexact conversion: used only to tell overflow from underflow.
+  bool on_double(double approx, json::string_view s, json::error_code& ec) {
+    return push_double(approx, s, ec);
+  }
+
+  bool on_bool(bool b, json::error_code&) {
+    values_.emplace_back(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    values_.emplace_back();
+    return true;
+  }
+  // Comments are refused by the parse options; these are never called.
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  static constexpr std::size_t retained_values = 1024;
+  static constexpr std::size_t retained_chars = 4096;
+
+  /// The whole of a string that came in pieces: those collected in `text_`, then `s`.
+  std::string take_pieces(json::string_view s) {
+    text_.append(s.data(), s.size());
+    std::string whole = std::move(text_);
+    text_.clear();
+    return whole;
+  }
+
+  /// Converts the number's text (the pieces in `number_`, then `s`) exactly.
+  bool push_double(double approx, json::string_view s, json::error_code& ec) {
+    std::string_view text(s.data(), s.size());
+    if (!number_.empty()) {
+      number_.append(s.data(), s.size());
+      text = number_;
+    }
+    double d = 0.0;
+    const auto [end, errc] = std::from_chars(text.data(), text.data() + text.size(), d);
+    if (errc == std::errc::result_out_of_range) {
+      // libstdc++ reports both ways out of the double range. An overflowing number (at least
+      // DBL_MAX + half an ulp) would be infinity, which JSON cannot carry back: refused. One that
+      // underflows (below half the smallest denormal) rounds to zero, which is kept. Boost's
+      // approximation is far from the boundary between the two, so it tells them apart.
+      if (!(std::fabs(approx) < 1.0)) {
+        ec = number_out_of_range;
+        return false;
+      }
+      d = text.front() == '-' ? -0.0 : 0.0;
+    } else if (errc != std::errc() || end != text.data() + text.size()) {
+      ec = json::error::syntax;  // not expected: the parser has checked the JSON number syntax
+      return false;
+    }
+    number_.clear();
+    values_.emplace_back(d);
+    return true;
+  }
+
+  std::vector<value> values_;       // values of the open containers, innermost last
+  std::vector<std::string> names_;  // member names of the open objects, innermost last
+  std::string text_;                // pieces of the current string or name
+  std::string number_;              // pieces of the current number
+};
+
+using sax_parser = json::basic_parser<value_builder>;
+
+/// Parses exactly one JSON text (whitespace around it allowed) into `out`. The parser is one per
+/// thread and kept between calls, so its buffers are reused: decode() is the hot path of the
+/// HTTP transport. Nothing here calls out while it is in use, so it is never re-entered.
+bool parse_text(std::string_view text, const decode_limits& limits, value& out,
+                json::error_code& ec) {
+  struct cached_parser {
+    std::size_t max_depth = 0;
+    std::optional<sax_parser> parser;
+  };
+  thread_local cached_parser cache;
+  if (!cache.parser || cache.max_depth != limits.max_depth) {
+    cache.parser.emplace(parse_options_for(limits));
+    cache.max_depth = limits.max_depth;
+  }
+  sax_parser& p = *cache.parser;
+  p.reset();  // also after a handler threw (bad_alloc) last time
+  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = json::error::extra_data;
+  const bool ok = !ec;
+  if (ok) out = p.handler().take_result();
+  p.handler().clear();
+  return ok;
 }
 
 response error_response(value id, status_code code, std::string message) {
@@ -108,72 +332,104 @@ message parse_error_message(std::string_view detail) {
 }
 
 /// JSON-RPC 2.0 §4: an id is a string, a number or null.
-bool is_valid_id(const json::value& jv) { return jv.is_string() || jv.is_number() || jv.is_null(); }
+bool is_valid_id(const value& v) { return v.is_string() || v.is_number() || v.is_nil(); }
 
-bool is_version_2(const json::value* jv) {
-  return jv != nullptr && jv->is_string() && jv->get_string() == "2.0";
+/// The string a value holds, or nullptr.
+std::string* if_string(value* v) {
+  return v != nullptr ? std::get_if<std::string>(&v->get()) : nullptr;
 }
 
-/// Validates one request object (JSON-RPC 2.0 §4). An invalid one becomes its -32600 response,
-/// with the id echoed when it was readable (§5: else null), whether or not an id was present:
-/// §5 "Invalid Request" responses are due even to what was meant as a notification.
-entry to_entry(const json::value& jv) {
-  if (!jv.is_object()) return invalid_request(value{}, "a request must be a JSON object");
-  const json::object& o = jv.get_object();
+bool is_version_2(value* v) {
+  const std::string* s = if_string(v);
+  return s != nullptr && *s == "2.0";
+}
 
-  const json::value* id = o.if_contains("id");
+/// The member named `name` of a parsed object (names are unique: see keep_last_of_duplicates),
+/// or nullptr.
+value* member_named(structure& o, std::string_view name) {
+  for (member& m : o) {
+    if (std::string_view(m.first) == name) return &m.second;
+  }
+  return nullptr;
+}
+
+/// Validates one request object (JSON-RPC 2.0 §4), moving its parts out of `v` into `out` (a
+/// default-constructed entry, i.e. an empty request, filled in place). An invalid one becomes
+/// its -32600 response, with the id echoed when it was readable (§5: else null), whether or not
+/// an id was present: §5 "Invalid Request" responses are due even to what was meant as a
+/// notification.
+void to_entry(value& v, entry& out) {
+  structure* o = std::get_if<structure>(&v.get());
+  if (o == nullptr) {
+    out = invalid_request(value{}, "a request must be a JSON object");
+    return;
+  }
+
+  value* version = nullptr;
+  value* method = nullptr;
+  value* params = nullptr;
+  value* id = nullptr;
+  for (member& m : *o) {
+    const std::string_view name = m.first;  // compared by size first
+    if (name == "jsonrpc") {
+      version = &m.second;
+    } else if (name == "method") {
+      method = &m.second;
+    } else if (name == "params") {
+      params = &m.second;
+    } else if (name == "id") {
+      id = &m.second;
+    }
+  }
+
   if (id != nullptr && !is_valid_id(*id)) {
-    return invalid_request(value{}, "\"id\" must be a string, a number or null");
+    out = invalid_request(value{}, "\"id\" must be a string, a number or null");
+    return;
   }
-  value id_value = id != nullptr ? to_value(*id) : value{};
+  value id_value = id != nullptr ? std::move(*id) : value{};
 
-  if (!is_version_2(o.if_contains("jsonrpc"))) {
-    return invalid_request(std::move(id_value), "\"jsonrpc\" must be exactly \"2.0\"");
+  if (!is_version_2(version)) {
+    out = invalid_request(std::move(id_value), "\"jsonrpc\" must be exactly \"2.0\"");
+    return;
   }
-  const json::value* method = o.if_contains("method");
-  if (method == nullptr || !method->is_string()) {
-    return invalid_request(std::move(id_value), "\"method\" must be a string");
+  std::string* name = if_string(method);
+  if (name == nullptr) {
+    out = invalid_request(std::move(id_value), "\"method\" must be a string");
+    return;
   }
-  const json::value* params = o.if_contains("params");
-  if (params != nullptr && !params->is_array() && !params->is_object()) {
-    return invalid_request(std::move(id_value), "\"params\" must be an array or an object");
+  if (params != nullptr && !params->is_array() && !params->is_struct()) {
+    out = invalid_request(std::move(id_value), "\"params\" must be an array or an object");
+    return;
   }
 
-  request r;
-  const json::string& name = method->get_string();
-  r.method.assign(name.data(), name.size());
-  if (params != nullptr) r.params = to_value(*params);  // else the default empty array
+  request& r = std::get<request>(out);
+  r.method = std::move(*name);
+  if (params != nullptr) r.params = std::move(*params);  // else the default empty array
   r.id = std::move(id_value);
   r.notification = id == nullptr;  // `"id": null` is a request answered with id null
-  return r;
 }
 
-/// A parsed text as a request or a batch (JSON-RPC 2.0 §6).
-message to_message(const json::value& jv, const decode_limits& limits) {
-  if (!jv.is_array()) {
+/// A parsed text as a request or a batch (JSON-RPC 2.0 §6); its parts are moved out of `v`.
+message to_message(value& v, const decode_limits& limits) {
+  static_assert(std::is_same_v<std::variant_alternative_t<0, entry>, request>,
+                "to_entry fills a default-constructed entry as a request");
+  array* a = std::get_if<array>(&v.get());
+  if (a == nullptr) {
     message m;
-    m.entries.push_back(to_entry(jv));
+    to_entry(v, m.entries.emplace_back());
     return m;
   }
-  const json::array& a = jv.get_array();
-  if (a.empty()) return single(invalid_request(value{}, "empty batch"));
-  if (a.size() > limits.max_batch) {
-    return single(invalid_request(value{}, "batch of " + std::to_string(a.size()) +
+  if (a->empty()) return single(invalid_request(value{}, "empty batch"));
+  if (a->size() > limits.max_batch) {
+    return single(invalid_request(value{}, "batch of " + std::to_string(a->size()) +
                                                " entries exceeds the limit of " +
                                                std::to_string(limits.max_batch)));
   }
   message m;
   m.batch = true;
-  m.entries.reserve(a.size());
-  for (const json::value& e : a) m.entries.push_back(to_entry(e));
+  m.entries.resize(a->size());
+  for (std::size_t i = 0; i < a->size(); ++i) to_entry((*a)[i], m.entries[i]);
   return m;
-}
-
-/// Parses exactly one JSON text (trailing whitespace allowed) into `resource`.
-json::value parse_text(std::string_view text, const decode_limits& limits,
-                       json::monotonic_resource& resource, json::error_code& ec) {
-  return json::parse(json::string_view(text.data(), text.size()), ec, json::storage_ptr(&resource),
-                     parse_options_for(limits));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -251,38 +507,34 @@ void append_key(std::string& out, std::string_view key) {
 // Public reading functions
 
 message decode(std::string_view text, const decode_limits& limits) {
-  unsigned char initial[4096];
-  json::monotonic_resource resource(initial, sizeof initial);
+  value v;
   json::error_code ec;
-  const json::value jv = parse_text(text, limits, resource, ec);
-  if (ec) return parse_error_message(describe_parse_error(ec, limits));
-  return to_message(jv, limits);
+  if (!parse_text(text, limits, v, ec)) {
+    return parse_error_message(describe_parse_error(ec, limits));
+  }
+  return to_message(v, limits);
 }
 
 bool decode_value(std::string_view text, const decode_limits& limits, value& out) {
-  unsigned char initial[4096];
-  json::monotonic_resource resource(initial, sizeof initial);
   json::error_code ec;
-  const json::value jv = parse_text(text, limits, resource, ec);
-  if (ec) return false;
-  out = to_value(jv);
-  return true;
+  return parse_text(text, limits, out, ec);
 }
 
 namespace {
 
-/// One response object (JSON-RPC 2.0 §5); false with the reason when it is not one.
-bool to_response(const json::value& jv, response& out, std::string& why) {
-  if (!jv.is_object()) {
+/// One response object (JSON-RPC 2.0 §5), moved out of `v`; false with the reason when it is
+/// not one.
+bool to_response(value& v, response& out, std::string& why) {
+  structure* o = std::get_if<structure>(&v.get());
+  if (o == nullptr) {
     why = "a response must be a JSON object";
     return false;
   }
-  const json::object& o = jv.get_object();
-  if (!is_version_2(o.if_contains("jsonrpc"))) {
+  if (!is_version_2(member_named(*o, "jsonrpc"))) {
     why = "\"jsonrpc\" must be exactly \"2.0\"";
     return false;
   }
-  const json::value* id = o.if_contains("id");
+  value* id = member_named(*o, "id");
   if (id == nullptr) {
     why = "a response must have an \"id\"";
     return false;
@@ -291,33 +543,33 @@ bool to_response(const json::value& jv, response& out, std::string& why) {
     why = "\"id\" must be a string, a number or null";
     return false;
   }
-  const json::value* result = o.if_contains("result");
-  const json::value* error = o.if_contains("error");
+  value* result = member_named(*o, "result");
+  value* error = member_named(*o, "error");
   if ((result == nullptr) == (error == nullptr)) {
     why = "a response must have exactly one of \"result\" and \"error\"";
     return false;
   }
   response r;
-  r.id = to_value(*id);
   if (result != nullptr) {
-    r.result = to_value(*result);
+    r.result = std::move(*result);
   } else {
-    const json::object* e = error->if_object();
-    const json::value* code = e != nullptr ? e->if_contains("code") : nullptr;
-    const json::value* text = e != nullptr ? e->if_contains("message") : nullptr;
-    if (code == nullptr || !code->is_int64() ||
-        code->get_int64() < std::numeric_limits<int>::min() ||
-        code->get_int64() > std::numeric_limits<int>::max()) {
+    structure* e = std::get_if<structure>(&error->get());
+    value* code = e != nullptr ? member_named(*e, "code") : nullptr;
+    std::string* text = e != nullptr ? if_string(member_named(*e, "message")) : nullptr;
+    const std::int64_t* number =
+        code != nullptr ? std::get_if<std::int64_t>(&code->get()) : nullptr;
+    if (number == nullptr || *number < std::numeric_limits<int>::min() ||
+        *number > std::numeric_limits<int>::max()) {
       why = "\"error\" must be an object with an integer \"code\"";
       return false;
     }
-    if (text == nullptr || !text->is_string()) {
+    if (text == nullptr) {
       why = "\"error\" must be an object with a string \"message\"";
       return false;
     }
-    const json::string& s = text->get_string();
-    r.error = fault{static_cast<int>(code->get_int64()), std::string(s.data(), s.size())};
+    r.error = fault{static_cast<int>(*number), std::move(*text)};
   }
+  r.id = std::move(*id);
   out = std::move(r);
   return true;
 }
@@ -326,26 +578,23 @@ bool to_response(const json::value& jv, response& out, std::string& why) {
 
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, std::string& error_text) {
-  unsigned char initial[4096];
-  json::monotonic_resource resource(initial, sizeof initial);
+  value v;
   json::error_code ec;
-  const json::value jv = parse_text(text, limits, resource, ec);
-  if (ec) {
+  if (!parse_text(text, limits, v, ec)) {
     error_text = "not JSON: " + describe_parse_error(ec, limits);
     return false;
   }
   std::vector<response> answers;
-  if (jv.is_array()) {
-    const json::array& a = jv.get_array();
-    if (a.empty()) {
+  if (array* a = std::get_if<array>(&v.get())) {
+    if (a->empty()) {
       error_text = "empty array of responses";
       return false;
     }
-    answers.reserve(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
+    answers.reserve(a->size());
+    for (std::size_t i = 0; i < a->size(); ++i) {
       response r;
       std::string why;
-      if (!to_response(a[i], r, why)) {
+      if (!to_response((*a)[i], r, why)) {
         error_text = "response " + std::to_string(i) + " of the batch: " + why;
         return false;
       }
@@ -353,7 +602,7 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
     }
   } else {
     response r;
-    if (!to_response(jv, r, error_text)) return false;
+    if (!to_response(v, r, error_text)) return false;
     answers.push_back(std::move(r));
   }
   out = std::move(answers);
@@ -363,24 +612,20 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
 // ----------------------------------------------------------------------------------------------
 // stream_decoder
 //
-// Boost.JSON's stream_parser stops at the end of one complete text and also consumes the
-// whitespace that directly follows it in the same buffer; bytes after that are left for the
-// next text. A number is complete only once a delimiter follows it, so `5` waits for more input.
-// Size accounting: whitespace before a text is skipped here and not counted; the bytes the
+// basic_parser::write_some(more = true, ...) stops at the end of one complete text and also
+// consumes the whitespace that directly follows it in the same buffer; bytes after that are left
+// for the next text. A number is complete only once a delimiter follows it, so `5` waits for more
+// input. Size accounting: whitespace before a text is skipped here and not counted; the bytes the
 // parser consumes for the text (including the whitespace it eats after it) are counted.
 
 struct stream_decoder::impl {
   impl(const decode_limits& l, std::size_t max_bytes)
-      : limits(l), max_message_bytes(max_bytes), parser(json::storage_ptr(), parse_options_for(l)) {
-    start_text();
-  }
+      : limits(l), max_message_bytes(max_bytes), parser(parse_options_for(l)) {}
 
-  /// A fresh resource for each text: monotonic_resource::release() keeps growing its next block
-  /// size (Boost 1.81), so reusing one resource across many texts ends in bad_alloc.
+  /// Ready for the next text: the parser is reset (it keeps its buffers) and so is the builder.
   void start_text() {
-    resource.reset();
-    resource.emplace(initial_block, sizeof initial_block);
-    parser.reset(json::storage_ptr(&*resource));
+    parser.reset();
+    parser.handler().clear();
     in_text = false;
     consumed = 0;
   }
@@ -389,15 +634,14 @@ struct stream_decoder::impl {
   status fail(response r, std::string_view& input, message& out) {
     failure = std::move(r);
     input.remove_prefix(input.size());
+    parser.handler().clear();  // the partial tree is of no further use
     out = single(*failure);
     return status::failed;
   }
 
   decode_limits limits;
   std::size_t max_message_bytes;
-  unsigned char initial_block[4096];                 // small texts need no heap block
-  std::optional<json::monotonic_resource> resource;  // holds the tree of the current text
-  json::stream_parser parser;
+  sax_parser parser;
   std::size_t consumed = 0;         // bytes of the current text so far
   bool in_text = false;             // a text has started (a non-whitespace byte was fed)
   std::optional<response> failure;  // set once failed: the stream cannot be resynced
@@ -430,7 +674,7 @@ stream_decoder::status stream_decoder::feed(std::string_view& input, message& ou
   const std::size_t allowance = d.max_message_bytes - d.consumed;
   const std::size_t chunk = std::min(input.size(), allowance);
   json::error_code ec;
-  const std::size_t n = chunk == 0 ? 0 : d.parser.write_some(input.data(), chunk, ec);
+  const std::size_t n = chunk == 0 ? 0 : d.parser.write_some(true, input.data(), chunk, ec);
   d.consumed += n;
   input.remove_prefix(n);
   if (ec) {
@@ -440,8 +684,8 @@ stream_decoder::status stream_decoder::feed(std::string_view& input, message& ou
   }
   if (d.parser.done()) {
     {
-      const json::value jv = d.parser.release();
-      out = to_message(jv, d.limits);
+      value v = d.parser.handler().take_result();
+      out = to_message(v, d.limits);
     }
     d.start_text();
     return status::complete;

@@ -1,8 +1,16 @@
 #pragma once
 /// \file
 /// JSON-RPC 2.0 codec (jsonrpc.org/specification): pure functions over bytes and
-/// netcall::detail::{request,response}. Parsing uses Boost.JSON; encoding is written directly
-/// because Boost.JSON prints doubles as `2E0` where SPEC §2 requires `2.0`.
+/// netcall::detail::{request,response}. Parsing uses Boost.JSON's SAX parser (basic_parser),
+/// building netcall::value directly; encoding is written directly because Boost.JSON prints
+/// doubles as `2E0` where SPEC §2 requires `2.0`.
+///
+/// Numbers (every reading function): an integer that fits int64 is an int; any other number is a
+/// double rounded exactly to nearest from its text (std::from_chars, so a double written by
+/// encode_value reads back bit for bit). A number beyond the double range (`1e400`) is a parse
+/// error, "number out of range"; one that underflows below the smallest denormal (`1e-400`)
+/// reads as a zero of its sign. A repeated name in an object keeps one member, at the place of
+/// the first, with the value of the last.
 
 #include <cstddef>
 #include <string>
