@@ -1,7 +1,9 @@
 # Thin wrappers over scripts/setup.sh, CMake presets and CTest (SPEC §1).
-.PHONY: setup build debug demo test clean
+.PHONY: setup build debug demo test check test-release test-asan test-tsan fuzz clean
 
 JOBS ?= $(shell nproc)
+# Seconds each fuzz target runs in `make fuzz` (and so in `make test`).
+FUZZ_TIME ?= 45
 
 setup:
 	@bash scripts/setup.sh
@@ -13,8 +15,50 @@ build: setup
 demo: build
 	@bash scripts/demo.sh build/bin
 
-test: build
+# What CI runs (.ci/run): every step below in order, stopping at the first that fails, each
+# step's time printed.
+test: setup
+	@for step in test-release test-asan test-tsan fuzz; do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$step || exit 1; \
+	  echo "make test: $$step passed in $$(( $$(date +%s) - start )) s" >&2; \
+	done
+
+# The fast loop while developing: the release build and the whole suite.
+check: test-release
+
+# Release build; unit, integration and interop tests, and the fuzz corpora replayed.
+test-release: build
 	@ctest --preset release -j $(JOBS)
+
+# ctest with preset $(1) whose processes log sanitizer reports to build-$(1)/sanitizer-report.PID
+# (CMakePresets.json): fails when any report was written, and prints them. This catches reports
+# from the netcalld processes the Python tests start, whose exit codes are not always checked.
+define ctest_sanitized
+	@rm -f build-$(1)/sanitizer-report.*
+	@status=0; ctest --preset $(1) -j $(JOBS) || status=$$?; \
+	for f in build-$(1)/sanitizer-report.*; do \
+	  [ -e "$$f" ] || continue; echo "== $$f" >&2; cat "$$f" >&2; status=1; \
+	done; exit $$status
+endef
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build; the whole suite.
+test-asan: setup
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	$(call ctest_sanitized,asan)
+
+# ThreadSanitizer build; the integration tests (the tsan test preset selects label integration).
+test-tsan: setup
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	$(call ctest_sanitized,tsan)
+
+# libFuzzer build (clang); each target for FUZZ_TIME seconds (tests/fuzz/run.sh).
+fuzz: setup
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@bash tests/fuzz/run.sh $(FUZZ_TIME)
 
 clean:
 	rm -rf build build-*

@@ -8,6 +8,9 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libmsgpuck-dev libpugixml-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Fuzzing (make fuzz, the fuzz preset): clang, its libFuzzer + sanitizer runtimes
+  # (libclang_rt.fuzzer), and llvm-symbolizer for readable crash stacks.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

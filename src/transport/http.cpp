@@ -10,6 +10,7 @@
 #include "protocol/idempotency.hpp"
 #include "protocol/jsonrpc/codec.hpp"
 #include "protocol/xmlrpc/codec.hpp"
+#include "transport/http_routing.hpp"
 #include "transport/transport.hpp"
 
 namespace netcall::detail {
@@ -19,38 +20,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t max_header_bytes = 64 * 1024;
 
 using http_response = http::response<http::string_body>;
-
-enum class body_kind { xmlrpc, jsonrpc, unknown };
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-body_kind classify(const http::request<http::string_body>& req) {
-  std::string type = lower(req[http::field::content_type]);
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  if (type == "text/xml" || type == "application/xml") return body_kind::xmlrpc;
-  if (type == "application/json" || type == "application/json-rpc" ||
-      type == "application/jsonrequest" || type.ends_with("+json")) {
-    return body_kind::jsonrpc;
-  }
-  std::string_view target = req.target();
-  target = target.substr(0, target.find('?'));
-  if (target == "/RPC2") return body_kind::xmlrpc;
-  for (char ch : req.body()) {
-    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
-    if (ch == '<') return body_kind::xmlrpc;
-    if (ch == '{' || ch == '[') return body_kind::jsonrpc;
-    break;
-  }
-  return body_kind::unknown;
-}
 
 http_response make_response(http::status status, unsigned version, std::string_view type,
                             std::string body) {
@@ -149,32 +120,27 @@ asio::awaitable<http_response> serve_jsonrpc(std::shared_ptr<connection> c,
 
 asio::awaitable<http_response> route(std::shared_ptr<connection> c,
                                      const http::request<http::string_body>& req) {
-  std::string_view target = req.target();
-  target = target.substr(0, target.find('?'));
   const unsigned version = req.version();
-  if (req.method() == http::verb::get || req.method() == http::verb::head) {
-    if (target == "/healthz") {
+  switch (route_of(req)) {
+    case http_route::healthz:
       co_return make_response(http::status::ok, version, "text/plain", "ok\n");
-    }
-    if (target == "/metrics") {
+    case http_route::metrics:
       co_return make_response(http::status::ok, version, "text/plain; version=0.0.4",
                               c->shared.metrics.render());
+    case http_route::not_found:
+      co_return make_response(http::status::not_found, version, "text/plain",
+                              "not found: GET serves /healthz and /metrics; calls are POSTed\n");
+    case http_route::method_not_allowed: {
+      auto res = make_response(http::status::method_not_allowed, version, "text/plain",
+                               "method not allowed\n");
+      res.set(http::field::allow, "GET, HEAD, POST");
+      co_return res;
     }
-    co_return make_response(http::status::not_found, version, "text/plain",
-                            "not found: GET serves /healthz and /metrics; calls are POSTed\n");
-  }
-  if (req.method() != http::verb::post) {
-    auto res = make_response(http::status::method_not_allowed, version, "text/plain",
-                             "method not allowed\n");
-    res.set(http::field::allow, "GET, HEAD, POST");
-    co_return res;
-  }
-  switch (classify(req)) {
-    case body_kind::xmlrpc:
+    case http_route::xmlrpc:
       co_return co_await serve_xmlrpc(c, req);
-    case body_kind::jsonrpc:
+    case http_route::jsonrpc:
       co_return co_await serve_jsonrpc(c, req);
-    case body_kind::unknown:
+    case http_route::unsupported_media_type:
       break;
   }
   co_return make_response(http::status::unsupported_media_type, version, "text/plain",
@@ -199,9 +165,8 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
   beast::flat_buffer buffer;
   buffer.commit(asio::buffer_copy(buffer.prepare(initial.size()), asio::buffer(initial)));
   for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(max_header_bytes);
-    parser.body_limit(c->shared.options.max_message_bytes);
+    http_request_parser parser;
+    limit_request_parser(parser, c->shared.options.max_message_bytes);
     auto [ec, n] = co_await http::async_read_header(c->socket, buffer, parser, use_nothrow);
     if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a large body.

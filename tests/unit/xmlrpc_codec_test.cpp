@@ -370,6 +370,36 @@ TEST(xmlrpc_decode_call, garbage_bytes_with_nul_are_refused) {
   EXPECT_EQ(decode_call_error(call_with("<string>overlong \xC0\xAF</string>")).code, parse_error);
 }
 
+// Found by fuzz_xmlrpc (corpus regress-char-ref-*): pugixml encodes any numeric character
+// reference, even to a code point UTF-8 cannot hold.
+TEST(xmlrpc_decode_call, character_reference_to_a_non_scalar_value_is_a_parse_error) {
+  for (std::string_view ref : {"&#xD800;", "&#xDFFF;", "&#x110000;", "&#55296;"}) {
+    const fault f = decode_call_error(call_with("<string>a" + std::string(ref) + "b</string>"));
+    EXPECT_EQ(f.code, parse_error) << ref;
+    EXPECT_NE(f.message.find("character reference"), std::string::npos) << f.message;
+  }
+  EXPECT_EQ(decode_param("<string>&#x10FFFF;&#xD7FF;&#xE000;</string>"),
+            value("\xF4\x8F\xBF\xBF\xED\x9F\xBF\xEE\x80\x80"));
+}
+
+// Found by fuzz_xmlrpc (corpus regress-fault-text-cut-inside-utf8): the quoted text in a fault
+// is cut short, and must not be cut inside a multi-byte character.
+TEST(xmlrpc_decode_call, fault_quoting_long_text_cuts_at_a_character_boundary) {
+  std::string text = "a";
+  for (int i = 0; i < 30; ++i) text += "\xC3\xA9";
+  const fault f = decode_call_error("<methodCall>" + text + "</methodCall>");
+  EXPECT_EQ(f.code, invalid_request);
+  EXPECT_NE(f.message.find("..."), std::string::npos) << f.message;
+  std::size_t i = 0;
+  while (i < f.message.size()) {  // every multi-byte sequence whole
+    const auto c = static_cast<unsigned char>(f.message[i]);
+    const std::size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    ASSERT_NE(c & 0xC0u, 0x80u) << "continuation byte at " << i << ": " << f.message;
+    ASSERT_LE(i + len, f.message.size()) << f.message;
+    i += len;
+  }
+}
+
 TEST(xmlrpc_decode_call, wrong_root_is_an_invalid_request) {
   const fault f = decode_call_error(
       "<methodResponse><params><param><value>1</value></param></params></methodResponse>");

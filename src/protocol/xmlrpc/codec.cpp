@@ -20,6 +20,7 @@
 
 #include "protocol/xmlrpc/codec.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -80,8 +81,13 @@ std::string_view trim(std::string_view s) {
 std::string quoted(std::string_view s) {
   constexpr std::size_t max_shown = 40;
   std::string q = "\"";
-  q.append(s.substr(0, max_shown));
-  if (s.size() > max_shown) q += "...";
+  std::size_t shown = std::min(s.size(), max_shown);
+  // Cut at a code point boundary: never before a UTF-8 continuation byte.
+  while (shown < s.size() && shown > 0 && (static_cast<unsigned char>(s[shown]) & 0xC0u) == 0x80u) {
+    --shown;
+  }
+  q.append(s.substr(0, shown));
+  if (s.size() > shown) q += "...";
   q += '"';
   return q;
 }
@@ -132,6 +138,19 @@ std::size_t find_bad_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+/// Whether every text and CDATA node under `doc` is well-formed UTF-8.
+bool text_is_utf8(pugi::xml_document& doc) {
+  struct walker : pugi::xml_tree_walker {
+    bool ok = true;
+    bool for_each(pugi::xml_node& n) override {
+      if (is_text(n) && find_bad_utf8(n.value()) != std::string_view::npos) ok = false;
+      return ok;
+    }
+  } w;
+  doc.traverse(w);
+  return w.ok;
+}
+
 /// Parses `body` into `doc` and finds its one root element.
 bool load(std::string_view body, pugi::xml_document& doc, pugi::xml_node& root, failure& f) {
   const pugi::xml_parse_result r =
@@ -149,6 +168,13 @@ bool load(std::string_view body, pugi::xml_document& doc, pugi::xml_node& root, 
                " at offset " + std::to_string(bad)};
       return false;
     }
+  }
+  // A character reference (&#xD800;, &#x110000;) can name a code point UTF-8 cannot hold;
+  // pugixml writes it out anyway, so the decoded text is checked whenever the body has one.
+  if (body.find("&#") != std::string_view::npos && !text_is_utf8(doc)) {
+    f = {parse_error_code(), "parse error: character reference to a code point that is not a "
+                             "Unicode scalar value (a surrogate or above U+10FFFF)"};
+    return false;
   }
   root = pugi::xml_node();
   for (pugi::xml_node child : doc.children()) {
