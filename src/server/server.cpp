@@ -18,7 +18,6 @@ struct server::impl {
   registry procedures;
   std::unique_ptr<detail::dispatcher> dispatcher;
   std::unique_ptr<detail::transport> transport;
-  std::unique_ptr<boost::asio::signal_set> signals;
 
   std::mutex mutex;
   std::condition_variable stop_requested_cv;
@@ -44,10 +43,7 @@ std::vector<std::string> server::start() {
                                               impl_->options.dedup_max_bytes));
   impl_->transport = std::make_unique<detail::transport>(impl_->options, *impl_->dispatcher);
   // Signals are watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure.
-  impl_->signals =
-      std::make_unique<boost::asio::signal_set>(impl_->transport->main_loop(), SIGINT, SIGTERM);
-  impl_->signals->async_wait([this](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
+  impl_->transport->watch_signals([this](int signo) {
     spdlog::info("signal {}: shutting down", signo);
     stop();
   });

@@ -4,8 +4,10 @@
 //   POST with another or no content type: the body's first byte decides ('<' XML, '{'/'[' JSON)
 //   GET /healthz -> 200 "ok"; GET /metrics -> Prometheus text; anything else -> 404/405/415.
 #include <boost/asio/as_tuple.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "protocol/idempotency.hpp"
 #include "protocol/jsonrpc/codec.hpp"
@@ -21,17 +23,8 @@ namespace http = beast::http;
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-using http_response = http::response<http::string_body>;
-
-http_response make_response(http::status status, unsigned version, std::string_view type,
-                            std::string body) {
-  http_response res(status, version);
-  res.set(http::field::server, "netcall");
-  if (!type.empty()) res.set(http::field::content_type, type);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
+/// Stop reading from a client that does not read its answers once this much is unsent (bytes).
+constexpr std::size_t max_unsent_bytes = 4u << 20;
 
 // Runs every request on the connection's loop and waits for all their responses (in order).
 asio::awaitable<std::vector<response>> call_all(std::shared_ptr<connection> c,
@@ -57,95 +50,148 @@ asio::awaitable<std::vector<response>> call_all(std::shared_ptr<connection> c,
   co_return std::move(s->responses);
 }
 
-asio::awaitable<http_response> serve_xmlrpc(std::shared_ptr<connection> c,
-                                            const http::request<http::string_body>& req) {
-  request call;
-  fault failure;
-  response answer;
-  if (!xmlrpc::decode_call(req.body(), c->shared.limits, call, failure)) {
-    c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-    answer.error = failure;
-  } else {
-    c->shared.metrics.calls_xmlrpc.fetch_add(1, std::memory_order_relaxed);
+/// One request's answer in the making. `prepare` answers what it can at once (parse errors,
+/// procedures that answer inline: the common case, with no coroutine frame or timer); the
+/// calls it could not answer run in `finish`.
+class exchange {
+ public:
+  /// Routes `req`; true when `answer()` is ready, false when `finish` must run first.
+  bool prepare(connection& c, const http_request& req) {
+    switch (route_of(req)) {
+      case http_route::healthz:
+        answer_ = text_answer(200, "ok\n");
+        return true;
+      case http_route::metrics:
+        answer_ = {200, "text/plain; version=0.0.4", c.shared.metrics.render()};
+        return true;
+      case http_route::not_found:
+        answer_ = text_answer(404, "not found: GET serves /healthz and /metrics; calls are POSTed\n");
+        return true;
+      case http_route::method_not_allowed:
+        answer_ = text_answer(405, "method not allowed\n");
+        return true;
+      case http_route::xmlrpc:
+        xml_ = true;
+        return prepare_xmlrpc(c, req);
+      case http_route::jsonrpc:
+        return prepare_jsonrpc(c, req);
+      case http_route::unsupported_media_type:
+        break;
+    }
+    answer_ = text_answer(415, "unsupported content type: POST text/xml (XML-RPC) or "
+                               "application/json (JSON-RPC)\n");
+    return true;
+  }
+
+  /// Runs the calls `prepare` left and completes the answer.
+  asio::awaitable<void> finish(std::shared_ptr<connection> c) {
+    std::vector<request> calls;
+    calls.reserve(later_.size());
+    for (auto& [slot, call] : later_) calls.push_back(std::move(call));
+    std::vector<response> results = co_await call_all(std::move(c), std::move(calls));
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      auto& slot = slots_[later_[i].first];
+      if (slot) *slot = std::move(results[i]);  // nullopt: a notification, not answered
+    }
+    later_.clear();
+    complete();
+  }
+
+  /// The answer (after `prepare` returned true or `finish` completed).
+  http_answer& answer() { return answer_; }
+
+ private:
+  bool prepare_xmlrpc(connection& c, const http_request& req) {
+    request call;
+    fault failure;
+    slots_.emplace_back(response{});
+    if (!xmlrpc::decode_call(req.body(), c.shared.limits, call, failure)) {
+      c.shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      slots_.back()->error = std::move(failure);
+      complete();
+      return true;
+    }
+    c.shared.metrics.calls_xmlrpc.fetch_add(1, std::memory_order_relaxed);
     // XML-RPC has no request id: the idempotency key travels in an HTTP header (SPEC §4).
     const auto key = req[idempotency_header];
     if (is_idempotency_key(std::string_view(key.data(), key.size()))) {
       call.idempotency_key = std::string(key);
     }
-    std::vector<request> one;
-    one.push_back(std::move(call));
-    answer = std::move((co_await call_all(c, std::move(one))).front());
+    return run_or_defer(c, std::move(call));
   }
-  std::string body;
-  xmlrpc::encode_response(answer, body);
-  co_return make_response(http::status::ok, req.version(), "text/xml", std::move(body));
-}
 
-asio::awaitable<http_response> serve_jsonrpc(std::shared_ptr<connection> c,
-                                             const http::request<http::string_body>& req) {
-  jsonrpc::message m = jsonrpc::decode(req.body(), c->shared.limits);
-  std::vector<request> calls;
-  std::vector<response> answers;
-  std::vector<bool> notification;
-  for (auto& e : m.entries) {
-    if (auto* r = std::get_if<response>(&e)) {
-      answers.push_back(std::move(*r));
-    } else {
+  bool prepare_jsonrpc(connection& c, const http_request& req) {
+    jsonrpc::message m = jsonrpc::decode(req.body(), c.shared.limits);
+    batch_ = m.batch;
+    std::int64_t calls = 0;
+    bool answered = true;
+    for (auto& e : m.entries) {
+      if (auto* r = std::get_if<response>(&e)) {
+        c.shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        slots_.emplace_back(std::move(*r));
+        continue;
+      }
+      ++calls;
       auto& call = std::get<request>(e);
-      notification.push_back(call.notification);
-      calls.push_back(std::move(call));
+      slots_.emplace_back(call.notification ? std::nullopt : std::optional<response>(response{}));
+      answered = run_or_defer(c, std::move(call)) && answered;
     }
+    c.shared.metrics.calls_jsonrpc.fetch_add(calls, std::memory_order_relaxed);
+    if (answered) complete();
+    return answered;
   }
-  if (!answers.empty()) c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-  c->shared.metrics.calls_jsonrpc.fetch_add(static_cast<std::int64_t>(calls.size()),
-                                            std::memory_order_relaxed);
-  if (!calls.empty()) {
-    auto results = co_await call_all(c, std::move(calls));
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      if (!notification[i]) answers.push_back(std::move(results[i]));
-    }
-  }
-  if (answers.empty()) {
-    // Only notifications: nothing to answer (SPEC §2: 204).
-    co_return make_response(http::status::no_content, req.version(), {}, {});
-  }
-  std::string body;
-  if (m.batch) {
-    jsonrpc::encode_batch(answers, body);
-  } else {
-    jsonrpc::encode_response(answers.front(), body);
-  }
-  co_return make_response(http::status::ok, req.version(), "application/json", std::move(body));
-}
 
-asio::awaitable<http_response> route(std::shared_ptr<connection> c,
-                                     const http::request<http::string_body>& req) {
-  const unsigned version = req.version();
-  switch (route_of(req)) {
-    case http_route::healthz:
-      co_return make_response(http::status::ok, version, "text/plain", "ok\n");
-    case http_route::metrics:
-      co_return make_response(http::status::ok, version, "text/plain; version=0.0.4",
-                              c->shared.metrics.render());
-    case http_route::not_found:
-      co_return make_response(http::status::not_found, version, "text/plain",
-                              "not found: GET serves /healthz and /metrics; calls are POSTed\n");
-    case http_route::method_not_allowed: {
-      auto res = make_response(http::status::method_not_allowed, version, "text/plain",
-                               "method not allowed\n");
-      res.set(http::field::allow, "GET, HEAD, POST");
-      co_return res;
+  /// Answers the call in the last slot at once if its procedure can; else leaves it for
+  /// `finish`. True when answered.
+  bool run_or_defer(connection& c, request call) {
+    response now;
+    if (c.try_call_now(call, now)) {
+      if (slots_.back()) *slots_.back() = std::move(now);
+      if (xml_) complete();
+      return true;
     }
-    case http_route::xmlrpc:
-      co_return co_await serve_xmlrpc(c, req);
-    case http_route::jsonrpc:
-      co_return co_await serve_jsonrpc(c, req);
-    case http_route::unsupported_media_type:
-      break;
+    later_.emplace_back(slots_.size() - 1, std::move(call));
+    return false;
   }
-  co_return make_response(http::status::unsupported_media_type, version, "text/plain",
-                          "unsupported content type: POST text/xml (XML-RPC) or "
-                          "application/json (JSON-RPC)\n");
+
+  /// Encodes the slots into the answer's body.
+  void complete() {
+    if (xml_) {
+      answer_.content_type = "text/xml";
+      xmlrpc::encode_response(*slots_.front(), answer_.body);
+      return;
+    }
+    std::vector<response> answers;
+    for (auto& slot : slots_) {
+      if (slot) answers.push_back(std::move(*slot));
+    }
+    if (answers.empty()) {
+      answer_ = {204, {}, {}};  // only notifications: nothing to answer (SPEC §2)
+      return;
+    }
+    answer_.content_type = "application/json";
+    if (batch_) {
+      jsonrpc::encode_batch(answers, answer_.body);
+    } else {
+      jsonrpc::encode_response(answers.front(), answer_.body);
+    }
+  }
+
+  bool xml_ = false;
+  bool batch_ = false;
+  std::vector<std::optional<response>> slots_;  // answers in request order; nullopt: none
+  std::vector<std::pair<std::size_t, request>> later_;  // (slot, call) still to run
+  http_answer answer_;
+};
+
+/// Queues `a` as the answer to a request of `version` (HEAD: headers only, RFC 9110 §9.3.2).
+void send_answer(connection& c, const http_answer& a, unsigned version, bool keep_alive,
+                 bool head) {
+  thread_local std::string scratch;
+  scratch.clear();
+  append_http_head(scratch, a, version, keep_alive);
+  c.send(scratch);
+  if (!head && !a.body.empty()) c.send(a.body);
 }
 
 }  // namespace
@@ -162,60 +208,84 @@ sniff_result sniff_http(std::string_view first_bytes) {
 }
 
 asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string initial) {
-  beast::flat_buffer buffer;
-  buffer.commit(asio::buffer_copy(buffer.prepare(initial.size()), asio::buffer(initial)));
+  http_request_reader reader(c->shared.options.max_message_bytes);
+  // Bytes received and not taken by the parser yet: the start of a head that has not fully
+  // arrived (at most the 64 KiB head limit plus one read), or requests pipelined behind one
+  // whose answer is awaited.
+  std::string pending;
+  std::string_view input(initial);
   for (;;) {
-    http_request_parser parser;
-    limit_request_parser(parser, c->shared.options.max_message_bytes);
-    auto [ec, n] = co_await http::async_read_header(c->socket, buffer, parser, use_nothrow);
-    if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-      // curl and others wait for this before sending a large body.
-      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-      std::tie(ec, n) = co_await asio::async_write(c->socket, asio::buffer(go_on), use_nothrow);
+    std::string_view data = input;
+    if (!pending.empty()) {
+      pending.append(input);
+      data = pending;
     }
-    if (!ec && !parser.is_done()) {
-      std::tie(ec, n) = co_await http::async_read(c->socket, buffer, parser, use_nothrow);
-    }
-    if (ec) {
-      std::optional<http_response> refusal;
-      if (ec == http::error::body_limit) {
-        refusal = make_response(http::status::payload_too_large, 11, "text/plain",
-                                "message larger than --max-message-bytes\n");
-      } else if (ec == http::error::header_limit) {
-        refusal = make_response(http::status::request_header_fields_too_large, 11, "text/plain",
-                                "headers too large\n");
-      } else if (ec.category() == make_error_code(http::error::bad_method).category() &&
-                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        refusal = make_response(http::status::bad_request, 11, "text/plain",
-                                "malformed HTTP request: " + ec.message() + "\n");
+    bool data_is_pending = !pending.empty();
+    std::size_t consumed = 0;
+    bool close = false;
+    c->holding = true;  // every answer this read produces leaves in one write
+    while (!close) {
+      const auto step = reader.next(data, consumed);
+      if (step == http_request_reader::step::need_more) break;
+      if (step == http_request_reader::step::expect_continue) {
+        // curl and others wait for this before sending a large body.
+        c->send(http_continue);
+        continue;
       }
-      if (refusal && !c->closed()) {
+      if (step == http_request_reader::step::refused) {
         c->shared.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-        refusal->keep_alive(false);
-        co_await http::async_write(c->socket, *refusal, use_nothrow);
+        if (const auto& refusal = reader.refusal()) send_answer(*c, *refusal, 11, false, false);
+        close = true;
+        break;
       }
-      c->close();
+      c->touch();
+      const http_request req = reader.take();
+      const bool keep_alive = req.keep_alive();
+      const bool head = req.method() == http::verb::head;
+      exchange x;
+      if (!x.prepare(*c, req)) {
+        // Answers go out in request order (HTTP/1.1 pipelining): keep what follows this request
+        // (`data` may be the loop's shared read buffer) and wait for this one's calls.
+        if (data_is_pending) {
+          pending.erase(0, consumed);
+        } else {
+          pending.assign(data.substr(consumed));
+        }
+        data = pending;
+        data_is_pending = true;
+        consumed = 0;
+        c->holding = false;
+        c->flush();
+        co_await x.finish(c);
+        c->holding = true;
+        if (c->closed()) co_return;
+      }
+      send_answer(*c, x.answer(), req.version(), keep_alive, head);
+      close = !keep_alive;
+    }
+    c->holding = false;
+    c->flush();
+    if (close) {
+      c->close_after_flush();
       co_return;
     }
-    c->touch();
-    auto req = parser.release();
-    // Counted from here to the end of the write, so shutdown never cuts an answer in between.
-    c->shared.metrics.writes_active.fetch_add(1, std::memory_order_relaxed);
-    http_response res = co_await route(c, req);
-    res.keep_alive(req.keep_alive());
-    if (req.method() == http::verb::head) {
-      // RFC 9110 §9.3.2: the headers GET would send, no body.
-      const auto length = res.body().size();
-      res.body().clear();
-      res.content_length(length);
+    if (data_is_pending) {
+      pending.erase(0, consumed);
+    } else {
+      pending.assign(data.substr(consumed));
     }
-    auto [wec, written] = co_await http::async_write(c->socket, res, use_nothrow);
-    c->shared.metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
-    if (wec || !req.keep_alive()) {
-      c->close();
+    if (!initial.empty()) std::string().swap(initial);
+    if (c->unsent() >= max_unsent_bytes) co_await c->drain_below(max_unsent_bytes);
+    if (c->closed()) co_return;
+
+    boost::system::error_code ec;
+    input = co_await read_some_shared(*c, ec);
+    if (ec) {
+      // The peer closed or reset: answers still being written go out first, a request cut
+      // short is dropped.
+      c->close_after_flush();
       co_return;
     }
-    c->touch();
   }
 }
 

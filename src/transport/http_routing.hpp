@@ -1,22 +1,63 @@
 #pragma once
 /// \file
-/// The socket-free decisions of the HTTP transport (SPEC §2): how a request parser is limited
-/// and which handler a parsed request goes to. http.cpp serves with these; the HTTP fuzz target
-/// (tests/fuzz/fuzz_http.cpp) runs the same decisions without a socket, so what is fuzzed is
-/// what is served.
+/// The socket-free part of the HTTP transport (SPEC §2): requests read off a connection's bytes
+/// (Boost.Beast's parser, limited), the handler a parsed request goes to, and how an answer's
+/// head is written. http.cpp serves with these; the HTTP fuzz target (tests/fuzz/fuzz_http.cpp)
+/// runs the same code without a socket, so what is fuzzed is what is served.
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
+#include <optional>
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace netcall::detail {
 
+/// Beast's string_body, except that a declared Content-Length is not reserved up front (Beast's
+/// reader reserves all of it: 100 clients announcing 16 MB would pin 1.6 GB). At most
+/// `initial_reserve` bytes are; the string grows geometrically as bytes actually arrive.
+struct request_body : boost::beast::http::string_body {
+  /// Bytes reserved at most before any body byte arrived.
+  static constexpr std::size_t initial_reserve = 64 * 1024;
+
+  /// The body reader the parser fills (Beast's BodyReader concept).
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    explicit reader(boost::beast::http::header<isRequest, Fields>&, value_type& body)
+        : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
+      if (length) body_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, initial_reserve)));
+      ec = {};
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+      const std::size_t old_size = body_.size();
+      const std::size_t n = boost::asio::buffer_size(buffers);
+      body_.resize(old_size + n);
+      boost::asio::buffer_copy(boost::asio::buffer(body_.data() + old_size, n), buffers);
+      ec = {};
+      return n;
+    }
+
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
 /// A request as the HTTP transport reads it: the whole body in one string.
-using http_request = boost::beast::http::request<boost::beast::http::string_body>;
-/// The parser for one such request.
-using http_request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+using http_request = boost::beast::http::request<request_body>;
+/// The parser for one such request (its body limit makes any size check here unnecessary).
+using http_request_parser = boost::beast::http::request_parser<request_body>;
 
 /// Largest request line plus headers accepted (bytes); larger gets 431.
 inline constexpr std::size_t max_http_header_bytes = 64 * 1024;
@@ -97,5 +138,129 @@ inline http_route route_of(const http_request& req) {
   }
   return http_route::unsupported_media_type;
 }
+
+/// An answer of the HTTP transport before it is written.
+struct http_answer {
+  unsigned status = 200;          ///< 200, 204, 400, 404, 405, 413, 415 or 431
+  std::string_view content_type;  ///< empty: no Content-Type header (204)
+  std::string body;               ///< sent unless the request was HEAD
+};
+
+/// A text/plain answer.
+inline http_answer text_answer(unsigned status, std::string body) {
+  return {status, "text/plain", std::move(body)};
+}
+
+/// Appends the status line and headers of `a` to `out` (its body is not appended): `Server`,
+/// `Content-Type`, `Content-Length` (none on 204, RFC 9110 §8.6), `Allow` on 405, and
+/// `Connection` where the answer departs from its HTTP version's default (close on 1.1,
+/// keep-alive on 1.0). The version answered is the request's (10 or 11).
+inline void append_http_head(std::string& out, const http_answer& a, unsigned version,
+                             bool keep_alive) {
+  char digits[24];
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, a.status).ptr);
+  out += ' ';
+  const auto reason =
+      boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(a.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: netcall\r\n";
+  if (!a.content_type.empty()) {
+    out += "Content-Type: ";
+    out += a.content_type;
+    out += "\r\n";
+  }
+  if (a.status == 405) out += "Allow: GET, HEAD, POST\r\n";
+  if (a.status != 204) {
+    out += "Content-Length: ";
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, a.body.size()).ptr);
+    out += "\r\n";
+  }
+  if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+}
+
+/// Reads the requests of one connection, one after another, from the bytes as they arrive.
+/// Socket-free: the caller keeps the bytes not taken yet and gives them again with more.
+class http_request_reader {
+ public:
+  /// What `next` found.
+  enum class step {
+    need_more,        ///< no whole request yet: call again with more bytes after the rest
+    expect_continue,  ///< the head asks for "100 Continue" before its body: send it, call again
+    request,          ///< a whole request: `take` it
+    refused,          ///< malformed or over a limit: write `refusal()` if any, then close
+  };
+
+  /// `max_body_bytes`: server_options::max_message_bytes (a larger body is refused with 413).
+  explicit http_request_reader(std::size_t max_body_bytes) : max_body_bytes_(max_body_bytes) {}
+
+  /// Parses from `data` starting at `consumed`, advancing `consumed` past the bytes taken
+  /// (a head is taken only once whole; body bytes as they come).
+  step next(std::string_view data, std::size_t& consumed) {
+    namespace http = boost::beast::http;
+    if (!parser_) start();
+    for (;;) {
+      const std::string_view rest = data.substr(consumed);
+      boost::beast::error_code ec = http::error::need_more;
+      std::size_t used = 0;
+      if (!rest.empty()) used = parser_->put(boost::asio::buffer(rest.data(), rest.size()), ec);
+      consumed += used;
+      if (!ec && parser_->is_done()) return step::request;
+      if (!ec && used > 0) continue;
+      if (ec && ec != http::error::need_more) {
+        refuse(ec);
+        return step::refused;
+      }
+      if (parser_->is_header_done() && !continue_asked_ &&
+          boost::beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+        continue_asked_ = true;
+        return step::expect_continue;
+      }
+      return step::need_more;
+    }
+  }
+
+  /// The request `next` found (call once after step::request).
+  http_request take() {
+    http_request req = parser_->release();
+    parser_.reset();
+    return req;
+  }
+
+  /// After step::refused: the answer to write before closing (400, 413 or 431).
+  const std::optional<http_answer>& refusal() const { return refusal_; }
+
+  /// Whether part of a request was taken (the peer closing now cuts a request short).
+  bool inside_request() const { return parser_ && parser_->got_some(); }
+
+ private:
+  void start() {
+    parser_.emplace();
+    limit_request_parser(*parser_, max_body_bytes_);
+    parser_->eager(true);
+    continue_asked_ = false;
+  }
+
+  void refuse(const boost::beast::error_code& ec) {
+    namespace http = boost::beast::http;
+    if (ec == http::error::body_limit) {
+      refusal_ = text_answer(413, "message larger than --max-message-bytes\n");
+    } else if (ec == http::error::header_limit) {
+      refusal_ = text_answer(431, "headers too large\n");
+    } else {
+      refusal_ = text_answer(400, "malformed HTTP request: " + ec.message() + "\n");
+    }
+  }
+
+  std::size_t max_body_bytes_;
+  std::optional<http_request_parser> parser_;
+  bool continue_asked_ = false;
+  std::optional<http_answer> refusal_;
+};
+
+/// The interim answer a request with `Expect: 100-continue` gets before sending its body.
+inline constexpr std::string_view http_continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace netcall::detail

@@ -353,6 +353,14 @@ asio::awaitable<void> transport::accept_loop(std::shared_ptr<tcp::acceptor> acce
   }
 }
 
+void transport::watch_signals(std::function<void(int)> on_signal) {
+  signals_ = std::make_unique<asio::signal_set>(*loops_.front(), SIGINT, SIGTERM);
+  signals_->async_wait(
+      [on_signal = std::move(on_signal)](const boost::system::error_code& ec, int signo) {
+        if (!ec) on_signal(signo);
+      });
+}
+
 void transport::shutdown(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
@@ -375,6 +383,7 @@ void transport::shutdown(std::chrono::milliseconds grace) {
   for (auto& loop : loops_) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  signals_.reset();  // the loops are stopped: no handler runs concurrently
   work_.clear();
   acceptors_.clear();
   // Destroying the loops destroys the suspended connection coroutines and closes their sockets.

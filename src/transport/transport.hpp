@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -149,8 +150,10 @@ class transport {
   std::vector<std::string> start(const std::vector<std::string>& addresses);
   /// Stops accepting; waits up to `grace` for calls in flight; stops the loops and joins them.
   void shutdown(std::chrono::milliseconds grace);
-  /// The first event loop (signals are watched there).
-  asio::io_context& main_loop() { return *loops_.front(); }
+  /// Calls `on_signal(signo)` on the first event loop (so never inside a procedure) when the
+  /// process gets SIGINT or SIGTERM. Call after construction, before `shutdown`; the watch ends
+  /// at `shutdown`, before the loops are destroyed.
+  void watch_signals(std::function<void(int)> on_signal);
 
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
@@ -160,6 +163,7 @@ class transport {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
+  std::unique_ptr<asio::signal_set> signals_;  // on loops_.front(); destroyed before it
   std::atomic<std::size_t> next_loop_{0};
   bool stopped_ = false;
 };

@@ -1,13 +1,14 @@
 // Fuzz target: the HTTP request path of the server (src/transport/http.cpp), without sockets.
 //
 // The input is everything a client sends on one connection. As serve_http does, the bytes go
-// through protocol sniffing, then a Boost.Beast request parser limited like the server's
-// (transport/http_routing.hpp), request after request while the client keeps the connection
-// alive; reads deliver the bytes in pieces (sizes derived from the input), and each parsed
-// request takes the server's route (route_of) and the codec work of serve_xmlrpc/serve_jsonrpc,
-// with an echo procedure standing in for the dispatcher. Beyond "never crash, never leak,
-// never hang", it checks that every answer the server would write is an HTTP response that
-// parses, and that its body is readable by netcall's own client codecs.
+// through protocol sniffing, then the server's own request reader (http_request_reader in
+// transport/http_routing.hpp: Boost.Beast's parser, limited), request after request while the
+// client keeps the connection alive, keeping the bytes not taken yet exactly as serve_http
+// does; reads deliver the bytes in pieces (sizes derived from the input), and each parsed
+// request takes the server's route (route_of) and the codec work of the server's exchange, with
+// an echo procedure standing in for the dispatcher. Beyond "never crash, never leak, never
+// hang", it checks that every answer the server would write (append_http_head and the body) is
+// an HTTP response Beast parses, and that its body is readable by netcall's own client codecs.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
@@ -35,71 +36,16 @@ using namespace netcall::detail;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using error_code = beast::error_code;
-using http_response = http::response<http::string_body>;
 
 /// server_options::max_message_bytes default.
 constexpr std::size_t max_message_bytes = 16u << 20;
 
-/// The bytes of a connection as reads deliver them: at most `step` bytes a read.
-struct socket_reads {
-  std::string_view rest;
-  std::size_t step;
-
-  /// Appends the next read to `buffer`; false at the end of the stream.
-  bool read(beast::flat_buffer& buffer) {
-    if (rest.empty()) return false;
-    const std::size_t n = std::min(step, rest.size());
-    const auto dst = buffer.prepare(n);
-    std::memcpy(dst.data(), rest.data(), n);
-    buffer.commit(n);
-    rest.remove_prefix(n);
-    return true;
-  }
-};
-
-/// What http::async_read_header (`header_only`) or http::async_read does with the parser:
-/// parse what is buffered, read more on need_more, and at the end of the stream either finish
-/// a message that has started (put_eof) or report end_of_stream.
-error_code read(http_request_parser& parser, beast::flat_buffer& buffer, socket_reads& reads,
-                bool header_only) {
-  parser.eager(!header_only);
-  auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
-  while (!done()) {
-    error_code ec;
-    if (buffer.size() > 0) {
-      const std::size_t used = parser.put(buffer.data(), ec);
-      buffer.consume(used);
-      if (!ec) {
-        // Beast's read loop calls put again while the message is not done: without progress
-        // that would spin forever on a connection.
-        NETCALL_FUZZ_CHECK(used > 0 || done(), "the parser took no bytes and is not done");
-        continue;
-      }
-      if (ec != http::error::need_more) return ec;
-    }
-    if (!reads.read(buffer)) {
-      if (!parser.got_some()) return http::error::end_of_stream;
-      ec = {};
-      parser.put_eof(ec);
-      if (!ec) NETCALL_FUZZ_CHECK(parser.is_done(), "put_eof left the message unfinished");
-      return ec;
-    }
-  }
-  return {};
-}
-
-http_response make_response(http::status status, unsigned version, std::string_view type,
-                            std::string body) {
-  http_response res(status, version);
-  res.set(http::field::server, "netcall");
-  if (!type.empty()) res.set(http::field::content_type, type);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
+http_answer make_response(unsigned status, std::string_view type, std::string body) {
+  return {status, type, std::move(body)};
 }
 
 /// serve_xmlrpc with an echo procedure; the answer must be a methodResponse our client reads.
-http_response serve_xmlrpc(const http_request& req) {
+http_answer serve_xmlrpc(const http_request& req) {
   request call;
   fault failure;
   response answer;
@@ -121,11 +67,11 @@ http_response serve_xmlrpc(const http_request& req) {
       (!answer.error || fuzz::is_xml_text(answer.error->message))) {
     NETCALL_FUZZ_CHECK(readable, "XML-RPC answer not readable: " + why + "\n" + body);
   }
-  return make_response(http::status::ok, req.version(), "text/xml", std::move(body));
+  return make_response(200, "text/xml", std::move(body));
 }
 
 /// serve_jsonrpc with an echo procedure; the answer must be JSON-RPC responses our client reads.
-http_response serve_jsonrpc(const http_request& req) {
+http_answer serve_jsonrpc(const http_request& req) {
   jsonrpc::message m = jsonrpc::decode(req.body(), decode_limits{});
   std::vector<response> answers;
   for (auto& e : m.entries) {
@@ -136,7 +82,7 @@ http_response serve_jsonrpc(const http_request& req) {
     auto& call = std::get<request>(e);
     if (!call.notification) answers.push_back(response{call.id, std::move(call.params), {}});
   }
-  if (answers.empty()) return make_response(http::status::no_content, req.version(), {}, {});
+  if (answers.empty()) return make_response(204, {}, {});
   std::string body;
   if (m.batch) {
     jsonrpc::encode_batch(answers, body);
@@ -148,12 +94,12 @@ http_response serve_jsonrpc(const http_request& req) {
   NETCALL_FUZZ_CHECK(jsonrpc::decode_responses(body, decode_limits{}, back, why),
                      "JSON-RPC answer not readable: " + why + "\n" + body);
   NETCALL_FUZZ_CHECK(back.size() == answers.size(), body);
-  return make_response(http::status::ok, req.version(), "application/json", std::move(body));
+  return make_response(200, "application/json", std::move(body));
 }
 
-/// route() in http.cpp, with the answers' bodies where they do not depend on server state.
-http_response route(const http_request& req) {
-  const unsigned version = req.version();
+/// exchange::prepare in http.cpp, with the answers' bodies where they do not depend on server
+/// state.
+http_answer route(const http_request& req) {
   const http_route r = route_of(req);
   const bool get_or_head = req.method() == http::verb::get || req.method() == http::verb::head;
   NETCALL_FUZZ_CHECK(get_or_head == (r == http_route::healthz || r == http_route::metrics ||
@@ -161,18 +107,13 @@ http_response route(const http_request& req) {
                      std::string(req.method_string()));
   switch (r) {
     case http_route::healthz:
-      return make_response(http::status::ok, version, "text/plain", "ok\n");
+      return text_answer(200, "ok\n");
     case http_route::metrics:
-      return make_response(http::status::ok, version, "text/plain; version=0.0.4",
-                           "netcall_connections_active 1\n");
+      return make_response(200, "text/plain; version=0.0.4", "netcall_connections_active 1\n");
     case http_route::not_found:
-      return make_response(http::status::not_found, version, "text/plain", "not found\n");
-    case http_route::method_not_allowed: {
-      auto res = make_response(http::status::method_not_allowed, version, "text/plain",
-                               "method not allowed\n");
-      res.set(http::field::allow, "GET, HEAD, POST");
-      return res;
-    }
+      return text_answer(404, "not found\n");
+    case http_route::method_not_allowed:
+      return text_answer(405, "method not allowed\n");
     case http_route::xmlrpc:
       return serve_xmlrpc(req);
     case http_route::jsonrpc:
@@ -180,15 +121,14 @@ http_response route(const http_request& req) {
     case http_route::unsupported_media_type:
       break;
   }
-  return make_response(http::status::unsupported_media_type, version, "text/plain",
-                       "unsupported content type\n");
+  return text_answer(415, "unsupported content type\n");
 }
 
-/// The answer as written on the wire must parse as the response it is.
-void check_written(const http_response& res, bool head) {
-  std::ostringstream wire;
-  wire << res;
-  const std::string text = wire.str();
+/// The answer as serve_http writes it (send_answer) must parse as the response it is.
+void check_written(const http_answer& a, unsigned version, bool keep_alive, bool head) {
+  std::string text;
+  append_http_head(text, a, version, keep_alive);
+  if (!head) text += a.body;
   http::response_parser<http::string_body> parser;
   parser.skip(head);  // a response to HEAD has headers only (RFC 9110 §9.3.2)
   parser.eager(true);
@@ -201,55 +141,44 @@ void check_written(const http_response& res, bool head) {
   NETCALL_FUZZ_CHECK(!ec && parser.is_done(), "our answer is not HTTP: " + ec.message() + "\n" +
                                                   text);
   NETCALL_FUZZ_CHECK(used == text.size(), "bytes after our answer\n" + text);
-  NETCALL_FUZZ_CHECK(parser.get().result() == res.result(), text);
-  if (!head) NETCALL_FUZZ_CHECK(parser.get().body() == res.body(), text);
+  NETCALL_FUZZ_CHECK(parser.get().result_int() == a.status, text);
+  NETCALL_FUZZ_CHECK(parser.get().keep_alive() == keep_alive, text);
+  NETCALL_FUZZ_CHECK(parser.get().version() == (version == 10 ? 10u : 11u), text);
+  if (!head) NETCALL_FUZZ_CHECK(parser.get().body() == a.body, text);
+  if (head && a.status != 204) {
+    NETCALL_FUZZ_CHECK(parser.content_length() && *parser.content_length() == a.body.size(), text);
+  }
 }
 
-/// serve_http over `input` as one connection, reads of `step` bytes.
+/// serve_http over `input` as one connection, reads of at most `step` bytes: the same reader,
+/// the same keeping of the bytes it has not taken.
 void serve_connection(std::string_view input, std::size_t step) {
-  socket_reads reads{input, step};
-  beast::flat_buffer buffer;
-  for (int requests = 0;; ++requests) {
-    NETCALL_FUZZ_CHECK(static_cast<std::size_t>(requests) <= input.size(),
-                       "more requests than bytes");
-    http_request_parser parser;
-    limit_request_parser(parser, max_message_bytes);
-    error_code ec = read(parser, buffer, reads, true);
-    if (!ec) {
-      // serve_http writes "100 Continue" here; nothing changes in what it reads.
-      (void)beast::iequals(parser.get()[http::field::expect], "100-continue");
-    }
-    if (!ec && !parser.is_done()) ec = read(parser, buffer, reads, false);
-    if (ec) {
-      // The refusals serve_http answers with before closing.
-      std::optional<http_response> refusal;
-      if (ec == http::error::body_limit) {
-        refusal = make_response(http::status::payload_too_large, 11, "text/plain", "too large\n");
-      } else if (ec == http::error::header_limit) {
-        refusal = make_response(http::status::request_header_fields_too_large, 11, "text/plain",
-                                "headers too large\n");
-      } else if (ec.category() == make_error_code(http::error::bad_method).category() &&
-                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        refusal = make_response(http::status::bad_request, 11, "text/plain",
-                                "malformed HTTP request: " + ec.message() + "\n");
+  http_request_reader reader(max_message_bytes);
+  std::string pending;
+  while (!input.empty()) {
+    const std::string_view read = input.substr(0, std::min(step, input.size()));
+    input.remove_prefix(read.size());
+    pending.append(read);
+    std::size_t consumed = 0;
+    for (;;) {
+      const std::size_t before = consumed;
+      const auto s = reader.next(pending, consumed);
+      NETCALL_FUZZ_CHECK(consumed >= before && consumed <= pending.size(), "consumed out of range");
+      if (s == http_request_reader::step::need_more) break;
+      if (s == http_request_reader::step::expect_continue) continue;  // "100 Continue" written
+      if (s == http_request_reader::step::refused) {
+        if (const auto& refusal = reader.refusal()) check_written(*refusal, 11, false, false);
+        return;
       }
-      if (refusal) {
-        refusal->keep_alive(false);
-        check_written(*refusal, false);
-      }
-      return;
+      NETCALL_FUZZ_CHECK(consumed > before, "a request out of no bytes");
+      const http_request req = reader.take();
+      const http_answer a = route(req);
+      check_written(a, req.version(), req.keep_alive(), req.method() == http::verb::head);
+      if (!req.keep_alive()) return;
     }
-    http_request req = parser.release();
-    http_response res = route(req);
-    res.keep_alive(req.keep_alive());
-    const bool head = req.method() == http::verb::head;
-    if (head) {
-      const auto length = res.body().size();
-      res.body().clear();
-      res.content_length(length);
-    }
-    check_written(res, head);
-    if (!req.keep_alive()) return;
+    pending.erase(0, consumed);
+    // Only a head not yet whole stays unparsed: the reader takes body bytes as they come.
+    NETCALL_FUZZ_CHECK(pending.size() <= max_http_header_bytes + step, "unbounded pending bytes");
   }
 }
 

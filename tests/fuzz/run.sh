@@ -68,8 +68,8 @@ for t in "${targets[@]}"; do
   log=$out/$t.log
   # The last status line (cov: edges, ft: features, corp: inputs) and the final stats.
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true)
-  runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || true)
-  rate=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+  rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
   if [ "$status" = 0 ]; then
     echo "fuzz_$t: ok, ${runs:-?} runs, ${rate:-?}/s, ${last:-no status line}" >&2
   else

@@ -21,6 +21,7 @@ std::atomic<std::uint64_t> allocations{0};
 volatile bool measuring = false;  // for a debugger: break in operator new when set
 }
 
+#ifndef NETCALL_SANITIZED  // sanitizers bring their own allocator (and gcc warns about mixing)
 void* operator new(std::size_t n) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -28,6 +29,7 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace {
 
