@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "netcalld: a netcall RPC server. Every --listen port speaks JSON-RPC 2.0 (raw TCP and HTTP\n"
-      "POST) and XML-RPC (HTTP POST /RPC2); the first bytes of a connection pick the protocol.\n"
+      "POST), XML-RPC (HTTP POST /RPC2) and MessagePack-RPC (raw TCP); the first bytes of a\n"
+      "connection pick the protocol.\n"
       "Prints 'netcalld listening on HOST:PORT' per listener once ready; logs go to stderr.",
       "netcalld"};
   app.add_option("--listen", options.listen,
