@@ -298,6 +298,45 @@ class Http(unittest.TestCase):
         s.settimeout(3)
         self.assertEqual(s.recv(1), b"")
 
+    def test_http_1_0_keep_alive_is_answered_as_1_0_and_kept(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        self.addCleanup(s.close)
+        body = json.dumps(rpc("add", [2, 3])).encode()
+        request = (b"POST / HTTP/1.0\r\nConnection: keep-alive\r\n"
+                   b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                   + body)
+        rest = b""
+        for _ in range(3):
+            s.sendall(request)
+            status, headers, answer, rest = read_http_response_from(s, rest)
+            self.assertEqual(status, 200)
+            self.assertEqual(headers.get("connection", "").lower(), "keep-alive", headers)
+            self.assertEqual(json.loads(answer)["result"], 5)
+        self.assertEqual(rest, b"")
+
+    def test_answer_heads_are_exact(self):
+        # The status line and headers netcalld writes itself (no HTTP library on that path).
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        self.addCleanup(s.close)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        deadline = time.monotonic() + 5
+        while not data.endswith(b"ok\n") and time.monotonic() < deadline:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        self.assertEqual(data, b"HTTP/1.1 200 OK\r\nServer: netcall\r\nContent-Type: text/plain\r\n"
+                               b"Content-Length: 3\r\n\r\nok\n")
+        body = json.dumps(rpc("add", [1, 1], id=None)).encode()
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        status, headers, answer, rest = read_http_response(s)
+        self.assertEqual(status, 204)
+        self.assertNotIn("content-length", headers)  # RFC 9110 §8.6: none on 204
+        self.assertNotIn("content-type", headers)
+        self.assertEqual((answer, rest), (b"", b""))
+
     def test_connection_close_is_honoured(self):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(s.close)
