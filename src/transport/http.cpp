@@ -184,6 +184,20 @@ class exchange {
   http_answer answer_;
 };
 
+/// Counts one answer as an active write for its lifetime (transport_metrics::writes_active).
+class answer_guard {
+ public:
+  explicit answer_guard(transport_metrics& metrics) : metrics_(metrics) {
+    metrics_.writes_active.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~answer_guard() { metrics_.writes_active.fetch_sub(1, std::memory_order_relaxed); }
+  answer_guard(const answer_guard&) = delete;
+  answer_guard& operator=(const answer_guard&) = delete;
+
+ private:
+  transport_metrics& metrics_;
+};
+
 /// Queues `a` as the answer to a request of `version` (HEAD: headers only, RFC 9110 §9.3.2).
 void send_answer(connection& c, const http_answer& a, unsigned version, bool keep_alive,
                  bool head) {
@@ -256,9 +270,17 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
         consumed = 0;
         c->holding = false;
         c->flush();
+        // The answer counts as a write from now until its write has started, so shutdown
+        // does not stop the loop between the calls' end and the answer leaving (the calls'
+        // completion resumes this coroutine later, from the loop's queue).
+        answer_guard guard(c->shared.metrics);
         co_await x.finish(c);
-        c->holding = true;
         if (c->closed()) co_return;
+        send_answer(*c, x.answer(), req.version(), keep_alive, head);
+        c->flush();
+        c->holding = true;
+        close = !keep_alive;
+        continue;
       }
       send_answer(*c, x.answer(), req.version(), keep_alive, head);
       close = !keep_alive;

@@ -213,6 +213,14 @@ class http_request_reader {
         refuse(ec);
         return step::refused;
       }
+      // Beast bounds the head (header_limit) and the body (body_limit) but not a chunk-size
+      // line with its extensions, nor the trailer after the last chunk: those are held
+      // unparsed until whole, so their length is bounded here.
+      if (data.size() - consumed > max_http_header_bytes) {
+        refusal_ = text_answer(400, "malformed HTTP request: chunk header or trailer longer "
+                                    "than 64 KiB\n");
+        return step::refused;
+      }
       if (parser_->is_header_done() && !continue_asked_ &&
           boost::beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
         continue_asked_ = true;

@@ -106,11 +106,17 @@ void connection::call(request req, std::function<void(response)> done) {
   ++in_flight;
   shared.metrics.calls_in_flight.fetch_add(1, std::memory_order_relaxed);
   auto finish = [self = shared_from_this(), done = std::move(done)](response r) mutable {
+        // Shutdown waits while calls are in flight or writes active: the answer counts as a
+        // write from before its call stops counting until `done` has queued it (encoding a
+        // large answer takes long enough for shutdown to see both counters at zero).
+        auto& metrics = self->shared.metrics;
+        metrics.writes_active.fetch_add(1, std::memory_order_relaxed);
         --self->in_flight;
-        self->shared.metrics.calls_in_flight.fetch_sub(1, std::memory_order_relaxed);
-        if (r.error) self->shared.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
+        metrics.calls_in_flight.fetch_sub(1, std::memory_order_relaxed);
+        if (r.error) metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
         self->touch();
         done(std::move(r));
+        metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
       };
   if (stopping) {
     shared.handler.handle_while_stopping(std::move(req), *this, std::move(finish));
@@ -142,15 +148,15 @@ void connection::flush() {
 
 void connection::on_written(const boost::system::error_code& ec) {
   write_active_ = false;
-  shared.metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
   writing_.clear();
   if (drained_) drained_->cancel();
   if (ec) {
     close();
-    return;
+  } else {
+    touch();
+    flush();  // what was queued meanwhile starts counting before this write stops
   }
-  touch();
-  flush();
+  shared.metrics.writes_active.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void connection::close_after_flush() {

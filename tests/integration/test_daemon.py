@@ -163,6 +163,41 @@ class Signals(unittest.TestCase):
             self.assertEqual(d.wait(timeout=5), 0)
             self.assertLess(time.monotonic() - t0, 3.0)
 
+    def test_sigterm_lets_a_large_answer_leave_whole(self):
+        # Found by review: encoding an 8 MiB answer takes milliseconds, during which the call
+        # had stopped counting as in flight and its write had not started, so shutdown stopped
+        # the loop after the first 64 KiB. Over raw TCP and over HTTP.
+        size = 8 << 20
+        call = json.dumps(rpc("echo", ["x" * size], id=7)).encode()
+        http = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(call) + call)
+        for name, request in (("tcp", call), ("http", http)):
+            with self.subTest(name):
+                with Netcalld("--delay", "300ms", "--max-message-bytes", str(64 << 20)) as d:
+                    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+                    try:
+                        s.sendall(request)
+                        time.sleep(0.15)  # the call is waiting out --delay
+                        d.signal(signal.SIGTERM)
+                        data = b""
+                        deadline = time.monotonic() + 15
+                        while time.monotonic() < deadline:
+                            s.settimeout(max(0.1, deadline - time.monotonic()))
+                            try:
+                                chunk = s.recv(1 << 20)
+                            except (socket.timeout, ConnectionResetError):
+                                break
+                            if not chunk:
+                                break
+                            data += chunk
+                    finally:
+                        s.close()
+                    self.assertEqual(d.wait(timeout=10), 0)
+                body = data.split(b"\r\n\r\n", 1)[1] if name == "http" else data
+                self.assertGreater(len(body), size, "answer cut at %d bytes" % len(data))
+                self.assertEqual(json.loads(body), {"jsonrpc": "2.0", "result": "x" * size,
+                                                    "id": 7})
+
     def test_shutdown_grace_bounds_the_wait(self):
         with Netcalld("--shutdown-grace", "300ms") as d:
             with LineClient(d.port, timeout=5) as c:

@@ -381,6 +381,25 @@ class Http(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(answer), {"jsonrpc": "2.0", "result": 42, "id": "chunked"})
 
+    def test_endless_chunk_line_or_trailer_is_refused(self):
+        # Found by review: Beast limits neither a chunk-size line (with extensions) nor the
+        # trailer; the server held every byte of one that never ended.
+        for start in (b"1;", b"0\r\nX-Trailer: "):
+            with self.subTest(start=start):
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                self.addCleanup(s.close)
+                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n" + start)
+                try:
+                    s.sendall(b"a" * (200 << 10))  # refused once over 64 KiB
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                status, _, body, rest = read_http_response(s)
+                self.assertEqual(status, 400)
+                self.assertIn(b"64 KiB", body)
+                self.assertEqual(rest, b"")
+        self.assertEqual(http_get(self.port, "/healthz")[0], 200)
+
     def test_head_has_no_body_and_keeps_the_connection_usable(self):
         # RFC 9110 9.3.2: a HEAD response carries no content (Content-Length may be given).
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
