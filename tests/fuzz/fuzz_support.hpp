@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "netcall/value.hpp"
+#include "protocol/utf8.hpp"
 
 namespace netcall::fuzz {
 
@@ -36,38 +37,10 @@ inline std::uint64_t input_hash(std::string_view data) {
   return h;
 }
 
-/// True when `s` is well-formed UTF-8 (RFC 3629: no surrogates, nothing above U+10FFFF, no
-/// overlong forms). NUL counts as valid here: JSON may carry it (`\u0000`).
+/// True when `s` is well-formed UTF-8 (RFC 3629; the codecs' own check, protocol/utf8.hpp).
+/// NUL counts as valid here: JSON may carry it (`\u0000`).
 inline bool is_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (s.size() - i < len) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0u) != 0x80u) return false;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
+  return netcall::detail::find_invalid_utf8(s) == std::string_view::npos;
 }
 
 /// Calls `f(text)` for every string in `v`: string values and struct member names.

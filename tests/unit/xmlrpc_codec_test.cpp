@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/utf8.hpp"
 #include "protocol/xmlrpc/codec.hpp"
 
 namespace {
@@ -778,3 +779,20 @@ TEST(xmlrpc_decode_response, not_a_response_is_refused_with_a_reason) {
 }
 
 }  // namespace
+
+// protocol/utf8.hpp: the check behind XML-RPC's "invalid UTF-8" parse errors.
+TEST(find_invalid_utf8, offset_of_the_first_bad_sequence) {
+  using netcall::detail::find_invalid_utf8;
+  constexpr auto npos = std::string_view::npos;
+  EXPECT_EQ(find_invalid_utf8(""), npos);
+  EXPECT_EQ(find_invalid_utf8("plain ascii"), npos);
+  EXPECT_EQ(find_invalid_utf8(std::string_view("a\0b", 3)), npos);  // NUL: the caller's call
+  EXPECT_EQ(find_invalid_utf8("h\xC3\xA9 \xE2\x98\xBA \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"), npos);
+  EXPECT_EQ(find_invalid_utf8("ab\xC0\xAF"), 2u);               // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("x\xED\xA0\x80"), 1u);            // surrogate U+D800
+  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0u);         // above U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("ok\xE2\x82"), 2u);               // cut short
+  EXPECT_EQ(find_invalid_utf8("\xC3\x28"), 0u);                 // bad continuation
+  EXPECT_EQ(find_invalid_utf8("\x80"), 0u);                     // lone continuation
+  EXPECT_EQ(find_invalid_utf8("\xFF"), 0u);
+}

@@ -19,6 +19,7 @@
 ///   "nan" so the peer still gets something readable instead of a document it must reject.
 
 #include "protocol/xmlrpc/codec.hpp"
+#include "protocol/utf8.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -103,39 +104,10 @@ bool is_text(pugi::xml_node n) {
   return n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata;
 }
 
-/// Offset of the first byte that is not well-formed UTF-8 (or is NUL, which XML forbids), or
-/// npos. pugixml passes bytes through unchecked; values hold UTF-8 text, so check here.
+/// Offset of the first NUL (which XML forbids) or byte that is not well-formed UTF-8, or npos.
+/// pugixml passes bytes through unchecked; values hold UTF-8 text, so check here.
 std::size_t find_bad_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return i;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
-      return i;
-    }
-    if (s.size() - i < len) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0u) != 0x80u) return i;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
+  return std::min(s.find('\0'), find_invalid_utf8(s));
 }
 
 /// Whether every text and CDATA node under `doc` is well-formed UTF-8.
@@ -143,7 +115,7 @@ bool text_is_utf8(pugi::xml_document& doc) {
   struct walker : pugi::xml_tree_walker {
     bool ok = true;
     bool for_each(pugi::xml_node& n) override {
-      if (is_text(n) && find_bad_utf8(n.value()) != std::string_view::npos) ok = false;
+      if (is_text(n) && find_invalid_utf8(n.value()) != std::string_view::npos) ok = false;
       return ok;
     }
   } w;
