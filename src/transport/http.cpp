@@ -23,8 +23,6 @@ namespace http = beast::http;
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-/// Stop reading from a client that does not read its answers once this much is unsent (bytes).
-constexpr std::size_t max_unsent_bytes = 4u << 20;
 
 // Runs every request on the connection's loop and waits for all their responses (in order).
 asio::awaitable<std::vector<response>> call_all(std::shared_ptr<connection> c,
@@ -234,7 +232,6 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
       pending.append(input);
       data = pending;
     }
-    bool data_is_pending = !pending.empty();
     std::size_t consumed = 0;
     bool close = false;
     c->holding = true;  // every answer this read produces leaves in one write
@@ -260,13 +257,8 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
       if (!x.prepare(*c, req)) {
         // Answers go out in request order (HTTP/1.1 pipelining): keep what follows this request
         // (`data` may be the loop's shared read buffer) and wait for this one's calls.
-        if (data_is_pending) {
-          pending.erase(0, consumed);
-        } else {
-          pending.assign(data.substr(consumed));
-        }
+        keep_unparsed(pending, data, consumed);
         data = pending;
-        data_is_pending = true;
         consumed = 0;
         c->holding = false;
         c->flush();
@@ -291,23 +283,9 @@ asio::awaitable<void> serve_http(std::shared_ptr<connection> c, std::string init
       c->close_after_flush();
       co_return;
     }
-    if (data_is_pending) {
-      pending.erase(0, consumed);
-    } else {
-      pending.assign(data.substr(consumed));
-    }
-    if (!initial.empty()) std::string().swap(initial);
-    if (c->unsent() >= max_unsent_bytes) co_await c->drain_below(max_unsent_bytes);
-    if (c->closed()) co_return;
-
-    boost::system::error_code ec;
-    input = co_await read_some_shared(*c, ec);
-    if (ec) {
-      // The peer closed or reset: answers still being written go out first, a request cut
-      // short is dropped.
-      c->close_after_flush();
-      co_return;
-    }
+    keep_unparsed(pending, data, consumed);
+    // At the end of the stream a request cut short is dropped; answers already queued go out.
+    if (!co_await read_more(*c, initial, input)) co_return;
   }
 }
 

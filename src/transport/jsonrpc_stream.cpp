@@ -8,8 +8,6 @@
 namespace netcall::detail {
 namespace {
 
-/// Stop reading from a client that does not read its answers once this much is unsent (bytes).
-constexpr std::size_t max_unsent_bytes = 4u << 20;
 
 void send_text(connection& c, const response& r) {
   thread_local std::string scratch;
@@ -110,18 +108,7 @@ asio::awaitable<void> serve_jsonrpc_stream(std::shared_ptr<connection> c, std::s
       c->close_after_flush();
       co_return;
     }
-    if (!initial.empty()) std::string().swap(initial);  // the sniffed bytes are consumed
-    if (c->unsent() >= max_unsent_bytes) co_await c->drain_below(max_unsent_bytes);
-    if (c->closed()) co_return;
-
-    boost::system::error_code ec;
-    input = co_await read_some_shared(*c, ec);
-    if (ec) {
-      // The client finished sending (or went away): answers still due are written by their
-      // completions, which keep the connection alive; with none due, close once flushed.
-      if (c->in_flight == 0) c->close_after_flush();
-      co_return;
-    }
+    if (!co_await read_more(*c, initial, input)) co_return;
   }
 }
 

@@ -6,8 +6,6 @@
 namespace netcall::detail {
 namespace {
 
-/// Stop reading from a client that does not read its answers once this much is unsent (bytes).
-constexpr std::size_t max_unsent_bytes = 4u << 20;
 
 void send_response(connection& c, const response& r) {
   thread_local std::string scratch;
@@ -87,21 +85,8 @@ asio::awaitable<void> serve_msgpack_stream(std::shared_ptr<connection> c, std::s
       c->close_after_flush();
       co_return;
     }
-    if (pending.empty()) {
-      pending.assign(data.substr(consumed));
-    } else {
-      pending.erase(0, consumed);
-    }
-    if (!initial.empty()) std::string().swap(initial);
-    if (c->unsent() >= max_unsent_bytes) co_await c->drain_below(max_unsent_bytes);
-    if (c->closed()) co_return;
-
-    boost::system::error_code ec;
-    input = co_await read_some_shared(*c, ec);
-    if (ec) {
-      if (c->in_flight == 0) c->close_after_flush();
-      co_return;
-    }
+    keep_unparsed(pending, data, consumed);
+    if (!co_await read_more(*c, initial, input)) co_return;
   }
 }
 

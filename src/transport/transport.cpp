@@ -238,6 +238,27 @@ asio::awaitable<std::string_view> read_some_shared(connection& c,
   }
 }
 
+asio::awaitable<bool> read_more(connection& c, std::string& initial, std::string_view& input) {
+  if (!initial.empty()) std::string().swap(initial);  // the sniffed bytes are consumed
+  if (c.unsent() >= max_unsent_bytes) co_await c.drain_below(max_unsent_bytes);
+  if (c.closed()) co_return false;
+  boost::system::error_code ec;
+  input = co_await read_some_shared(c, ec);
+  if (ec) {
+    if (c.in_flight == 0) c.close_after_flush();
+    co_return false;
+  }
+  co_return true;
+}
+
+void keep_unparsed(std::string& pending, std::string_view data, std::size_t consumed) {
+  if (!pending.empty() && data.data() == pending.data()) {
+    pending.erase(0, consumed);
+  } else {
+    pending.assign(data.substr(consumed));
+  }
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<connection> c) {
   // The watchdog holds only a weak reference: the connection ends when its reader does.
   asio::co_spawn(c->socket.get_executor(), connection::watchdog(c), asio::detached);

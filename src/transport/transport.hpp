@@ -174,6 +174,22 @@ class transport {
 /// empty view with `ec` set when the connection ended.
 asio::awaitable<std::string_view> read_some_shared(connection& c, boost::system::error_code& ec);
 
+/// Stop reading from a client that does not read its answers once this much is unsent (bytes).
+inline constexpr std::size_t max_unsent_bytes = 4u << 20;
+
+/// The step between two reads of a protocol's serve loop, after the answers of the last read
+/// were flushed: frees the sniffed `initial` bytes, waits while `max_unsent_bytes` or more are
+/// unsent (backpressure on a client that does not read), then reads what is available
+/// (read_some_shared) into `input`. False when the connection is over: closed, or the peer
+/// finished sending, in which case it closes once the answers due are written (at once when no
+/// call is in flight; else the last completion's write ends it).
+asio::awaitable<bool> read_more(connection& c, std::string& initial, std::string_view& input);
+
+/// Keeps what a serve loop has not parsed yet, `data` from offset `consumed` on, in `pending`:
+/// `data` is either `pending` itself (its parsed start is dropped) or bytes of the last read
+/// (copied: they may live in the loop's shared read buffer, valid only until the next await).
+void keep_unparsed(std::string& pending, std::string_view data, std::size_t consumed);
+
 /// Serves one accepted socket: sniffs the protocol and runs it.
 asio::awaitable<void> serve_connection(std::shared_ptr<connection> c);
 
