@@ -22,21 +22,11 @@
 
 #include "netcall/binding.hpp"
 #include "netcall/outcome.hpp"
+#include "netcall/protocol.hpp"
 #include "netcall/status.hpp"
 #include "netcall/value.hpp"
 
 namespace netcall {
-
-/// The wire protocols a client can speak (SPEC §3 `--protocol`).
-enum class protocol {
-  jsonrpc,       ///< JSON-RPC 2.0 over raw TCP, one JSON text per line
-  jsonrpc_http,  ///< JSON-RPC 2.0 over HTTP/1.1 POST / (application/json)
-  xmlrpc,        ///< XML-RPC over HTTP/1.1 POST /RPC2 (text/xml)
-  msgpack,       ///< MessagePack-RPC over raw TCP
-};
-
-/// Parses "jsonrpc", "jsonrpc-http", "xmlrpc" or "msgpack"; false for anything else.
-bool parse_protocol(std::string_view text, protocol& out);
 
 /// When and how often a failed attempt is tried again (SPEC §4, docs/failures.md).
 ///
@@ -73,6 +63,10 @@ struct client_options {
   unsigned connections = 1;
   /// Largest answer accepted (bytes).
   std::size_t max_message_bytes = 16u << 20;
+  /// Called on the client's I/O thread before each retry, with the failure of the attempt
+  /// that is retried, its number (1 for the first) and the wait before the next one: to log
+  /// retries (`netcall call --verbose`). Must not block.
+  std::function<void(const error& why, int attempt, std::chrono::milliseconds backoff)> on_retry;
 };
 
 /// Per-call settings.

@@ -8,8 +8,8 @@
 /// srv.listen("127.0.0.1:8000");
 /// srv.run();  // until SIGINT/SIGTERM
 /// ```
-/// One port serves JSON-RPC 2.0 (TCP and HTTP) and XML-RPC (HTTP); the first bytes of a
-/// connection pick the protocol.
+/// One port serves JSON-RPC 2.0 (TCP and HTTP), XML-RPC (HTTP), MessagePack-RPC (TCP) and
+/// positional JSON array calls (TCP); the first bytes of a connection pick the protocol.
 
 #include <chrono>
 #include <cstddef>
@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "netcall/binding.hpp"
+#include "netcall/duration.hpp"
+#include "netcall/metadata.hpp"
 #include "netcall/outcome.hpp"
 #include "netcall/status.hpp"
 #include "netcall/value.hpp"
@@ -47,14 +49,20 @@ class call_context {
  public:
   virtual ~call_context() = default;
   /// Runs `fn` on the event loop that read the call after `delay`, never blocking a thread.
-  /// Callable only while the procedure runs (the context is not kept past its return).
+  /// Callable until the call completes. When the server stops first, `fn` is dropped unrun.
   virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
   /// Runs `fn` soon on the event loop that read the call. Thread-safe: a procedure that
-  /// completes on another thread may use it to get back to the loop.
+  /// completes on another thread may use it to get back to the loop. Dropped once the server
+  /// has stopped.
   virtual void post(std::function<void()> fn) = 0;
+  /// The call's metadata: protocol, peer, idempotency key, deadline (netcall/metadata.hpp).
+  /// Valid until the call completes.
+  virtual const call_metadata& metadata() const = 0;
 };
 
-/// Completes an asynchronous call; call exactly once, from any thread.
+/// Completes an asynchronous call; call it once, from any thread (it hops to the call's event
+/// loop). A second call is ignored; a completion destroyed without being called answers the
+/// call with internal_error (-32603), so a forgotten completion never leaves a client waiting.
 using completion = std::function<void(outcome)>;
 /// A procedure that answers later: receives positional params (named params already matched to
 /// `procedure_info::param_names`), the call context, and the completion to call exactly once.
@@ -107,12 +115,15 @@ class registry {
 
   /// The procedure named `name`, or nullptr.
   const entry* find(std::string_view name) const;
-  /// Every registered procedure, by name.
+  /// Every registered procedure, by name (the server's built-in `system.*` ones included).
   const std::map<std::string, entry, std::less<>>& entries() const { return entries_; }
 
  private:
+  friend class server;
   void check_names(const std::string& name, std::size_t names, std::size_t arity) const;
   void add(entry e);
+  /// Registers a procedure of a reserved name (the server's own `system.*`).
+  void add_reserved(entry e);
   std::map<std::string, entry, std::less<>> entries_;
 };
 
@@ -126,7 +137,8 @@ struct server_options {
   std::size_t max_message_bytes = 16u << 20;
   /// Deepest array/struct nesting accepted in a message.
   std::size_t max_depth = 128;
-  /// Most entries in one JSON-RPC batch.
+  /// Most entries in one JSON-RPC batch (more: -32600) and in one system.multicall (more:
+  /// -32001); nothing of a longer one runs.
   std::size_t max_batch = 10000;
   /// Most simultaneous connections; new ones beyond it are closed at once.
   std::size_t max_connections = 10000;
@@ -134,11 +146,13 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60'000};
   /// On stop: how long calls in flight may still finish.
   std::chrono::milliseconds shutdown_grace{5'000};
-  /// Delay every answer by this long after the call's arrival (SPEC §2 `--delay`). A retry
-  /// whose outcome is stored is answered at once, with no second delay.
+  /// No answer leaves before the call's first arrival + this delay (SPEC §2 `--delay`): a
+  /// retry (same idempotency key) waits for that same moment and then gets the stored outcome,
+  /// with no second delay. A timer, never a blocked thread.
   std::chrono::milliseconds response_delay{0};
   /// Most calls running at once on one connection; the call beyond it is refused with -32001
-  /// (resource_exhausted) without running.
+  /// (resource_exhausted) without running. Each call of a JSON-RPC batch and of a
+  /// system.multicall counts (a multicall itself counts as one more).
   std::size_t max_in_flight_per_connection = 1024;
   /// How long the outcome of a call with an idempotency key is kept for its retries (SPEC §4).
   std::chrono::milliseconds dedup_ttl{300'000};
@@ -147,8 +161,13 @@ struct server_options {
 };
 
 /// An RPC server: a registry of procedures served on one or more listening ports.
+///
+/// Every call goes through one pipeline of interceptors (limits, `--delay`, at-most-once by
+/// idempotency key, refusal while shutting down) to its procedure; the built-in `system.*`
+/// procedures are registry entries like any other (docs/architecture.md).
 class server {
  public:
+  /// Registers the built-in `system.*` procedures.
   explicit server(server_options options = {});
   ~server();
   server(const server&) = delete;
@@ -174,8 +193,9 @@ class server {
   std::vector<std::string> start();
 
   /// Blocks until SIGINT/SIGTERM or `stop()`, then shuts down gracefully (SPEC §2): stop
-  /// accepting, let calls in flight finish for up to `shutdown_grace`, close everything.
-  /// Starts the server first when `start` was not called.
+  /// accepting, refuse new calls with -32002, let calls in flight finish and their answers be
+  /// written for up to `shutdown_grace`, close everything. Starts the server first when `start`
+  /// was not called.
   void run();
 
   /// Asks `run` to shut down; callable from any thread or a signal-free context.
@@ -185,9 +205,5 @@ class server {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
-
-/// Parses a DURATION as SPEC §2 writes it: a non-negative integer with a unit `ms`, `s` or `m`
-/// ("250ms", "2s", "1m"). Returns nullopt for anything else.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace netcall

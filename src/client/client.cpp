@@ -5,26 +5,13 @@
 #include <random>
 #include <thread>
 
-#include "client/channel.hpp"
+#include "client/connection.hpp"
+#include "common/duration.hpp"
+#include "common/endpoint.hpp"
 #include "protocol/idempotency.hpp"
-#include "transport/transport.hpp"
+#include "protocol/protocols.hpp"
 
 namespace netcall {
-
-bool parse_protocol(std::string_view text, protocol& out) {
-  if (text == "jsonrpc") {
-    out = protocol::jsonrpc;
-  } else if (text == "jsonrpc-http") {
-    out = protocol::jsonrpc_http;
-  } else if (text == "xmlrpc") {
-    out = protocol::xmlrpc;
-  } else if (text == "msgpack") {
-    out = protocol::msgpack;
-  } else {
-    return false;
-  }
-  return true;
-}
 
 using detail::steady;
 
@@ -33,31 +20,34 @@ struct client::impl : std::enable_shared_from_this<impl> {
       : host_port(std::move(address)),
         endpoint(detail::parse_endpoint(host_port)),
         options(o),
+        protocol(detail::client_protocol_for(o.protocol)),
         work(io.get_executor()),
         random(std::random_device{}()),
         client_id(std::uniform_int_distribution<std::uint64_t>()(random)) {
     if (options.connections == 0) options.connections = 1;
     for (unsigned i = 0; i < options.connections; ++i) {
-      channels.push_back(
-          std::make_shared<detail::channel>(io, endpoint, host_port, options));
+      connections.push_back(
+          std::make_shared<detail::connection>(io, endpoint, host_port, options, protocol));
     }
     thread = std::thread([this] { io.run(); });
   }
 
   std::string host_port;
-  detail::tcp::endpoint endpoint;
+  boost::asio::ip::tcp::endpoint endpoint;
   client_options options;
+  const detail::client_protocol& protocol;
   boost::asio::io_context io{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
-  std::vector<std::shared_ptr<detail::channel>> channels;
-  std::atomic<std::uint64_t> next_channel{0};
+  std::vector<std::shared_ptr<detail::connection>> connections;
+  std::atomic<std::uint64_t> next_connection{0};
   std::atomic<std::uint64_t> next_sequence{1};
   std::mt19937_64 random;  // used on the I/O thread only (after construction)
   std::uint64_t client_id;
   std::thread thread;
 
-  detail::channel& pick() {
-    return *channels[next_channel.fetch_add(1, std::memory_order_relaxed) % channels.size()];
+  detail::connection& pick() {
+    return *connections[next_connection.fetch_add(1, std::memory_order_relaxed) %
+                        connections.size()];
   }
 
   struct logical_call;
@@ -76,7 +66,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
 /// thread. `owner` outlives it: the client joins the I/O thread before its state goes.
 struct client::impl::logical_call : std::enable_shared_from_this<logical_call> {
   client::impl* owner = nullptr;
-  detail::channel* channel = nullptr;
+  detail::connection* connection = nullptr;
   std::shared_ptr<const detail::request> req;
   std::uint64_t sequence = 0;
   int attempts_made = 0;
@@ -89,14 +79,15 @@ struct client::impl::logical_call : std::enable_shared_from_this<logical_call> {
   void start_attempt() {
     ++attempts_made;
     const auto now = steady::now();
-    const auto attempt_deadline = std::min(deadline, now + owner->options.timeout);
+    const auto attempt_deadline =
+        std::min(deadline, detail::saturating_add(now, owner->options.timeout));
     if (attempt_deadline <= now) {
       return finish({value(), error(status_code::deadline_exceeded,
                                     "deadline of " +
                                         std::to_string(owner->options.deadline.count()) +
                                         "ms passed")});
     }
-    channel->submit(detail::attempt{req, sequence, attempt_deadline,
+    connection->submit(detail::attempt{req, sequence, attempt_deadline,
                                     [self = shared_from_this()](outcome o) {
                                       self->on_attempt(std::move(o));
                                     }});
@@ -125,6 +116,7 @@ struct client::impl::logical_call : std::enable_shared_from_this<logical_call> {
                                   deadline - steady::now()));
     }
     const auto& policy = owner->options.retry;
+    if (owner->options.on_retry) owner->options.on_retry(*o.failure, attempts_made, pause);
     backoff_cap = std::min(policy.max_backoff,
                            std::chrono::milliseconds(static_cast<std::int64_t>(
                                static_cast<double>(backoff_cap.count()) * policy.multiplier)));
@@ -150,8 +142,8 @@ client::client(std::string host_port, client_options options)
 client::~client() {
   auto& d = *impl_;
   boost::asio::post(d.io, [&d] {
-    for (auto& ch : d.channels) {
-      ch->shutdown(error(status_code::unavailable, "client closed"));
+    for (auto& c : d.connections) {
+      c->shutdown(error(status_code::unavailable, "client closed"));
     }
     d.io.stop();
   });
@@ -163,22 +155,22 @@ void client::async_call_params(std::string_view method, value params,
   auto& d = *impl_;
   auto c = std::make_shared<impl::logical_call>();
   c->owner = impl_.get();
-  c->channel = &d.pick();
+  c->connection = &d.pick();
   c->sequence = d.next_sequence.fetch_add(1, std::memory_order_relaxed);
   auto req = d.make_request(method, std::move(params), false);
-  req->id = static_cast<std::int64_t>(static_cast<std::uint32_t>(c->sequence));
   if (d.options.idempotency_keys) {
-    // One key for every attempt of this logical call (SPEC §4, docs/failures.md); JSON-RPC
-    // sends it as the request id, which still ends with the sequence number.
-    req->idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
-    if (d.options.protocol == protocol::jsonrpc || d.options.protocol == protocol::jsonrpc_http) {
-      req->id = req->idempotency_key;
-    }
+    // One key for every attempt of this logical call (SPEC §4); the protocol puts it where it
+    // travels (docs/failures.md: JSON-RPC's request id, which still ends with the sequence
+    // number; an HTTP header; MessagePack-RPC's fifth element).
+    req->meta.idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
   }
+  d.protocol.prepare(*req, static_cast<std::uint32_t>(c->sequence));
   c->req = std::move(req);
   const bool retriable = d.options.idempotency_keys || call.idempotent;
   c->max_attempts = retriable ? std::max(1, d.options.retry.max_attempts) : 1;
-  if (d.options.deadline.count() > 0) c->deadline = steady::now() + d.options.deadline;
+  if (d.options.deadline.count() > 0) {
+    c->deadline = detail::saturating_add(steady::now(), d.options.deadline);
+  }
   c->backoff_cap = d.options.retry.initial_backoff;
   c->done = std::move(done);
   boost::asio::post(d.io, [c] { c->start_attempt(); });
@@ -201,9 +193,11 @@ value client::call_params(std::string_view method, value params, call_options ca
 
 void client::notify(std::string_view method, value params) {
   auto& d = *impl_;
-  std::shared_ptr<const detail::request> req =
-      d.make_request(method, std::move(params), d.options.protocol != protocol::xmlrpc);
-  boost::asio::post(d.io, [ch = &d.pick(), req] { ch->notify(req); });
+  // Over a protocol without notifications (XML-RPC) this is a call whose answer is dropped.
+  auto req = d.make_request(method, std::move(params), d.protocol.has_notifications());
+  d.protocol.prepare(*req, 0);
+  std::shared_ptr<const detail::request> shared = std::move(req);
+  boost::asio::post(d.io, [c = &d.pick(), shared] { c->notify(shared); });
 }
 
 }  // namespace netcall

@@ -1,26 +1,17 @@
 #pragma once
 /// \file
-/// Protocol-neutral requests and responses: what every codec decodes into and encodes from.
-/// Codecs are pure functions over bytes and these types (no sockets, no procedures).
+/// Protocol-neutral requests and responses: what every codec decodes into and encodes from, on
+/// both the server and the client side. Codecs are pure functions over bytes and these types.
 
-#include <cstddef>
 #include <optional>
 #include <string>
-#include <vector>
 
+#include "common/limits.hpp"
+#include "netcall/metadata.hpp"
 #include "netcall/status.hpp"
 #include "netcall/value.hpp"
 
 namespace netcall::detail {
-
-/// Reader limits every decoder takes at the point of use (STYLE.md, from Cap'n Proto).
-struct decode_limits {
-  /// Deepest nesting of arrays/structs accepted in one message; deeper is parse_error
-  /// (JSON-RPC) or a fault (XML-RPC), never a stack overflow.
-  std::size_t max_depth = 128;
-  /// Most entries in one JSON-RPC batch; longer batches are refused with invalid_request.
-  std::size_t max_batch = 10000;
-};
 
 /// A failure as carried on the wire: a code (JSON-RPC numbers, SPEC §2) and a message.
 struct fault {
@@ -32,20 +23,29 @@ struct fault {
 /// The fault for a netcall::error (its wire code and message).
 inline fault to_fault(const error& e) { return fault{e.wire_code(), e.what()}; }
 
-/// One call as read from the wire.
+/// The fault for a status code and message.
+inline fault make_fault(status_code code, std::string message) {
+  return fault{wire_code(code), std::move(message)};
+}
+
+/// The netcall::error a fault read off the wire stands for (its number kept).
+inline error to_error(const fault& f) {
+  return error(status_from_wire_code(f.code), f.code, f.message);
+}
+
+/// One call as read from (server) or written to (client) the wire.
 struct request {
   std::string method;
   /// Positional params as an array, named params as a struct; an absent `params` member is an
   /// empty array.
   value params = array{};
   /// The request id echoed in the response with its type (JSON-RPC: string, int, double or
-  /// nil; MessagePack-RPC: the msgid). Unused by XML-RPC.
+  /// nil; MessagePack-RPC: the msgid). Unused by XML-RPC and positional JSON array calls.
   value id;
   /// True when no response may be sent (JSON-RPC request without `id`, MessagePack type 2).
   bool notification = false;
-  /// The idempotency key shared by every attempt of one logical call, or empty (SPEC §4;
-  /// docs/failures.md says where each protocol carries it).
-  std::string idempotency_key;
+  /// Idempotency key, token, deadline, protocol, peer (netcall/metadata.hpp).
+  call_metadata meta;
 };
 
 /// One answer: the request id and either a result or a fault.
@@ -55,5 +55,15 @@ struct response {
   std::optional<fault> error;  ///< set when the call failed
   friend bool operator==(const response&, const response&) = default;
 };
+
+/// Names of the wire protocols as `call_metadata::protocol` and `netcall --protocol` write them.
+/// Each is one object, so code may compare their data pointers.
+namespace protocol_names {
+inline constexpr std::string_view jsonrpc = "jsonrpc";
+inline constexpr std::string_view jsonrpc_http = "jsonrpc-http";
+inline constexpr std::string_view xmlrpc = "xmlrpc";
+inline constexpr std::string_view msgpack = "msgpack";
+inline constexpr std::string_view json_array = "json-array";
+}  // namespace protocol_names
 
 }  // namespace netcall::detail

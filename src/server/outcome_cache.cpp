@@ -1,5 +1,7 @@
 #include "server/outcome_cache.hpp"
 
+#include "common/duration.hpp"
+
 namespace netcall::detail {
 
 std::size_t approximate_bytes(const value& v) {
@@ -27,37 +29,44 @@ outcome_cache::outcome_cache(std::chrono::milliseconds ttl, std::size_t max_byte
     : ttl_(ttl), max_bytes_(max_bytes) {}
 
 outcome_cache::verdict outcome_cache::find_locked(const std::string& key,
-                                                  const std::string& method, waiter& w,
-                                                  outcome& stored, bool insert) {
+                                                  const std::string& method, time_point arrival,
+                                                  waiter& w, response& stored,
+                                                  time_point& first_arrival, bool insert) {
   evict(std::chrono::steady_clock::now());
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     if (!insert) return verdict::absent;
-    entries_.try_emplace(key).first->second.method = method;
+    entry& e = entries_.try_emplace(key).first->second;
+    e.method = method;
+    e.first_arrival = arrival;
     return verdict::run;
   }
-  if (it->second.method != method) return verdict::conflict;
-  if (it->second.finished) {
-    stored = it->second.result;
+  entry& e = it->second;
+  if (e.method != method) return verdict::conflict;
+  first_arrival = e.first_arrival;
+  if (e.finished) {
+    stored = e.outcome;
     return verdict::stored;
   }
-  it->second.waiters.push_back(std::move(w));
+  e.waiters.push_back(std::move(w));
   return verdict::wait;
 }
 
 outcome_cache::verdict outcome_cache::begin(const std::string& key, const std::string& method,
-                                            waiter w, outcome& stored) {
+                                            time_point arrival, waiter w, response& stored,
+                                            time_point& first_arrival) {
   std::lock_guard lock(mutex_);
-  return find_locked(key, method, w, stored, true);
+  return find_locked(key, method, arrival, w, stored, first_arrival, true);
 }
 
 outcome_cache::verdict outcome_cache::lookup(const std::string& key, const std::string& method,
-                                             waiter w, outcome& stored) {
+                                             waiter w, response& stored,
+                                             time_point& first_arrival) {
   std::lock_guard lock(mutex_);
-  return find_locked(key, method, w, stored, false);
+  return find_locked(key, method, {}, w, stored, first_arrival, false);
 }
 
-void outcome_cache::finish(const std::string& key, const outcome& o) {
+void outcome_cache::finish(const std::string& key, const response& outcome) {
   std::vector<waiter> waiters;
   {
     std::lock_guard lock(mutex_);
@@ -65,20 +74,22 @@ void outcome_cache::finish(const std::string& key, const outcome& o) {
     if (it == entries_.end()) return;
     entry& e = it->second;
     e.finished = true;
-    e.result = o;
-    e.bytes = key.size() * 2 + e.method.size() + 128 + approximate_bytes(o.result) +
-              (o.failure ? std::string_view(o.failure->what()).size() : 0);
+    e.outcome.result = outcome.result;
+    e.outcome.error = outcome.error;
+    e.bytes = key.size() * 2 + e.method.size() + 128 + approximate_bytes(outcome.result) +
+              (outcome.error ? outcome.error->message.size() : 0);
     bytes_ += e.bytes;
     waiters.swap(e.waiters);
     const auto now = std::chrono::steady_clock::now();
     finished_.emplace_back(now, key);
     evict(now);
   }
-  for (auto& w : waiters) w(o);
+  for (auto& w : waiters) w(outcome);
 }
 
-void outcome_cache::evict(std::chrono::steady_clock::time_point now) {
-  while (!finished_.empty() && (finished_.front().first + ttl_ <= now || bytes_ > max_bytes_)) {
+void outcome_cache::evict(time_point now) {
+  while (!finished_.empty() &&
+         (saturating_add(finished_.front().first, ttl_) <= now || bytes_ > max_bytes_)) {
     auto it = entries_.find(finished_.front().second);
     if (it != entries_.end() && it->second.finished) {
       bytes_ -= it->second.bytes;

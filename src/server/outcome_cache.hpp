@@ -12,18 +12,20 @@
 #include <unordered_map>
 #include <vector>
 
-#include "netcall/server.hpp"
+#include "protocol/message.hpp"
 
 namespace netcall::detail {
 
 class outcome_cache {
  public:
-  /// Receives the outcome of a call that was still running when its retry arrived. Called on
-  /// the thread that finished the call: post to the right loop before touching a connection.
-  using waiter = std::function<void(const outcome&)>;
+  using time_point = std::chrono::steady_clock::time_point;
+  /// Receives the outcome (result or error; the id is not kept) of a call that was still
+  /// running when its retry arrived. Called on the thread that finished the call: post to the
+  /// retry's own loop before touching it.
+  using waiter = std::function<void(const response&)>;
 
-  /// Outcomes are kept `ttl` after they were stored, and the oldest are dropped first while
-  /// their total approximate size exceeds `max_bytes`.
+  /// Outcomes are kept `ttl` after they were stored (saturating: any ttl is safe), and the
+  /// oldest are dropped first while their total approximate size exceeds `max_bytes`.
   outcome_cache(std::chrono::milliseconds ttl, std::size_t max_bytes);
 
   enum class verdict {
@@ -34,12 +36,16 @@ class outcome_cache {
     absent,    ///< (lookup only) the key is unknown
   };
 
-  /// Looks `key` up for a call of `method` and registers what the caller must do.
-  verdict begin(const std::string& key, const std::string& method, waiter w, outcome& stored);
+  /// Looks `key` up for a call of `method` that arrived at `arrival`, and registers what the
+  /// caller must do. For `stored` and `wait`, `first_arrival` is when the key's first attempt
+  /// arrived (what `--delay` counts from, SPEC §2).
+  verdict begin(const std::string& key, const std::string& method, time_point arrival, waiter w,
+                response& stored, time_point& first_arrival);
   /// Like begin, but never registers a new call: `absent` when the key is unknown.
-  verdict lookup(const std::string& key, const std::string& method, waiter w, outcome& stored);
+  verdict lookup(const std::string& key, const std::string& method, waiter w, response& stored,
+                 time_point& first_arrival);
   /// Stores the outcome of a call begun with verdict::run and hands it to every waiter.
-  void finish(const std::string& key, const outcome& o);
+  void finish(const std::string& key, const response& outcome);
 
   /// Outcomes stored now, and their approximate size (bytes): for tests and metrics.
   std::size_t size() const;
@@ -48,21 +54,22 @@ class outcome_cache {
  private:
   struct entry {
     std::string method;
+    time_point first_arrival;
     bool finished = false;
-    outcome result;
+    response outcome;
     std::vector<waiter> waiters;
     std::size_t bytes = 0;
   };
-  void evict(std::chrono::steady_clock::time_point now);
-  verdict find_locked(const std::string& key, const std::string& method, waiter& w,
-                      outcome& stored, bool insert);
+  void evict(time_point now);
+  verdict find_locked(const std::string& key, const std::string& method, time_point arrival,
+                      waiter& w, response& stored, time_point& first_arrival, bool insert);
 
   const std::chrono::milliseconds ttl_;
   const std::size_t max_bytes_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, entry> entries_;
   /// Finished keys in the order they finished (oldest first), for expiry and the size bound.
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;
+  std::deque<std::pair<time_point, std::string>> finished_;
   std::size_t bytes_ = 0;
 };
 

@@ -2,32 +2,90 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
-#include <csignal>
 #include <mutex>
 
-#include "server/dispatcher.hpp"
+#include "server/builtins.hpp"
+#include "server/interceptors/dedup.hpp"
+#include "server/interceptors/delay.hpp"
+#include "server/interceptors/in_flight_limit.hpp"
+#include "server/interceptors/shutdown_gate.hpp"
+#include "server/pipeline.hpp"
+#include "server/procedure_runner.hpp"
 #include "transport/transport.hpp"
 
 namespace netcall {
 
+namespace {
+
+detail::transport_options transport_options_of(const server_options& o) {
+  detail::transport_options t;
+  t.threads = o.threads;
+  t.max_connections = o.max_connections;
+  t.idle_timeout = o.idle_timeout;
+  t.limits.max_depth = o.max_depth;
+  t.limits.max_batch = o.max_batch;
+  t.limits.max_message_bytes = o.max_message_bytes;
+  return t;
+}
+
+}  // namespace
+
 struct server::impl {
-  explicit impl(server_options o) : options(std::move(o)) {}
+  explicit impl(server_options o)
+      : options(std::move(o)),
+        cache(options.dedup_ttl, options.dedup_max_bytes),
+        limit(options.max_in_flight_per_connection),
+        wait(options.response_delay),
+        at_most_once(cache, stopping),
+        gate(stopping),
+        runner(procedures),
+        calls(chain()),
+        entries({&limit, &runner}) {}
+
+  /// The pipeline of every call, outermost first (docs/architecture.md): the in-flight limit
+  /// refuses before anything else; --delay holds answers (only when set); dedup answers retries
+  /// and moves their arrival back to the first attempt's, which --delay counts from; the
+  /// shutdown gate refuses new calls once stopping; the runner runs the procedure.
+  std::vector<detail::interceptor*> chain() {
+    std::vector<detail::interceptor*> c{&limit};
+    if (options.response_delay.count() > 0) c.push_back(&wait);
+    c.insert(c.end(), {&at_most_once, &gate, &runner});
+    return c;
+  }
 
   server_options options;
   registry procedures;
-  std::unique_ptr<detail::dispatcher> dispatcher;
-  std::unique_ptr<detail::transport> transport;
+  std::atomic<bool> stopping{false};
+  detail::outcome_cache cache;
+  detail::in_flight_limit limit;
+  detail::delay wait;
+  detail::dedup at_most_once;
+  detail::shutdown_gate gate;
+  detail::procedure_runner runner;
+  detail::pipeline calls;    // every call a connection dispatches
+  detail::pipeline entries;  // calls inside a call (system.multicall's entries)
 
   std::mutex mutex;
   std::condition_variable stop_requested_cv;
   bool stop_requested = false;
+
+  // Last: destroyed first, with the calls still running on its loops, while everything they
+  // refer to above still exists.
+  std::unique_ptr<detail::transport> transport;
 };
 
-server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {
+  for (auto& e : detail::builtin_procedures(impl_->procedures, impl_->entries,
+                                            impl_->options.max_batch)) {
+    impl_->procedures.add_reserved(std::move(e));
+  }
+}
 
 server::~server() {
-  if (impl_->transport) impl_->transport->shutdown(std::chrono::milliseconds(0));
+  impl_->stopping = true;
+  impl_->transport.reset();
 }
 
 registry& server::procedures() { return impl_->procedures; }
@@ -37,11 +95,8 @@ void server::listen(std::string host_port) { impl_->options.listen.push_back(std
 std::vector<std::string> server::start() {
   if (impl_->transport) throw std::logic_error("server already started");
   if (impl_->options.listen.empty()) impl_->options.listen.push_back("127.0.0.1:8000");
-  impl_->dispatcher = std::make_unique<detail::dispatcher>(
-      impl_->procedures, impl_->options.response_delay,
-      std::make_shared<detail::outcome_cache>(impl_->options.dedup_ttl,
-                                              impl_->options.dedup_max_bytes));
-  impl_->transport = std::make_unique<detail::transport>(impl_->options, *impl_->dispatcher);
+  impl_->transport = std::make_unique<detail::transport>(transport_options_of(impl_->options),
+                                                         impl_->calls);
   // Signals are watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure.
   impl_->transport->watch_signals([this](int signo) {
     spdlog::info("signal {}: shutting down", signo);
@@ -56,7 +111,8 @@ void server::run() {
     std::unique_lock lock(impl_->mutex);
     impl_->stop_requested_cv.wait(lock, [this] { return impl_->stop_requested; });
   }
-  impl_->transport->shutdown(impl_->options.shutdown_grace);
+  impl_->stopping = true;  // calls that arrive from now on are refused with -32002
+  impl_->transport->stop(impl_->options.shutdown_grace);
 }
 
 void server::stop() {

@@ -1,16 +1,12 @@
 #pragma once
 /// \file
 /// JSON-RPC 2.0 codec (jsonrpc.org/specification): pure functions over bytes and
-/// netcall::detail::{request,response}. Parsing uses Boost.JSON's SAX parser (basic_parser),
-/// building netcall::value directly; encoding is written directly because Boost.JSON prints
-/// doubles as `2E0` where SPEC §2 requires `2.0`.
+/// netcall::detail::{request,response}. JSON texts are read and written by the value layer
+/// (value/json.hpp: numbers, duplicate names and the type mapping are described there); this
+/// codec validates them as requests (§4, §5, §6) or responses.
 ///
-/// Numbers (every reading function): an integer that fits int64 is an int; any other number is a
-/// double rounded exactly to nearest from its text (std::from_chars, so a double written by
-/// encode_value reads back bit for bit). A number beyond the double range (`1e400`) is a parse
-/// error, "number out of range"; one that underflows below the smallest denormal (`1e-400`)
-/// reads as a zero of its sign. A repeated name in an object keeps one member, at the place of
-/// the first, with the value of the last.
+/// The idempotency key travels as the request id (protocol/idempotency.hpp): a request whose id
+/// has the key's shape gets it in `meta.idempotency_key`.
 
 #include <cstddef>
 #include <string>
@@ -19,6 +15,7 @@
 #include <vector>
 
 #include "protocol/message.hpp"
+#include "value/json.hpp"
 
 namespace netcall::detail::jsonrpc {
 
@@ -36,19 +33,21 @@ struct message {
   std::vector<entry> entries;
 };
 
-/// Decodes one complete JSON text (an HTTP body). Never throws on bad input.
+/// Decodes one complete JSON text (an HTTP body) with `reader` (which keeps its buffers for the
+/// next text). Never throws on bad input.
+message decode(json::reader& reader, std::string_view text, const decode_limits& limits);
+/// The same with a reader of its own (tests, one-off use).
 message decode(std::string_view text, const decode_limits& limits);
+/// Validates an already parsed JSON text as a request or a batch; its parts are moved out of `v`.
+message decode_parsed(value& v, const decode_limits& limits);
 
 /// Frames and decodes JSON texts sent back to back on a byte stream (SPEC §2: JSON-RPC over raw
 /// TCP, whitespace between texts optional, no terminator required).
 class stream_decoder {
  public:
-  /// `max_message_bytes`: the longest single JSON text accepted (bytes; whitespace before a
-  /// text is not counted, whitespace the parser consumes right after it is).
-  stream_decoder(const decode_limits& limits, std::size_t max_message_bytes);
-  ~stream_decoder();
-  stream_decoder(const stream_decoder&) = delete;
-  stream_decoder& operator=(const stream_decoder&) = delete;
+  /// A text may hold at most limits.max_message_bytes (whitespace before a text is not counted,
+  /// whitespace the parser consumes right after it is).
+  explicit stream_decoder(const decode_limits& limits);
 
   enum class status {
     need_more,  ///< all of `input` was consumed and no text completed yet
@@ -63,8 +62,8 @@ class stream_decoder {
   status feed(std::string_view& input, message& out);
 
  private:
-  struct impl;
-  impl* impl_;
+  decode_limits limits_;
+  json::stream_reader reader_;
 };
 
 /// Appends the response object (`{"jsonrpc":"2.0","result":...,"id":...}` or with `"error"`).
@@ -72,8 +71,7 @@ void encode_response(const response& r, std::string& out);
 /// Appends the responses of a batch as one JSON array; appends nothing when `rs` is empty
 /// (§6: a batch of notifications gets no reply).
 void encode_batch(const std::vector<response>& rs, std::string& out);
-/// Appends one value as JSON: bytes as base64 text, date-time as ISO 8601 text, doubles always
-/// with a fraction or exponent (`2.0`), non-finite doubles as null.
+/// Appends one value as JSON (value/json.hpp).
 void encode_value(const value& v, std::string& out);
 /// Appends a request object (client side); notifications carry no `id`.
 void encode_request(const request& r, std::string& out);
@@ -82,8 +80,12 @@ void encode_request(const request& r, std::string& out);
 /// is not exactly one JSON text or nests deeper than limits.max_depth.
 bool decode_value(std::string_view text, const decode_limits& limits, value& out);
 
-/// Client side: decodes a response object or an array of them. Returns false (with a
-/// one-line reason in `error_text`) when the text is not JSON or not JSON-RPC 2.0 responses.
+/// Client side: decodes a response object or an array of them with `reader`. Returns false
+/// (with a one-line reason in `error_text`) when the text is not JSON or not JSON-RPC 2.0
+/// responses.
+bool decode_responses(json::reader& reader, std::string_view text, std::vector<response>& out,
+                      std::string& error_text);
+/// The same with a reader of its own.
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, std::string& error_text);
 

@@ -365,11 +365,11 @@ decoded decode_request_into(std::string_view message, const decode_limits&, requ
   } else {
     return notification ? decoded::nothing : refuse("params must be an array");
   }
-  req.idempotency_key.clear();
+  req.meta.idempotency_key.clear();
   if (n == 5) {
     if (mp_typeof(*r.p) != MP_STR) return refuse("the idempotency key must be a string");
     const char* k = mp_decode_str(&r.p, &len);
-    req.idempotency_key.assign(k, len);
+    req.meta.idempotency_key.assign(k, len);
   }
   req.id = notification ? value() : value(msgid);
   req.notification = notification;
@@ -506,7 +506,7 @@ void encode_response(const response& r, std::string& out) {
 }
 
 void encode_request(const request& r, std::string& out) {
-  const bool with_key = !r.notification && !r.idempotency_key.empty();
+  const bool with_key = !r.notification && !r.meta.idempotency_key.empty();
   if (r.notification) {
     put_array_header(out, 3);
     put_uint(out, 2);
@@ -525,7 +525,7 @@ void encode_request(const request& r, std::string& out) {
     put_array_header(out, 1);
     encode_value(r.params, out);
   }
-  if (with_key) put_str(out, r.idempotency_key);
+  if (with_key) put_str(out, r.meta.idempotency_key);
 }
 
 }  // namespace netcall::detail::msgpack

@@ -1,10 +1,15 @@
 #pragma once
 /// \file
-/// One client connection that multiplexes many calls in flight (issue 4 "native client").
+/// One client connection to one server address: connects on demand, sends attempts encoded by
+/// the client's protocol (protocol/protocol.hpp), matches answers to them, fails them on
+/// timeout or a lost connection. Multiplexing protocols (JSON-RPC, MessagePack-RPC) carry any
+/// number of calls in flight, matched by id; HTTP carries one at a time, the rest queue.
+///
 /// Lives on the client's I/O thread: every member function must be called from it.
 
-#include <boost/asio.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -16,19 +21,17 @@
 #include <vector>
 
 #include "netcall/client.hpp"
-#include "protocol/message.hpp"
+#include "protocol/protocol.hpp"
+#include "transport/byte_stream.hpp"
 
 namespace netcall::detail {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
-/// One attempt of a call, as the channel sends it.
+/// One attempt of a call, as the connection sends it.
 struct attempt {
-  /// The request, shared by every attempt. Its `id` must stand for `sequence` (see
-  /// `sequence_of`): the sequence number (32 bits, MessagePack-RPC's msgid), or for JSON-RPC
-  /// the idempotency key that ends with it.
+  /// The request, shared by every attempt, prepared by the protocol for `sequence`
+  /// (client_protocol::prepare).
   std::shared_ptr<const request> req;
   /// The logical call's sequence number: matches answers to calls. Attempts of one logical
   /// call share it, but are never in flight together.
@@ -36,13 +39,15 @@ struct attempt {
   /// When the attempt fails with deadline_exceeded.
   steady::time_point deadline;
   /// Receives the attempt's outcome (transport failures as `unavailable`/`deadline_exceeded`).
+  /// Empty for a notification.
   std::function<void(outcome)> done;
 };
 
-class channel : public std::enable_shared_from_this<channel> {
+class connection : public std::enable_shared_from_this<connection> {
  public:
-  channel(asio::io_context& io, tcp::endpoint endpoint, std::string host_port,
-          const client_options& options);
+  connection(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
+             std::string host_port, const client_options& options,
+             const client_protocol& protocol);
 
   /// Sends an attempt (connecting first when needed).
   void submit(attempt a);
@@ -58,37 +63,40 @@ class channel : public std::enable_shared_from_this<channel> {
     steady::time_point sent;  // when it was submitted
   };
   using key = std::uint32_t;  // the sequence number as the wire carries it (32-bit msgid)
-  bool http() const;
+
   void connect();
   void fail_all(const error& why);
   void reset_connection();
   void send_waiting();
-  void encode(const request& req, std::string& out) const;
   void flush();
-  void http_pump();
+  static void on_written(void* self, const boost::system::error_code& ec);
+  void pump();
   void complete(key k, outcome o);
   void arm_sweeper(steady::time_point when);
   void sweep();
-  asio::awaitable<void> read_stream(std::shared_ptr<tcp::socket> socket, std::uint64_t generation);
-  asio::awaitable<void> read_http(std::shared_ptr<tcp::socket> socket, std::uint64_t generation);
-  void on_answer(const response& r);
+  boost::asio::awaitable<void> read_loop(std::shared_ptr<byte_stream> stream,
+                                         std::uint64_t generation);
+  void on_answer(response& r);
 
-  asio::io_context& io_;
-  tcp::endpoint endpoint_;
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::endpoint endpoint_;
   std::string host_port_;
   const client_options& options_;
+  const client_protocol& protocol_;
+  decode_limits limits_;
 
   enum class state { idle, connecting, connected } state_ = state::idle;
-  std::shared_ptr<tcp::socket> socket_;
+  std::shared_ptr<byte_stream> stream_;
+  std::unique_ptr<response_reader> reader_;
   std::uint64_t generation_ = 0;  // bumped per connection: stale reads and writes are ignored
 
   std::unordered_map<key, pending> pending_;
-  /// Attempts submitted while not connected (and, over HTTP, waiting for their turn).
+  /// Attempts submitted while not connected (and, one at a time protocols, waiting their turn).
   std::deque<attempt> waiting_;
   std::priority_queue<std::pair<steady::time_point, key>,
                       std::vector<std::pair<steady::time_point, key>>, std::greater<>>
       deadlines_;
-  asio::steady_timer sweeper_;
+  boost::asio::steady_timer sweeper_;
   steady::time_point sweeper_at_ = steady::time_point::max();
 
   /// When bytes last arrived on the current connection: a call that times out with nothing
@@ -98,14 +106,14 @@ class channel : public std::enable_shared_from_this<channel> {
   std::string out_;
   std::string writing_;
   bool write_active_ = false;
+  std::uint64_t writing_generation_ = 0;
 
-  bool http_busy_ = false;  // HTTP: one call on the wire at a time
-  key http_current_ = 0;
-  bool http_current_is_notification_ = false;
+  // One call at a time protocols (HTTP): the call on the wire.
+  bool busy_ = false;
+  key current_ = 0;
+  bool current_is_notification_ = false;
+  /// Keys of notifications that take a turn (HTTP), from 2^31 on: no client-wide counter.
+  std::uint64_t next_notification_ = 1u << 31;
 };
-
-/// The sequence number a JSON-RPC answer id stands for: an int id, or the number at the end of
-/// an idempotency key. False for ids this client never sends.
-bool sequence_of(const value& id, std::uint32_t& out);
 
 }  // namespace netcall::detail

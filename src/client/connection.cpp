@@ -1,0 +1,283 @@
+#include "client/connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "transport/tcp_stream.hpp"
+
+namespace netcall::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+outcome failed(status_code code, std::string message) {
+  return {value(), error(code, std::move(message))};
+}
+
+outcome from_response(response& r) {
+  if (!r.error) return {std::move(r.result), std::nullopt};
+  return {value(), to_error(*r.error)};
+}
+
+}  // namespace
+
+connection::connection(asio::io_context& io, asio::ip::tcp::endpoint endpoint,
+                       std::string host_port, const client_options& options,
+                       const client_protocol& protocol)
+    : io_(io),
+      endpoint_(endpoint),
+      host_port_(std::move(host_port)),
+      options_(options),
+      protocol_(protocol),
+      sweeper_(io) {
+  limits_.max_message_bytes = options.max_message_bytes;
+}
+
+void connection::submit(attempt a) {
+  const key k = static_cast<key>(a.sequence);
+  pending_[k] = pending{std::move(a.done), a.deadline, steady::now()};
+  deadlines_.emplace(a.deadline, k);
+  arm_sweeper(a.deadline);
+  if (state_ == state::connected && protocol_.multiplexed()) {
+    protocol_.encode(*a.req, host_port_, out_);
+    flush();
+    return;
+  }
+  waiting_.push_back(std::move(a));
+  if (state_ == state::idle) connect();
+  if (state_ == state::connected) pump();
+}
+
+void connection::notify(std::shared_ptr<const request> req) {
+  if (!protocol_.multiplexed()) {
+    // The answer (204, or an XML-RPC response) must still be read: take a turn like a call.
+    submit(attempt{std::move(req), next_notification_++, steady::now() + options_.timeout,
+                   [](outcome) {}});
+    return;
+  }
+  if (state_ == state::connected) {
+    protocol_.encode(*req, host_port_, out_);
+    flush();
+    return;
+  }
+  waiting_.push_back(attempt{std::move(req), 0, steady::now() + options_.timeout, nullptr});
+  if (state_ == state::idle) connect();
+}
+
+void connection::connect() {
+  state_ = state::connecting;
+  const std::uint64_t generation = ++generation_;
+  async_connect_tcp(io_.get_executor(), endpoint_,
+                    [self = shared_from_this(), generation](const boost::system::error_code& ec,
+                                                            std::unique_ptr<byte_stream> s) {
+                      if (generation != self->generation_) return;  // given up meanwhile
+                      if (ec) {
+                        self->state_ = state::idle;
+                        self->fail_all(error(status_code::unavailable,
+                                             "cannot connect to " + self->host_port_ + ": " +
+                                                 ec.message()));
+                        return;
+                      }
+                      self->stream_ = std::move(s);
+                      self->reader_ = self->protocol_.make_reader(self->limits_, self->host_port_);
+                      self->state_ = state::connected;
+                      self->last_receive_ = steady::now();
+                      asio::co_spawn(self->io_, self->read_loop(self->stream_, generation),
+                                     asio::detached);
+                      if (self->protocol_.multiplexed()) {
+                        self->send_waiting();
+                      } else {
+                        self->pump();
+                      }
+                    });
+}
+
+void connection::send_waiting() {
+  for (auto& a : waiting_) {
+    // Skip attempts that timed out while connecting (notifications have no pending entry).
+    if (a.done == nullptr || pending_.contains(static_cast<key>(a.sequence))) {
+      protocol_.encode(*a.req, host_port_, out_);
+    }
+  }
+  waiting_.clear();
+  flush();
+}
+
+void connection::flush() {
+  if (write_active_ || out_.empty() || state_ != state::connected) return;
+  std::swap(out_, writing_);
+  write_active_ = true;
+  writing_generation_ = generation_;
+  stream_->write(asio::buffer(writing_), {&on_written, this, shared_from_this()});
+}
+
+void connection::on_written(void* context, const boost::system::error_code& ec) {
+  auto& self = *static_cast<connection*>(context);
+  self.write_active_ = false;
+  self.writing_.clear();
+  if (self.writing_generation_ != self.generation_) {
+    self.flush();  // a write of a connection given up: what waits is for the new one
+    return;
+  }
+  if (ec) {
+    self.reset_connection();
+    self.fail_all(error(status_code::unavailable,
+                        "connection to " + self.host_port_ + " lost: " + ec.message()));
+    return;
+  }
+  self.flush();
+}
+
+void connection::pump() {
+  while (!busy_ && state_ == state::connected && !waiting_.empty()) {
+    attempt a = std::move(waiting_.front());
+    waiting_.pop_front();
+    const key k = static_cast<key>(a.sequence);
+    if (!pending_.contains(k)) continue;  // timed out while queued
+    protocol_.encode(*a.req, host_port_, out_);
+    busy_ = true;
+    current_ = k;
+    current_is_notification_ = a.req->notification;
+    flush();
+  }
+}
+
+void connection::reset_connection() {
+  ++generation_;  // stale completions of the old connection are ignored from now on
+  if (stream_) {
+    stream_->close();
+    stream_.reset();
+  }
+  reader_.reset();
+  state_ = state::idle;
+  out_.clear();
+  busy_ = false;
+}
+
+void connection::fail_all(const error& why) {
+  // Every call in flight on a dead connection fails at once (no hang); retries reconnect.
+  auto calls = std::move(pending_);
+  pending_.clear();
+  waiting_.clear();
+  deadlines_ = {};
+  for (auto& [k, p] : calls) {
+    if (p.done) p.done({value(), why});
+  }
+}
+
+void connection::shutdown(const error& why) {
+  reset_connection();
+  sweeper_.cancel();
+  fail_all(why);
+}
+
+void connection::complete(key k, outcome o) {
+  auto it = pending_.find(k);
+  if (it == pending_.end()) return;  // answered after its timeout: dropped
+  auto done = std::move(it->second.done);
+  pending_.erase(it);
+  if (done) done(std::move(o));
+}
+
+void connection::on_answer(response& r) {
+  if (!protocol_.multiplexed()) {
+    // Answers come in request order: this one is the call's on the wire.
+    const key k = current_;
+    const bool notification = current_is_notification_;
+    busy_ = false;
+    complete(k, notification ? outcome{} : from_response(r));
+    return;
+  }
+  key k = 0;
+  if (!protocol_.sequence_of(r.id, k)) return;
+  complete(k, from_response(r));
+}
+
+void connection::arm_sweeper(steady::time_point when) {
+  if (when >= sweeper_at_) return;
+  sweeper_at_ = when;
+  sweeper_.expires_at(when);
+  sweeper_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    self->sweeper_at_ = steady::time_point::max();
+    self->sweep();
+  });
+}
+
+void connection::sweep() {
+  const auto now = steady::now();
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    const key k = deadlines_.top().second;
+    const auto deadline = deadlines_.top().first;
+    deadlines_.pop();
+    auto it = pending_.find(k);
+    if (it == pending_.end() || it->second.deadline != deadline) continue;  // answered already
+    const auto waited = options_.timeout;
+    const auto sent = it->second.sent;
+    complete(k, failed(status_code::deadline_exceeded,
+                       "no answer from " + host_port_ + " within " +
+                           std::to_string(waited.count()) + "ms"));
+    if (!protocol_.multiplexed() && busy_ && current_ == k) {
+      // Its answer may still come on this connection and would be taken for the next call's:
+      // start a new connection for the calls queued behind it.
+      reset_connection();
+      if (!waiting_.empty()) connect();
+    } else if (state_ == state::connecting && pending_.empty()) {
+      reset_connection();  // nobody else waits for this connect
+    } else if (state_ == state::connected && protocol_.multiplexed() && last_receive_ < sent) {
+      // Nothing at all arrived since this call was sent: the connection is stalled (a dead
+      // peer or path), so its other calls fail now and every retry goes on a new connection.
+      reset_connection();
+      fail_all(error(status_code::unavailable,
+                     "connection to " + host_port_ + " stalled: nothing received for " +
+                         std::to_string(waited.count()) + "ms"));
+    }
+  }
+  if (!deadlines_.empty()) arm_sweeper(deadlines_.top().first);
+}
+
+asio::awaitable<void> connection::read_loop(std::shared_ptr<byte_stream> stream,
+                                            std::uint64_t generation) {
+  auto self = shared_from_this();
+  std::string buffer;
+  std::string chunk(read_chunk_bytes, '\0');
+  response r;
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await stream->read_some(asio::buffer(chunk), ec);
+    if (generation != generation_) co_return;
+    if (ec) {
+      reset_connection();
+      fail_all(error(status_code::unavailable,
+                     "connection to " + host_port_ + " lost: " + ec.message()));
+      co_return;
+    }
+    last_receive_ = steady::now();
+    buffer.append(chunk, 0, n);
+    std::size_t consumed = 0;
+    for (;;) {
+      std::string why;
+      const auto status = reader_->next(buffer, consumed, r, why);
+      if (status == response_reader::status::need_more) break;
+      if (status == response_reader::status::failed) {
+        reset_connection();
+        fail_all(error(status_code::protocol_error,
+                       "unreadable answer from " + host_port_ + (why.empty() ? "" : ": " + why)));
+        co_return;
+      }
+      const bool closing = reader_->closing();
+      on_answer(r);
+      if (generation != generation_) co_return;  // a completion shut the connection down
+      if (closing) {
+        reset_connection();
+        if (!waiting_.empty()) connect();
+        co_return;
+      }
+      if (!protocol_.multiplexed()) pump();
+    }
+    buffer.erase(0, consumed);
+  }
+}
+
+}  // namespace netcall::detail

@@ -1,0 +1,135 @@
+// HTTP/1.1 client side of a body codec: `POST PATH` with keep-alive, one call at a time per
+// connection; answers read with Boost.Beast's response parser.
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "protocol/http/message.hpp"
+#include "protocol/http/unit.hpp"
+#include "protocol/idempotency.hpp"
+
+namespace netcall::detail::http {
+namespace {
+
+namespace beast_http = boost::beast::http;
+
+class reader final : public response_reader {
+ public:
+  reader(const body_codec& codec, const decode_limits& limits, std::string_view host)
+      : codec_(codec), limits_(limits), host_(host) {}
+
+  status next(std::string_view data, std::size_t& consumed, response& out,
+              std::string& why) override {
+    if (!parser_) {
+      parser_.emplace();
+      parser_->header_limit(max_http_header_bytes);
+      parser_->body_limit(limits_.max_message_bytes);
+      parser_->eager(true);
+    }
+    for (;;) {
+      const std::string_view rest = data.substr(consumed);
+      boost::beast::error_code ec = beast_http::error::need_more;
+      std::size_t used = 0;
+      if (!rest.empty()) used = parser_->put(boost::asio::buffer(rest.data(), rest.size()), ec);
+      consumed += used;
+      if (!ec && parser_->is_done()) break;
+      if (!ec && used > 0) continue;
+      if (ec && ec != beast_http::error::need_more) {
+        why = "not an HTTP answer: " + ec.message();
+        parser_.reset();
+        return status::failed;
+      }
+      return status::need_more;
+    }
+    auto res = parser_->release();
+    parser_.reset();
+    closing_ = !res.keep_alive();
+    out = response{};
+    if (res.result() == beast_http::status::ok) {
+      std::string reason;
+      if (!codec_.decode_answer(res.body(), limits_, out, reason)) {
+        out = response{};
+        out.error = make_fault(status_code::protocol_error,
+                               "unreadable answer from " + host_ + ": " + reason);
+      }
+    } else {
+      // 204 answers a notification (the connection drops it); anything else is not an answer.
+      out.error = make_fault(status_code::protocol_error,
+                             "HTTP " + std::to_string(res.result_int()) + " from " + host_ +
+                                 ": " + res.body());
+    }
+    return status::answer;
+  }
+
+  bool closing() const override { return closing_; }
+
+ private:
+  const body_codec& codec_;
+  decode_limits limits_;
+  std::string host_;
+  std::optional<beast_http::response_parser<beast_http::string_body>> parser_;
+  bool closing_ = false;
+};
+
+class client final : public client_protocol {
+ public:
+  explicit client(const body_codec& codec) : codec_(codec) {}
+
+  std::string_view name() const override { return codec_.name(); }
+  bool multiplexed() const override { return false; }
+  bool has_notifications() const override { return codec_.has_notifications(); }
+  void prepare(request& r, std::uint32_t sequence) const override {
+    codec_.prepare(r, sequence);
+  }
+  bool sequence_of(const value&, std::uint32_t&) const override {
+    return false;  // answers come in request order: the connection matches them by position
+  }
+
+  void encode(const request& r, std::string_view host, std::string& out) const override {
+    std::string body;  // protocol objects are shared by every client: no state of their own
+    codec_.encode_call(r, body);
+    out += "POST ";
+    out += codec_.path();
+    out += " HTTP/1.1\r\nHost: ";
+    out += host;
+    out += "\r\nUser-Agent: netcall\r\nContent-Type: ";
+    out += codec_.content_type();
+    out += "\r\n";
+    if (!r.meta.idempotency_key.empty()) {
+      out += idempotency_header;
+      out += ": ";
+      out += r.meta.idempotency_key;
+      out += "\r\n";
+    }
+    char digits[24];
+    out += "Content-Length: ";
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, body.size()).ptr);
+    out += "\r\n\r\n";
+    out += body;
+  }
+
+  std::unique_ptr<response_reader> make_reader(const decode_limits& limits,
+                                               std::string_view host) const override {
+    return std::make_unique<reader>(codec_, limits, host);
+  }
+
+ private:
+  const body_codec& codec_;
+};
+
+}  // namespace
+
+const client_protocol& client_for(const body_codec& codec) {
+  // One client object per codec, made on first use.
+  static std::mutex mutex;
+  static std::map<const body_codec*, std::unique_ptr<client>> clients;
+  std::lock_guard lock(mutex);
+  auto& c = clients[&codec];
+  if (!c) c = std::make_unique<client>(codec);
+  return *c;
+}
+
+}  // namespace netcall::detail::http

@@ -1,0 +1,119 @@
+// Positional JSON array calls over raw TCP (SPEC §2).
+#include "protocol/json_array/unit.hpp"
+#include "value/json.hpp"
+
+namespace netcall::detail::json_array {
+namespace {
+
+bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
+
+/// `[` then (after whitespace) `"`: the first element of the array is a string.
+sniff_result sniff(std::string_view first_bytes) {
+  std::size_t i = 0;
+  while (i < first_bytes.size() && is_space(first_bytes[i])) ++i;
+  if (i == first_bytes.size()) return sniff_result::need_more;
+  if (first_bytes[i] != '[') return sniff_result::not_mine;
+  ++i;
+  while (i < first_bytes.size() && is_space(first_bytes[i])) ++i;
+  if (i == first_bytes.size()) return sniff_result::need_more;
+  return first_bytes[i] == '"' ? sniff_result::mine : sniff_result::not_mine;
+}
+
+class session final : public server_session {
+ public:
+  explicit session(session_host& host)
+      : host_(host), reader_(host.limits().max_depth, host.limits().max_message_bytes) {}
+
+  verdict feed(std::string_view data, std::size_t& consumed) override {
+    for (;;) {
+      std::string_view input = data.substr(consumed);
+      if (input.empty()) return verdict::more;
+      value text;
+      const auto status = reader_.feed(input, text);
+      consumed = data.size() - input.size();
+      switch (status) {
+        case json::stream_reader::status::need_more:
+          return verdict::more;
+        case json::stream_reader::status::failed:
+          host_.protocol_error();
+          send_error(make_fault(status_code::parse_error, "Parse error: " + reader_.error()));
+          return verdict::close;  // a byte stream cannot be resynchronised
+        case json::stream_reader::status::too_large:
+          host_.protocol_error();
+          send_error(make_fault(status_code::resource_exhausted,
+                                "message too large: a JSON text may hold at most " +
+                                    std::to_string(host_.limits().max_message_bytes) + " bytes"));
+          return verdict::close;
+        case json::stream_reader::status::complete:
+          break;
+      }
+      if (!start(text)) {
+        waiting_ = true;
+        return verdict::wait;
+      }
+    }
+  }
+
+  void on_answer(response& answer, reply_tag) override {
+    if (answer.error) {
+      send_error(*answer.error);
+    } else {
+      std::string& out = host_.output();
+      json::write(answer.result, out);
+      out += '\n';
+    }
+    answered_ = true;
+    if (waiting_) {
+      waiting_ = false;
+      host_.resume();
+    }
+  }
+
+ private:
+  /// Runs the call in `text`; true when it was answered at once.
+  bool start(value& text) {
+    array* a = std::get_if<array>(&text.get());
+    if (a == nullptr || a->empty() || !a->front().is_string()) {
+      host_.protocol_error();
+      send_error(make_fault(status_code::invalid_request,
+                            "Invalid Request: a call is a JSON array whose first element is the "
+                            "method name"));
+      return true;
+    }
+    request_.method = std::move(a->front().as_string());
+    a->erase(a->begin());
+    request_.params = std::move(text);
+    request_.id = value();
+    request_.notification = false;
+    request_.meta = call_metadata{};
+    request_.meta.protocol = protocol_names::json_array;
+    answered_ = false;
+    host_.dispatch(request_, {});
+    return answered_;
+  }
+
+  void send_error(const fault& f) {
+    std::string& out = host_.output();
+    out += R"({"error":{"code":)";
+    json::write_int(f.code, out);
+    out += R"(,"message":)";
+    json::write_string(f.message, out);
+    out += "}}\n";
+  }
+
+  session_host& host_;
+  json::stream_reader reader_;
+  request request_;
+  bool answered_ = false;
+  bool waiting_ = false;
+};
+
+std::unique_ptr<server_session> make_session(session_host& host) {
+  return std::make_unique<session>(host);
+}
+
+}  // namespace
+
+const server_protocol tcp_server{protocol_names::json_array, &sniff, &make_session};
+
+}  // namespace netcall::detail::json_array

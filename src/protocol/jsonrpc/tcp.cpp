@@ -1,0 +1,222 @@
+// JSON-RPC 2.0 over raw TCP (SPEC §2), both sides.
+#include <charconv>
+#include <list>
+#include <optional>
+#include <vector>
+
+#include "protocol/jsonrpc/codec.hpp"
+#include "protocol/jsonrpc/unit.hpp"
+
+namespace netcall::detail::jsonrpc {
+namespace {
+
+// ---- server -----------------------------------------------------------------------------------
+
+sniff_result sniff(std::string_view first_bytes) {
+  for (char ch : first_bytes) {
+    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
+    return ch == '{' || ch == '[' ? sniff_result::mine : sniff_result::not_mine;
+  }
+  return sniff_result::need_more;
+}
+
+/// Every JSON-RPC answer on TCP is one JSON text followed by a newline.
+void send_line(session_host& host, const response& r) {
+  std::string& out = host.output();
+  encode_response(r, out);
+  out += '\n';
+}
+
+class session final : public server_session {
+ public:
+  explicit session(session_host& host) : host_(host), decoder_(host.limits()) {}
+
+  verdict feed(std::string_view data, std::size_t& consumed) override {
+    std::string_view input = data.substr(consumed);
+    verdict v = verdict::more;
+    while (!input.empty()) {
+      message_.entries.clear();
+      const auto status = decoder_.feed(input, message_);
+      if (status == stream_decoder::status::need_more) break;
+      if (status == stream_decoder::status::failed) {
+        // Answer it, then close: the stream cannot be resynchronised after a syntax error.
+        host_.protocol_error();
+        v = verdict::close;
+      }
+      process(message_);
+      if (v == verdict::close) break;
+    }
+    consumed = data.size();  // the decoder keeps what it took of an unfinished text
+    return v;
+  }
+
+  void on_answer(response& answer, reply_tag tag) override {
+    if (tag.state == nullptr) {
+      if (tag.index == single_call) send_line(host_, answer);
+      return;
+    }
+    auto& b = *static_cast<batch*>(tag.state);
+    if (auto& slot = b.answers[tag.index]) *slot = std::move(answer);
+    finish_one(b);
+  }
+
+ private:
+  /// reply_tag::index of a single request (answered) and a single notification (not answered).
+  static constexpr std::size_t single_call = 0;
+  static constexpr std::size_t single_notification = 1;
+
+  /// A batch being answered: one slot per entry (nullopt for a notification), and how many
+  /// answers are still to come (plus one while its calls are being dispatched).
+  struct batch {
+    std::vector<std::optional<response>> answers;
+    std::size_t remaining = 0;
+    std::list<batch>::iterator self;
+  };
+
+  void process(message& m) {
+    if (!m.batch) {
+      auto& e = m.entries.front();
+      if (auto* r = std::get_if<response>(&e)) return send_line(host_, *r);
+      auto& req = std::get<request>(e);
+      req.meta.protocol = protocol_names::jsonrpc;
+      host_.dispatch(req, {nullptr, req.notification ? single_notification : single_call});
+      return;
+    }
+    auto& b = batches_.emplace_front();
+    b.self = batches_.begin();
+    b.answers.resize(m.entries.size());
+    b.remaining = m.entries.size() + 1;
+    for (std::size_t i = 0; i < m.entries.size(); ++i) {
+      auto& e = m.entries[i];
+      if (auto* r = std::get_if<response>(&e)) {
+        b.answers[i] = std::move(*r);
+        --b.remaining;
+        continue;
+      }
+      auto& req = std::get<request>(e);
+      if (!req.notification) b.answers[i].emplace();
+      req.meta.protocol = protocol_names::jsonrpc;
+      host_.dispatch(req, {&b, i});
+    }
+    finish_one(b);  // the dispatching is done
+  }
+
+  void finish_one(batch& b) {
+    if (--b.remaining > 0) return;
+    std::vector<response> answers;
+    answers.reserve(b.answers.size());
+    for (auto& a : b.answers) {
+      if (a) answers.push_back(std::move(*a));
+    }
+    if (!answers.empty()) {  // a batch of notifications gets no reply (§6)
+      std::string& out = host_.output();
+      encode_batch(answers, out);
+      out += '\n';
+    }
+    batches_.erase(b.self);
+  }
+
+  session_host& host_;
+  stream_decoder decoder_;
+  message message_;  // reused from text to text
+  std::list<batch> batches_;
+};
+
+std::unique_ptr<server_session> make_session(session_host& host) {
+  return std::make_unique<session>(host);
+}
+
+// ---- client -----------------------------------------------------------------------------------
+
+/// Answers are JSON texts each followed by a newline (a netcall server's framing); a line may
+/// hold one response or a batch of them.
+class reader final : public response_reader {
+ public:
+  explicit reader(const decode_limits& limits) : limits_(limits), json_(limits.max_depth) {}
+
+  status next(std::string_view data, std::size_t& consumed, response& out,
+              std::string& why) override {
+    if (queued_ < answers_.size()) {
+      out = std::move(answers_[queued_++]);
+      return status::answer;
+    }
+    for (;;) {
+      const std::string_view rest = data.substr(consumed);
+      const auto newline = rest.find('\n');
+      if (newline == std::string_view::npos) {
+        if (rest.size() > limits_.max_message_bytes) {
+          why = "answer longer than " + std::to_string(limits_.max_message_bytes) + " bytes";
+          return status::failed;
+        }
+        return status::need_more;
+      }
+      consumed += newline + 1;
+      const std::string_view line = rest.substr(0, newline);
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      answers_.clear();
+      queued_ = 0;
+      if (!decode_responses(json_, line, answers_, why)) return status::failed;
+      out = std::move(answers_[queued_++]);
+      return status::answer;
+    }
+  }
+
+ private:
+  decode_limits limits_;
+  json::reader json_;
+  std::vector<response> answers_;  // the rest of a batch read from one line
+  std::size_t queued_ = 0;
+};
+
+class client final : public client_protocol {
+ public:
+  std::string_view name() const override { return protocol_names::jsonrpc; }
+  bool multiplexed() const override { return true; }
+  void prepare(request& r, std::uint32_t sequence) const override { prepare_request(r, sequence); }
+  bool sequence_of(const value& id, std::uint32_t& out) const override {
+    return jsonrpc::sequence_of(id, out);
+  }
+  void encode(const request& r, std::string_view, std::string& out) const override {
+    encode_request(r, out);
+    out += '\n';
+  }
+  std::unique_ptr<response_reader> make_reader(const decode_limits& limits,
+                                               std::string_view) const override {
+    return std::make_unique<reader>(limits);
+  }
+};
+
+}  // namespace
+
+const server_protocol tcp_server{protocol_names::jsonrpc, &sniff, &make_session};
+
+const client_protocol& tcp_client() {
+  static const client instance;
+  return instance;
+}
+
+void prepare_request(request& r, std::uint32_t sequence) {
+  if (r.meta.idempotency_key.empty() || r.notification) {
+    r.id = static_cast<std::int64_t>(sequence);
+  } else {
+    r.id = r.meta.idempotency_key;
+  }
+}
+
+bool sequence_of(const value& id, std::uint32_t& out) {
+  if (id.is_int()) {
+    out = static_cast<std::uint32_t>(id.as_int());
+    return true;
+  }
+  if (!id.is_string()) return false;
+  const std::string& s = id.as_string();
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data() + colon + 1, s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size()) return false;
+  out = static_cast<std::uint32_t>(n);
+  return true;
+}
+
+}  // namespace netcall::detail::jsonrpc

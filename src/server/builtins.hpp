@@ -1,0 +1,22 @@
+#pragma once
+/// \file
+/// The server's built-in procedures (SPEC §2 "system" module): XML-RPC introspection and
+/// `system.multicall`, on every protocol. They are ordinary registry entries: the registry
+/// lists, describes and runs them like any other; they see the server's state they need (the
+/// registry, the pipeline for multicall entries, the limits) because they are made with it.
+
+#include <cstddef>
+
+#include "netcall/server.hpp"
+#include "server/pipeline.hpp"
+
+namespace netcall::detail {
+
+/// The entries `system.listMethods`, `system.methodHelp`, `system.methodSignature` (answering
+/// from `procedures`) and `system.multicall` (running each entry as a child call through
+/// `entries`, the pipeline of calls inside a call: at most `max_batch` entries, each counted
+/// against the connection's calls in flight).
+std::vector<registry::entry> builtin_procedures(const registry& procedures, pipeline& entries,
+                                                std::size_t max_batch);
+
+}  // namespace netcall::detail

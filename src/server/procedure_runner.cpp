@@ -1,0 +1,138 @@
+#include "server/procedure_runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/duration.hpp"
+#include "transport/event_loop.hpp"
+
+namespace netcall::detail {
+namespace {
+
+// Matches JSON-RPC named params to the procedure's declared param names, in their order.
+array positional(const procedure_info& info, value params) {
+  if (params.is_array()) return std::move(params.as_array());
+  if (params.is_nil()) return {};
+  if (!params.is_struct()) {
+    throw error(status_code::invalid_params, "invalid params: params must be an array or object");
+  }
+  if (info.param_names.empty()) {
+    throw error(status_code::invalid_params,
+                "invalid params: " + info.name + " takes positional params only");
+  }
+  const auto& named = params.as_struct();
+  for (const auto& [key, v] : named) {
+    if (std::find(info.param_names.begin(), info.param_names.end(), key) ==
+        info.param_names.end()) {
+      throw error(status_code::invalid_params, "invalid params: unknown param '" + key + "'");
+    }
+  }
+  array out;
+  std::size_t missing = info.param_names.size();
+  for (std::size_t i = 0; i < info.param_names.size(); ++i) {
+    const value* v = params.find(info.param_names[i]);
+    if (!v) {
+      missing = std::min(missing, i);
+      continue;
+    }
+    if (missing < i) {
+      throw error(status_code::invalid_params,
+                  "invalid params: missing param '" + info.param_names[missing] + "'");
+    }
+    out.push_back(*v);
+  }
+  return out;
+}
+
+}  // namespace
+
+fault fault_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const error& err) {
+    return to_fault(err);
+  } catch (const std::exception& ex) {
+    return make_fault(status_code::application_error, ex.what());
+  } catch (...) {
+    return make_fault(status_code::internal_error, "procedure threw a non-exception");
+  }
+}
+
+verdict procedure_runner::on_call(call& c) {
+  const registry::entry* e = procedures_.find(c.req.method);
+  if (e == nullptr) {
+    c.fail(make_fault(status_code::method_not_found, "method not found: " + c.req.method));
+    return verdict::answered;
+  }
+  if (e->sync) {
+    try {
+      // Positional params are read in place; named ones are matched to a fresh array.
+      c.answer.result = c.req.params.is_array()
+                            ? e->sync(c.req.params.as_array())
+                            : e->sync(positional(e->info, std::move(c.req.params)));
+      c.answer.error.reset();
+    } catch (...) {
+      c.fail(fault_of(std::current_exception()));
+    }
+    return verdict::answered;
+  }
+  array args;
+  try {
+    args = positional(e->info, std::move(c.req.params));
+  } catch (...) {
+    c.fail(fault_of(std::current_exception()));
+    return verdict::answered;
+  }
+  auto context = std::make_shared<procedure_context>(c);
+  try {
+    e->async(std::move(args), *context, [context](outcome o) { context->complete(std::move(o)); });
+  } catch (...) {
+    // Failed before answering; after answering, the exception has nobody to go to.
+    outcome failure{value(), to_error(fault_of(std::current_exception()))};
+    context->complete(std::move(failure));
+  }
+  return verdict::held;
+}
+
+procedure_context::procedure_context(call& c) : target_(c), anchor_(c.anchor()) {}
+
+procedure_context::~procedure_context() {
+  if (done_.load()) return;
+  // The procedure dropped its completion without calling it: answer rather than hang.
+  anchor_->post([target = &target_] {
+    deliver(*target, outcome{value(), error(status_code::internal_error,
+                                            "the procedure never completed the call")});
+  });
+}
+
+void procedure_context::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      target_.executor(), saturating_add(std::chrono::steady_clock::now(), delay));
+  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
+}
+
+void procedure_context::post(std::function<void()> fn) { anchor_->post(std::move(fn)); }
+
+void procedure_context::complete(outcome o) {
+  if (done_.exchange(true)) {
+    spdlog::warn("a procedure completed its call twice (or threw after completing it); the "
+                 "second outcome is dropped");
+    return;
+  }
+  if (target_.on_loop_thread()) return deliver(target_, std::move(o));
+  anchor_->post([target = &target_, o = std::move(o)]() mutable { deliver(*target, std::move(o)); });
+}
+
+void procedure_context::deliver(call& c, outcome o) {
+  if (o.failure) {
+    c.fail(to_fault(*o.failure));
+  } else {
+    c.answer.result = std::move(o.result);
+    c.answer.error.reset();
+  }
+  pipeline::resume(c, verdict::answered);
+}
+
+}  // namespace netcall::detail

@@ -1,0 +1,56 @@
+#pragma once
+/// \file
+/// The end of the call pipeline: finds the procedure in the registry, matches named params to
+/// its param names, and runs it. A procedure that answers at once runs inline (no allocation);
+/// one that answers later gets a `call_context` and a completion that may be called from any
+/// thread.
+
+#include <memory>
+
+#include "netcall/server.hpp"
+#include "server/pipeline.hpp"
+
+namespace netcall::detail {
+
+class procedure_runner final : public interceptor {
+ public:
+  explicit procedure_runner(const registry& procedures) : procedures_(procedures) {}
+  verdict on_call(call& c) override;
+
+ private:
+  const registry& procedures_;
+};
+
+/// The call_context an asynchronous procedure gets, and the state behind its completion.
+class procedure_context final : public call_context,
+                                public std::enable_shared_from_this<procedure_context> {
+ public:
+  explicit procedure_context(call& c);
+  /// Answers the call with internal_error when its completion was never called.
+  ~procedure_context() override;
+
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) override;
+  void post(std::function<void()> fn) override;
+  const call_metadata& metadata() const override { return target_.req.meta; }
+
+  /// The call this context belongs to (the server's own procedures use it: system.multicall
+  /// makes its entries children of it). Valid until `complete`.
+  call& target() { return target_; }
+
+  /// Answers the call once (later calls are ignored), hopping to its loop when called from
+  /// another thread.
+  void complete(outcome o);
+
+ private:
+  static void deliver(call& c, outcome o);
+
+  call& target_;
+  std::shared_ptr<loop_anchor> anchor_;
+  std::atomic<bool> done_{false};
+};
+
+/// The fault an exception thrown by a procedure stands for: a netcall::error keeps its code,
+/// any other std::exception is application_error (-32000) with its what() (SPEC §2).
+fault fault_of(std::exception_ptr e);
+
+}  // namespace netcall::detail

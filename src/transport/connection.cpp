@@ -1,0 +1,268 @@
+#include "transport/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <utility>
+
+#include "protocol/protocols.hpp"
+#include "transport/event_loop.hpp"
+
+namespace netcall::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+/// Bytes a connection may send before its protocol is known; more is not a protocol we speak.
+constexpr std::size_t max_sniff_bytes = 4096;
+/// Unparsed bytes kept between reads are freed once parsed when they grew past this.
+constexpr std::size_t max_kept_carry = 64 * 1024;
+/// A write buffer is freed after a write when it grew past this (a large answer went out).
+constexpr std::size_t max_kept_write_buffer = 64 * 1024;
+
+/// Keeps what a session has not taken yet, `data` from `consumed` on, in `carry`: `data` is
+/// `carry` itself (its start is dropped) or bytes of the last read (copied: they live in the
+/// loop's shared buffer, valid only until the next await).
+void keep_unparsed(std::string& carry, std::string_view data, std::size_t consumed) {
+  if (!carry.empty() && data.data() == carry.data()) {
+    carry.erase(0, consumed);
+  } else {
+    carry.assign(data.substr(consumed));
+  }
+  if (carry.empty() && carry.capacity() > max_kept_carry) std::string().swap(carry);
+}
+
+}  // namespace
+
+server_connection::server_connection(event_loop& loop, std::unique_ptr<byte_stream> stream,
+                                     transport_shared& shared)
+    : loop_(loop),
+      stream_(std::move(stream)),
+      shared_(shared),
+      last_activity_(std::chrono::steady_clock::now()) {
+  peer_.address = stream_->remote_address();
+  loop_.add(*this);
+}
+
+server_connection::~server_connection() {
+  release_slot();
+  loop_.remove(*this);
+}
+
+// ---- serving ----------------------------------------------------------------------------------
+
+asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection> self) {
+  server_connection& c = *self;
+  if (c.loop_.draining()) {
+    c.close();
+    co_return;
+  }
+  // The first bytes tell the protocol (protocol/protocols.hpp has the order).
+  std::string carry;
+  const server_protocol* chosen = nullptr;
+  while (chosen == nullptr) {
+    std::string_view fresh;
+    if (!co_await c.read_more(fresh)) co_return;
+    carry.append(fresh);
+    bool undecided = false;
+    for (const server_protocol* p : server_protocols()) {
+      const auto verdict = p->sniff(carry);
+      if (verdict == sniff_result::not_mine) continue;
+      if (verdict == sniff_result::mine) {
+        chosen = p;
+      } else {
+        undecided = true;
+      }
+      break;
+    }
+    if (chosen == nullptr && (!undecided || carry.size() > max_sniff_bytes)) {
+      // No protocol recognises these bytes: nothing can be answered in a language the client
+      // speaks, so only this connection is closed.
+      c.protocol_error();
+      spdlog::debug("closing connection from {}: unrecognised protocol", c.peer_.address);
+      c.close();
+      co_return;
+    }
+  }
+  c.session_ = chosen->make_session(c);
+
+  std::string_view fresh;  // bytes of the last read, not in `carry`
+  for (;;) {
+    std::string_view data = fresh;
+    if (!carry.empty()) {
+      carry.append(fresh);
+      data = carry;
+    }
+    fresh = {};
+    std::size_t consumed = 0;
+    auto verdict = server_session::verdict::more;
+    if (!data.empty()) {
+      // Everything answered while the session takes these bytes leaves in one write.
+      c.feeding_ = true;
+      c.resumed_ = false;
+      verdict = c.session_->feed(data, consumed);
+      c.feeding_ = false;
+      c.flush();
+    }
+    if (verdict == server_session::verdict::close) {
+      c.close_after_flush();
+      co_return;
+    }
+    keep_unparsed(carry, data, consumed);
+    if (c.closed_) co_return;
+    if (verdict == server_session::verdict::wait) {
+      // Answers leave in request order: the bytes behind this request wait for its answer.
+      co_await c.wait_until([&c] { return c.resumed_; });
+      if (c.closed_) co_return;
+      continue;
+    }
+    if (!co_await c.read_more(fresh)) co_return;
+  }
+}
+
+asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
+  if (unsent() >= max_unsent_bytes) {
+    // Backpressure on a client that does not read its answers.
+    co_await wait_until([this] { return unsent() < max_unsent_bytes; });
+  }
+  if (closed_) co_return false;
+  boost::system::error_code ec;
+  std::string& buffer = loop_.read_buffer();
+  const std::size_t n = co_await stream_->read_some(asio::buffer(buffer), ec);
+  if (ec) {
+    if (!closed_) peer_ended();
+    co_return false;
+  }
+  fresh = std::string_view(buffer.data(), n);
+  co_return true;
+}
+
+template <class Ready>
+asio::awaitable<void> server_connection::wait_until(Ready ready) {
+  if (!signal_) signal_ = std::make_unique<asio::steady_timer>(stream_->get_executor());
+  while (!ready() && !closed_) {
+    signal_->expires_at(asio::steady_timer::time_point::max());
+    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void server_connection::notify() {
+  if (signal_) signal_->cancel();
+}
+
+void server_connection::resume() {
+  resumed_ = true;
+  notify();
+}
+
+// ---- calls ------------------------------------------------------------------------------------
+
+void server_connection::dispatch(request& req, reply_tag tag) {
+  call& c = loop_.acquire();
+  std::swap(c.req, req);  // both keep their storage: the session decodes into it next time
+  c.req.meta.arrival = std::chrono::steady_clock::now();
+  c.req.meta.peer = &peer_;
+  c.connection_ = shared_from_this();
+  c.tag_ = tag;
+  shared_.metrics.count_call(c.req.meta.protocol);
+  start_call(c);
+  last_activity_ = c.req.meta.arrival;
+  shared_.handler.handle(c);
+}
+
+void server_connection::start_call(call&) {
+  ++calls_;
+  loop_.call_started();
+  shared_.metrics.calls_in_flight.fetch_add(1, std::memory_order_relaxed);
+}
+
+void server_connection::deliver(call& c) {
+  if (c.answer.error) shared_.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
+  session_->on_answer(c.answer, c.tag_);
+  if (!feeding_) flush();
+}
+
+void server_connection::call_finished() {
+  --calls_;
+  shared_.metrics.calls_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  if (calls_ == 0 && peer_ended_) close_after_flush();
+}
+
+std::string server_connection::metrics_text() {
+  return shared_.metrics.render() + shared_.handler.metrics_text();
+}
+
+void server_connection::protocol_error() {
+  shared_.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---- writing and closing ----------------------------------------------------------------------
+
+void server_connection::flush() {
+  if (closed_) {
+    pending_.clear();
+    return;
+  }
+  if (write_active_) return;
+  if (pending_.empty()) {
+    if (close_after_flush_) close();
+    return;
+  }
+  std::swap(pending_, writing_);
+  write_active_ = true;
+  loop_.write_started();
+  stream_->write(asio::buffer(writing_), {&on_written, this, shared_from_this()});
+}
+
+void server_connection::on_written(void* context, const boost::system::error_code& ec) {
+  auto& c = *static_cast<server_connection*>(context);
+  c.write_active_ = false;
+  c.writing_.clear();
+  if (c.writing_.capacity() > max_kept_write_buffer) std::string().swap(c.writing_);
+  c.notify();  // a reader waiting for answers to drain
+  if (ec) {
+    c.close();
+  } else {
+    c.touch();
+    c.flush();  // what was queued meanwhile starts before this write stops counting
+  }
+  c.loop_.write_finished();
+}
+
+void server_connection::close_after_flush() {
+  close_after_flush_ = true;
+  if (!write_active_) flush();
+}
+
+void server_connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  release_slot();
+  stream_->close();
+  pending_.clear();
+  notify();
+}
+
+void server_connection::peer_ended() {
+  peer_ended_ = true;
+  // A peer that left must not hold a slot while its calls finish (their outcomes are still
+  // stored for retries); one that only half-closed still reads the answers.
+  release_slot();
+  if (calls_ == 0) close_after_flush();
+}
+
+void server_connection::release_slot() {
+  if (!slot_held_) return;
+  slot_held_ = false;
+  shared_.metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool server_connection::idle(std::chrono::steady_clock::time_point now) const {
+  if (closed_ || now - last_activity_ < shared_.options.idle_timeout) return false;
+  // Calls in flight keep a connection open, unless its peer has left.
+  return calls_ == 0 || peer_ended_;
+}
+
+}  // namespace netcall::detail

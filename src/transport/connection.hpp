@@ -1,0 +1,129 @@
+#pragma once
+/// \file
+/// One accepted connection of a server: sniffs its protocol, feeds its bytes to the protocol's
+/// session, runs the calls the session dispatches (through the call handler) and writes the
+/// answers. Lives on one event loop; every member runs on that loop's thread.
+///
+/// Lifetime: the connection holds a slot of --max-connections from accept until it closes or
+/// its peer finishes sending (a peer that left must not lock others out). A peer that finished
+/// sending with calls in flight still gets their answers (a half-closed client reads them); the
+/// connection closes once they are written, or at the idle timeout.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "protocol/protocol.hpp"
+#include "transport/byte_stream.hpp"
+#include "transport/call.hpp"
+#include "transport/metrics.hpp"
+
+namespace netcall::detail {
+
+class event_loop;
+
+/// Settings of a server's transport (server_options maps onto these).
+struct transport_options {
+  /// Event loops (threads); 0 means one per core.
+  unsigned threads = 0;
+  /// Most connections holding a slot; new ones beyond it are closed at once.
+  std::size_t max_connections = 10000;
+  /// A connection that completed no message and wrote nothing for this long, with no call in
+  /// flight, is closed.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Message limits.
+  decode_limits limits;
+};
+
+/// What every connection of a transport shares.
+struct transport_shared {
+  transport_options options;
+  call_handler& handler;
+  transport_metrics metrics;
+};
+
+class server_connection final : public session_host,
+                                public std::enable_shared_from_this<server_connection> {
+ public:
+  /// Takes a slot of --max-connections already counted by the acceptor. Construct on `loop`'s
+  /// thread.
+  server_connection(event_loop& loop, std::unique_ptr<byte_stream> stream,
+                    transport_shared& shared);
+  ~server_connection() override;
+  server_connection(const server_connection&) = delete;
+  server_connection& operator=(const server_connection&) = delete;
+
+  /// Serves the connection until it closes or its peer finishes sending.
+  static boost::asio::awaitable<void> serve(std::shared_ptr<server_connection> self);
+
+  // session_host
+  void dispatch(request& req, reply_tag tag) override;
+  std::string& output() override { return pending_; }
+  void resume() override;
+  const decode_limits& limits() const override { return shared_.options.limits; }
+  const peer_info& peer() const override { return peer_; }
+  std::string metrics_text() override;
+  void protocol_error() override;
+
+  /// Closes now: the slot is freed, pending reads and writes end, unsent answers are dropped.
+  void close();
+  /// True when the idle sweep should close it at `now`.
+  bool idle(std::chrono::steady_clock::time_point now) const;
+
+  /// Its place in its loop's list of connections.
+  std::size_t loop_index = 0;
+
+ private:
+  friend class call;
+
+  /// Counts a call that starts on this connection (a dispatched one or a child).
+  void start_call(call& c);
+  /// Hands a finished call's answer to the session (or drops it when closed) and sends it.
+  void deliver(call& c);
+  /// Counts a finished call; a connection whose peer left closes after its last call.
+  void call_finished();
+
+  /// Starts writing what is queued unless a write is under way (one write for all).
+  void flush();
+  static void on_written(void* self, const boost::system::error_code& ec);
+  /// Closes once everything queued is written.
+  void close_after_flush();
+  /// The peer finished sending (or the read failed).
+  void peer_ended();
+  void release_slot();
+  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  std::size_t unsent() const { return pending_.size() + writing_.size(); }
+
+  /// Wakes `wait_until`.
+  void notify();
+  /// Waits until `ready()` holds or the connection closed.
+  template <class Ready>
+  boost::asio::awaitable<void> wait_until(Ready ready);
+  /// Reads what is available into `fresh` (the loop's shared buffer), after waiting while
+  /// max_unsent_bytes are unsent; false when the connection is over.
+  boost::asio::awaitable<bool> read_more(std::string_view& fresh);
+
+  event_loop& loop_;
+  std::unique_ptr<byte_stream> stream_;
+  transport_shared& shared_;
+  peer_info peer_;
+  std::unique_ptr<server_session> session_;
+
+  std::string pending_;  // answers queued (the session's output)
+  std::string writing_;  // answers being written
+  bool write_active_ = false;
+  bool feeding_ = false;  // inside session_->feed: answers leave when it returns
+  bool close_after_flush_ = false;
+  bool closed_ = false;
+  bool peer_ended_ = false;
+  bool slot_held_ = true;
+  bool resumed_ = false;
+  std::size_t calls_ = 0;  // calls of this connection not finished
+  std::chrono::steady_clock::time_point last_activity_;
+  std::unique_ptr<boost::asio::steady_timer> signal_;  // cancelled by notify()
+};
+
+}  // namespace netcall::detail

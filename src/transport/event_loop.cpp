@@ -1,0 +1,189 @@
+#include "transport/event_loop.hpp"
+
+#include <boost/asio/post.hpp>
+#include <algorithm>
+
+#include "transport/call.hpp"
+#include "transport/connection.hpp"
+
+namespace netcall::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+/// Calls kept for reuse per loop; beyond, finished calls are freed (a burst does not pin memory).
+constexpr std::size_t max_free_calls = 256;
+/// A finished call's buffers larger than these are freed rather than kept for the next call.
+constexpr std::size_t max_kept_chars = 4096;
+constexpr std::size_t max_kept_params = 64;
+}  // namespace
+
+bool loop_anchor::post(std::function<void()> fn) {
+  std::lock_guard lock(mutex_);
+  if (io_ == nullptr) return false;
+  asio::post(*io_, std::move(fn));
+  return true;
+}
+
+void loop_anchor::detach() {
+  std::lock_guard lock(mutex_);
+  io_ = nullptr;
+}
+
+event_loop::event_loop() : anchor_(std::make_shared<loop_anchor>(io_)) {}
+
+event_loop::~event_loop() {
+  anchor_->detach();
+  sweeper_.reset();
+  // Calls still running when the server stopped: their answers are lost. Deleting them drops
+  // their connections while the io_context still exists.
+  while (live_calls_ != nullptr) {
+    call* c = live_calls_;
+    live_calls_ = c->next_;
+    delete c;
+  }
+  for (call* c : free_calls_) delete c;
+  free_calls_.clear();
+}
+
+call& event_loop::acquire() {
+  call* c = nullptr;
+  if (free_calls_.empty()) {
+    c = new call();
+  } else {
+    c = free_calls_.back();
+    free_calls_.pop_back();
+  }
+  c->loop_ = this;
+  c->prev_ = nullptr;
+  c->next_ = live_calls_;
+  if (live_calls_ != nullptr) live_calls_->prev_ = c;
+  live_calls_ = c;
+  return *c;
+}
+
+void event_loop::release(call& c) {
+  if (c.prev_ != nullptr) {
+    c.prev_->next_ = c.next_;
+  } else {
+    live_calls_ = c.next_;
+  }
+  if (c.next_ != nullptr) c.next_->prev_ = c.prev_;
+  c.prev_ = c.next_ = nullptr;
+  if (free_calls_.size() >= max_free_calls) {
+    delete &c;
+    return;
+  }
+  // Keep the storage of small calls (the next decode reuses it); free what a large one grew.
+  c.connection_.reset();
+  c.child_done_ = nullptr;
+  c.tag_ = {};
+  c.handler = nullptr;
+  c.stage = 0;
+  c.marks = 0;
+  request& r = c.req;
+  if (r.method.capacity() > max_kept_chars) std::string().swap(r.method);
+  if (r.params.is_array() && r.params.as_array().capacity() <= max_kept_params) {
+    for (auto& v : r.params.as_array()) {
+      if (!v.is_int() && !v.is_nil() && !v.is_bool() && !v.is_double()) {
+        r.params = array{};
+        break;
+      }
+    }
+  } else {
+    r.params = array{};
+  }
+  r.id = value();
+  r.notification = false;
+  if (r.meta.idempotency_key.capacity() > max_kept_chars ||
+      r.meta.token.capacity() > max_kept_chars) {
+    r.meta = call_metadata{};
+  } else {
+    r.meta.idempotency_key.clear();
+    r.meta.token.clear();
+    r.meta.deadline = std::chrono::steady_clock::time_point::max();
+    r.meta.arrival = {};
+    r.meta.protocol = {};
+    r.meta.peer = nullptr;
+  }
+  c.answer.id = value();
+  c.answer.result = value();
+  c.answer.error.reset();
+  free_calls_.push_back(&c);
+}
+
+std::string& event_loop::read_buffer() {
+  if (read_buffer_.size() != read_chunk_bytes) read_buffer_.resize(read_chunk_bytes);
+  return read_buffer_;
+}
+
+void event_loop::call_finished() {
+  --calls_;
+  if (calls_ == 0 && on_drained_) schedule_check();
+}
+
+void event_loop::write_finished() {
+  --writes_;
+  if (writes_ == 0 && on_drained_) schedule_check();
+}
+
+void event_loop::add(server_connection& c) {
+  c.loop_index = connections_.size();
+  connections_.push_back(&c);
+}
+
+void event_loop::remove(server_connection& c) {
+  const std::size_t i = c.loop_index;
+  if (i >= connections_.size() || connections_[i] != &c) return;
+  connections_[i] = connections_.back();
+  connections_[i]->loop_index = i;
+  connections_.pop_back();
+}
+
+void event_loop::drain(std::function<void()> drained) {
+  on_drained_ = std::move(drained);
+  schedule_check();
+}
+
+void event_loop::schedule_check() {
+  // After the current event: a handler that queued answers has started writing them by then.
+  if (check_scheduled_) return;
+  check_scheduled_ = true;
+  asio::post(io_, [this] {
+    check_scheduled_ = false;
+    check_drained();
+  });
+}
+
+void event_loop::check_drained() {
+  if (!on_drained_ || calls_ > 0 || writes_ > 0) return;
+  drained_ = true;
+  // Closing may end connections: close a copy of the list.
+  const std::vector<server_connection*> open = connections_;
+  for (server_connection* c : open) c->close();
+  auto done = std::move(on_drained_);
+  on_drained_ = nullptr;
+  done();
+}
+
+void event_loop::start_idle_sweep(std::chrono::milliseconds idle_timeout) {
+  idle_timeout_ = idle_timeout;
+  sweeper_ = std::make_unique<asio::steady_timer>(io_);
+  sweep();
+}
+
+void event_loop::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  const std::vector<server_connection*> open = connections_;
+  for (server_connection* c : open) {
+    if (c->idle(now)) c->close();
+  }
+  auto period = std::clamp(idle_timeout_ / 10, std::chrono::milliseconds(10),
+                           std::chrono::milliseconds(1000));
+  sweeper_->expires_after(period);
+  sweeper_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) sweep();
+  });
+}
+
+}  // namespace netcall::detail

@@ -1,0 +1,73 @@
+#include "transport/metrics.hpp"
+
+#include "protocol/message.hpp"
+
+namespace netcall::detail {
+
+void transport_metrics::count_call(std::string_view protocol) {
+  // Compared by address first: metadata holds the protocol_names constants themselves.
+  auto is = [protocol](std::string_view name) {
+    return protocol.data() == name.data() || protocol == name;
+  };
+  std::atomic<std::int64_t>* counter = &calls_jsonrpc;
+  if (is(protocol_names::msgpack)) {
+    counter = &calls_msgpack;
+  } else if (is(protocol_names::xmlrpc)) {
+    counter = &calls_xmlrpc;
+  } else if (is(protocol_names::json_array)) {
+    counter = &calls_json_array;
+  }
+  counter->fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string transport_metrics::render() const {
+  std::string out;
+  auto metric = [&out](std::string_view name, std::string_view type, std::string_view help,
+                       std::int64_t v) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    out += name;
+    out += ' ';
+    out += std::to_string(v);
+    out += '\n';
+  };
+  metric("netcall_connections_active", "gauge",
+         "Open client connections (holding a slot of --max-connections).",
+         connections_active.load());
+  metric("netcall_connections_total", "counter", "Connections accepted since start.",
+         connections_total.load());
+  metric("netcall_connections_refused_total", "counter",
+         "Connections closed at once because --max-connections was reached.",
+         connections_refused.load());
+  metric("netcall_calls_in_flight", "gauge",
+         "Calls running and not yet answered (each call of a batch or system.multicall counts).",
+         calls_in_flight.load());
+  out +=
+      "# HELP netcall_calls_total Calls received, by protocol.\n"
+      "# TYPE netcall_calls_total counter\n";
+  auto calls = [&out](std::string_view protocol, std::int64_t n) {
+    out += "netcall_calls_total{protocol=\"";
+    out += protocol;
+    out += "\"} ";
+    out += std::to_string(n);
+    out += '\n';
+  };
+  calls("jsonrpc", calls_jsonrpc.load());
+  calls("xmlrpc", calls_xmlrpc.load());
+  calls("msgpack", calls_msgpack.load());
+  calls("json-array", calls_json_array.load());
+  metric("netcall_call_errors_total", "counter", "Calls answered with an error.",
+         call_errors.load());
+  metric("netcall_protocol_errors_total", "counter",
+         "Messages that could not be parsed or exceeded a limit.", protocol_errors.load());
+  return out;
+}
+
+}  // namespace netcall::detail

@@ -1,0 +1,87 @@
+#pragma once
+/// \file
+/// JSON text of netcall values (RFC 8259): the one reader and writer under the JSON-RPC codec,
+/// the positional-array protocol and the public `to_json`/`from_json` (docs/protocols.md "Type
+/// mapping").
+///
+/// Reading: Boost.JSON's SAX parser (basic_parser) with a handler that builds netcall::value
+/// directly on an explicit stack (no recursion, no intermediate boost::json::value); strict RFC
+/// 8259, UTF-8 validated, nesting bounded by `max_depth`. Integers that fit int64 stay int64;
+/// every other number is converted from its text by std::from_chars, exactly to nearest (Boost
+/// 1.81's own conversion is off by an ulp for ~19% of doubles). A number beyond the double range
+/// (`1e400`) is a parse error, "number out of range"; one that underflows (`1e-400`) reads as a
+/// zero of its sign. A repeated name in an object keeps one member, at the place of the first,
+/// with the value of the last.
+///
+/// Writing: appended directly to the caller's string (Boost.JSON prints 2.0 as `2E0`, where SPEC
+/// §2 wants a float always written as one). Bytes are base64 text, date-times ISO 8601 text,
+/// non-finite doubles null.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "netcall/value.hpp"
+
+namespace netcall::detail::json {
+
+/// Parses whole JSON texts into values. Keeps its buffers between texts (one per owner: a
+/// connection, a client, a test); not thread-safe.
+class reader {
+ public:
+  /// `max_depth`: deepest array/object nesting accepted.
+  explicit reader(std::size_t max_depth = 128);
+  ~reader();
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+
+  /// Parses exactly one JSON text (whitespace around it allowed) into `out`. On failure returns
+  /// false and, when `why` is given, sets a one-line reason ("nesting deeper than 128",
+  /// "number out of range", Boost.JSON's message for a syntax error).
+  bool parse(std::string_view text, value& out, std::string* why = nullptr);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Frames JSON texts sent back to back on a byte stream (whitespace between them optional, no
+/// terminator required) and parses each into a value, with bytes arriving in any pieces.
+class stream_reader {
+ public:
+  /// `max_text_bytes`: the longest single text accepted (whitespace before a text is not counted,
+  /// whitespace the parser consumes right after it is).
+  stream_reader(std::size_t max_depth, std::size_t max_text_bytes);
+  ~stream_reader();
+  stream_reader(const stream_reader&) = delete;
+  stream_reader& operator=(const stream_reader&) = delete;
+
+  enum class status {
+    need_more,  ///< all of `input` was consumed and no text completed yet
+    complete,   ///< a text completed: `out` holds it; `input` was advanced past it
+    failed,     ///< a syntax error: `error()` says why; the stream cannot be resynchronised
+    too_large,  ///< the text is longer than max_text_bytes; the stream cannot be resynchronised
+  };
+
+  /// Consumes bytes from the front of `input` up to the end of the next text. Whitespace alone
+  /// is need_more. After failed or too_large, the rest of `input` is consumed and every later
+  /// call returns the same status.
+  status feed(std::string_view& input, value& out);
+  /// Why the stream failed (after status::failed).
+  const std::string& error() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Appends `v` as compact JSON text.
+void write(const value& v, std::string& out);
+/// Appends `s` as a quoted JSON string (control characters, quote and backslash escaped).
+void write_string(std::string_view s, std::string& out);
+/// Appends an integer.
+void write_int(std::int64_t i, std::string& out);
+
+}  // namespace netcall::detail::json
