@@ -20,6 +20,7 @@ struct common_options {
   std::string protocol = "jsonrpc";
   std::string timeout = "5s";
   int retries = 0;
+  bool verbose = false;
 };
 
 void add_common(CLI::App& cmd, common_options& o) {
@@ -33,6 +34,8 @@ void add_common(CLI::App& cmd, common_options& o) {
                  "carries an idempotency key, so a netcall server runs it at most once")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
+  cmd.add_flag("-v,--verbose", o.verbose,
+               "Print each failed attempt that is retried on stderr (with --retries)");
 }
 
 struct usage_error : std::runtime_error {
@@ -52,6 +55,12 @@ netcall::client_options client_options_from(const common_options& o) {
   }
   out.timeout = *timeout;
   out.retry.max_attempts = o.retries + 1;
+  if (o.verbose) {
+    out.on_retry = [](const netcall::error& why, int attempt, std::chrono::milliseconds wait) {
+      std::fprintf(stderr, "netcall: attempt %d failed: %s; retrying in %lldms\n", attempt,
+                   why.what(), static_cast<long long>(wait.count()));
+    };
+  }
   return out;
 }
 

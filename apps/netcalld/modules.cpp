@@ -56,16 +56,21 @@ void register_math(netcall::registry& r) {
                },
                [](double x, double y) { return x + y; });
          });
+  auto subtract = [](const value& a, const value& b) {
+    return arithmetic(
+        "subtract", a, b,
+        [](std::int64_t x, std::int64_t y, std::int64_t* out) {
+          return __builtin_sub_overflow(x, y, out);
+        },
+        [](double x, double y) { return x - y; });
+  };
   r.bind({"subtract", {"minuend", "subtrahend"}, arithmetic_signatures,
           "Returns minuend - subtrahend."},
-         [](const value& a, const value& b) {
-           return arithmetic(
-               "subtract", a, b,
-               [](std::int64_t x, std::int64_t y, std::int64_t* out) {
-                 return __builtin_sub_overflow(x, y, out);
-               },
-               [](double x, double y) { return x - y; });
-         });
+         subtract);
+  // The name tutorials of positional JSON array calls use (SPEC §2).
+  r.bind({"sub", {"minuend", "subtrahend"}, arithmetic_signatures,
+          "Returns minuend - subtrahend (an alias of subtract)."},
+         subtract);
   r.bind({"multiply", {"a", "b"}, arithmetic_signatures, "Returns a * b."},
          [](const value& a, const value& b) {
            return arithmetic(

@@ -30,6 +30,10 @@
 
 namespace netcall {
 
+namespace detail {
+struct registry_access;
+}
+
 /// What the server knows of a procedure; `system.methodHelp` and `system.methodSignature` answer
 /// from it (XML-RPC introspection conventions, SPEC §2).
 struct procedure_info {
@@ -119,7 +123,7 @@ class registry {
   const std::map<std::string, entry, std::less<>>& entries() const { return entries_; }
 
  private:
-  friend class server;
+  friend struct detail::registry_access;  // the server registers its own system.* procedures
   void check_names(const std::string& name, std::size_t names, std::size_t arity) const;
   void add(entry e);
   /// Registers a procedure of a reserved name (the server's own `system.*`).

@@ -2,17 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
-#include "server/builtins.hpp"
-#include "server/interceptors/dedup.hpp"
-#include "server/interceptors/delay.hpp"
-#include "server/interceptors/in_flight_limit.hpp"
-#include "server/interceptors/shutdown_gate.hpp"
-#include "server/pipeline.hpp"
-#include "server/procedure_runner.hpp"
+#include "server/server_pipeline.hpp"
 #include "transport/transport.hpp"
 
 namespace netcall {
@@ -33,39 +26,11 @@ detail::transport_options transport_options_of(const server_options& o) {
 }  // namespace
 
 struct server::impl {
-  explicit impl(server_options o)
-      : options(std::move(o)),
-        cache(options.dedup_ttl, options.dedup_max_bytes),
-        limit(options.max_in_flight_per_connection),
-        wait(options.response_delay),
-        at_most_once(cache, stopping),
-        gate(stopping),
-        runner(procedures),
-        calls(chain()),
-        entries({&limit, &runner}) {}
-
-  /// The pipeline of every call, outermost first (docs/architecture.md): the in-flight limit
-  /// refuses before anything else; --delay holds answers (only when set); dedup answers retries
-  /// and moves their arrival back to the first attempt's, which --delay counts from; the
-  /// shutdown gate refuses new calls once stopping; the runner runs the procedure.
-  std::vector<detail::interceptor*> chain() {
-    std::vector<detail::interceptor*> c{&limit};
-    if (options.response_delay.count() > 0) c.push_back(&wait);
-    c.insert(c.end(), {&at_most_once, &gate, &runner});
-    return c;
-  }
+  explicit impl(server_options o) : options(std::move(o)), pipeline(options, procedures) {}
 
   server_options options;
   registry procedures;
-  std::atomic<bool> stopping{false};
-  detail::outcome_cache cache;
-  detail::in_flight_limit limit;
-  detail::delay wait;
-  detail::dedup at_most_once;
-  detail::shutdown_gate gate;
-  detail::procedure_runner runner;
-  detail::pipeline calls;    // every call a connection dispatches
-  detail::pipeline entries;  // calls inside a call (system.multicall's entries)
+  detail::server_pipeline pipeline;
 
   std::mutex mutex;
   std::condition_variable stop_requested_cv;
@@ -76,15 +41,10 @@ struct server::impl {
   std::unique_ptr<detail::transport> transport;
 };
 
-server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {
-  for (auto& e : detail::builtin_procedures(impl_->procedures, impl_->entries,
-                                            impl_->options.max_batch)) {
-    impl_->procedures.add_reserved(std::move(e));
-  }
-}
+server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 
 server::~server() {
-  impl_->stopping = true;
+  impl_->pipeline.stopping() = true;
   impl_->transport.reset();
 }
 
@@ -96,7 +56,7 @@ std::vector<std::string> server::start() {
   if (impl_->transport) throw std::logic_error("server already started");
   if (impl_->options.listen.empty()) impl_->options.listen.push_back("127.0.0.1:8000");
   impl_->transport = std::make_unique<detail::transport>(transport_options_of(impl_->options),
-                                                         impl_->calls);
+                                                         impl_->pipeline.calls());
   // Signals are watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure.
   impl_->transport->watch_signals([this](int signo) {
     spdlog::info("signal {}: shutting down", signo);
@@ -111,7 +71,7 @@ void server::run() {
     std::unique_lock lock(impl_->mutex);
     impl_->stop_requested_cv.wait(lock, [this] { return impl_->stop_requested; });
   }
-  impl_->stopping = true;  // calls that arrive from now on are refused with -32002
+  impl_->pipeline.stopping() = true;  // calls that arrive from now on are refused with -32002
   impl_->transport->stop(impl_->options.shutdown_grace);
 }
 

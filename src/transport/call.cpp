@@ -7,13 +7,13 @@ namespace netcall::detail {
 
 void call::finish() {
   answer.id = std::move(req.id);
-  server_connection& conn = *connection_;
-  if (child_done_) {
-    child_done_(answer);
+  server_connection* conn = connection_.get();
+  if (done_) {
+    done_(answer);
   } else {
-    conn.deliver(*this);
+    conn->deliver(*this);
   }
-  conn.call_finished();
+  if (conn != nullptr) conn->call_finished();
   loop_->call_finished();
   loop_->release(*this);  // may end the connection: it was the last call of a peer that left
 }
@@ -24,15 +24,20 @@ const std::shared_ptr<loop_anchor>& call::anchor() const { return loop_->anchor(
 
 bool call::on_loop_thread() const { return loop_->io().get_executor().running_in_this_thread(); }
 
-std::size_t call::calls_on_connection() const { return connection_->calls_; }
+std::size_t call::calls_on_connection() const {
+  return connection_ ? connection_->calls_ : 1;
+}
 
 call& call::make_child(std::function<void(response&)> done) {
-  call& child = loop_->acquire();
+  call& child = connection_ ? loop_->acquire() : loop_->acquire_detached(std::move(done));
   child.req.meta = req.meta;
   child.req.meta.idempotency_key.clear();
-  child.connection_ = connection_;
-  child.child_done_ = std::move(done);
-  connection_->start_call(child);
+  child.child_ = true;
+  if (connection_) {
+    child.connection_ = connection_;
+    child.done_ = std::move(done);
+    connection_->start_call(child);
+  }
   return child;
 }
 

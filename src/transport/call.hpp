@@ -48,10 +48,11 @@ class call {
   /// True on the thread of the call's loop.
   bool on_loop_thread() const;
 
-  /// Calls running on the call's connection, this one and its children included.
+  /// Calls running on the call's connection, this one and its children included (1 for a call
+  /// of no connection).
   std::size_t calls_on_connection() const;
   /// True for a child call (see make_child).
-  bool is_child() const { return static_cast<bool>(child_done_); }
+  bool is_child() const { return child_; }
   /// A new call on the same connection whose answer goes to `done` instead of a session (the
   /// entries of system.multicall): counted like a call of a batch, in flight on the connection
   /// and the loop. Its request starts with this call's metadata, minus the idempotency key.
@@ -64,7 +65,8 @@ class call {
   event_loop* loop_ = nullptr;
   std::shared_ptr<server_connection> connection_;
   reply_tag tag_;
-  std::function<void(response&)> child_done_;
+  std::function<void(response&)> done_;  // where the answer goes when not to a session
+  bool child_ = false;
   call* prev_ = nullptr;  // the loop's list of live calls
   call* next_ = nullptr;
 };

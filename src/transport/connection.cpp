@@ -127,7 +127,7 @@ asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
     // Backpressure on a client that does not read its answers.
     co_await wait_until([this] { return unsent() < max_unsent_bytes; });
   }
-  if (closed_) co_return false;
+  if (closed_ || reading_stopped_) co_return false;
   boost::system::error_code ec;
   std::string& buffer = loop_.read_buffer();
   const std::size_t n = co_await stream_->read_some(asio::buffer(buffer), ec);
@@ -234,6 +234,11 @@ void server_connection::on_written(void* context, const boost::system::error_cod
 void server_connection::close_after_flush() {
   close_after_flush_ = true;
   if (!write_active_) flush();
+}
+
+void server_connection::close_when_written() {
+  reading_stopped_ = true;
+  close_after_flush();
 }
 
 void server_connection::close() {

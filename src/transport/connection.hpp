@@ -70,6 +70,8 @@ class server_connection final : public session_host,
 
   /// Closes now: the slot is freed, pending reads and writes end, unsent answers are dropped.
   void close();
+  /// Stops reading and closes once the answers queued are written (the end of a shutdown).
+  void close_when_written();
   /// True when the idle sweep should close it at `now`.
   bool idle(std::chrono::steady_clock::time_point now) const;
 
@@ -119,6 +121,7 @@ class server_connection final : public session_host,
   bool close_after_flush_ = false;
   bool closed_ = false;
   bool peer_ended_ = false;
+  bool reading_stopped_ = false;
   bool slot_held_ = true;
   bool resumed_ = false;
   std::size_t calls_ = 0;  // calls of this connection not finished

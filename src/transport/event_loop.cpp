@@ -62,6 +62,14 @@ call& event_loop::acquire() {
   return *c;
 }
 
+call& event_loop::acquire_detached(std::function<void(response&)> done) {
+  call& c = acquire();
+  c.done_ = std::move(done);
+  c.req.meta.arrival = std::chrono::steady_clock::now();
+  call_started();
+  return c;
+}
+
 void event_loop::release(call& c) {
   if (c.prev_ != nullptr) {
     c.prev_->next_ = c.next_;
@@ -76,7 +84,8 @@ void event_loop::release(call& c) {
   }
   // Keep the storage of small calls (the next decode reuses it); free what a large one grew.
   c.connection_.reset();
-  c.child_done_ = nullptr;
+  c.done_ = nullptr;
+  c.child_ = false;
   c.tag_ = {};
   c.handler = nullptr;
   c.stage = 0;
@@ -117,14 +126,31 @@ std::string& event_loop::read_buffer() {
   return read_buffer_;
 }
 
+void event_loop::call_started() {
+  ++calls_;
+  became_busy();
+}
+
 void event_loop::call_finished() {
   --calls_;
-  if (calls_ == 0 && on_drained_) schedule_check();
+  if (calls_ == 0 && drain_ != nullptr) schedule_check();
+}
+
+void event_loop::write_started() {
+  ++writes_;
+  became_busy();
 }
 
 void event_loop::write_finished() {
   --writes_;
-  if (writes_ == 0 && on_drained_) schedule_check();
+  if (writes_ == 0 && drain_ != nullptr) schedule_check();
+}
+
+void event_loop::became_busy() {
+  if (drain_ == nullptr || counted_busy_ || closing_) return;
+  std::lock_guard lock(drain_->mutex);
+  ++drain_->busy;
+  counted_busy_ = true;
 }
 
 void event_loop::add(server_connection& c) {
@@ -140,8 +166,19 @@ void event_loop::remove(server_connection& c) {
   connections_.pop_back();
 }
 
-void event_loop::drain(std::function<void()> drained) {
-  on_drained_ = std::move(drained);
+void event_loop::drain(drain_state& s) {
+  drain_ = &s;
+  counted_busy_ = true;  // the transport counted every loop busy to begin with
+  schedule_check();
+}
+
+void event_loop::close_all(drain_state& s) {
+  drain_ = &s;
+  closing_ = true;
+  counted_closing_ = true;  // the transport counted every loop closing to begin with
+  // Closing may end connections: close a copy of the list.
+  const std::vector<server_connection*> open = connections_;
+  for (server_connection* c : open) c->close_when_written();
   schedule_check();
 }
 
@@ -156,14 +193,22 @@ void event_loop::schedule_check() {
 }
 
 void event_loop::check_drained() {
-  if (!on_drained_ || calls_ > 0 || writes_ > 0) return;
-  drained_ = true;
-  // Closing may end connections: close a copy of the list.
-  const std::vector<server_connection*> open = connections_;
-  for (server_connection* c : open) c->close();
-  auto done = std::move(on_drained_);
-  on_drained_ = nullptr;
-  done();
+  if (drain_ == nullptr) return;
+  bool changed = false;
+  {
+    std::lock_guard lock(drain_->mutex);
+    if (counted_busy_ && calls_ == 0 && writes_ == 0) {
+      counted_busy_ = false;
+      --drain_->busy;
+      changed = true;
+    }
+    if (counted_closing_ && writes_ == 0) {
+      counted_closing_ = false;
+      --drain_->closing;
+      changed = true;
+    }
+  }
+  if (changed) drain_->changed.notify_all();
 }
 
 void event_loop::start_idle_sweep(std::chrono::milliseconds idle_timeout) {

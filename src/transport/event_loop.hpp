@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -19,11 +20,23 @@
 #include <vector>
 
 #include "common/limits.hpp"
+#include "protocol/message.hpp"
 
 namespace netcall::detail {
 
 class call;
 class server_connection;
+
+/// The shared state of a graceful shutdown (SPEC §2), owned by the transport. Each loop says
+/// when it becomes busy or empty; the server is drained when no loop is busy.
+struct drain_state {
+  std::mutex mutex;
+  std::condition_variable changed;
+  /// Loops with a call running or a write under way.
+  std::size_t busy = 0;
+  /// Loops still writing the last answers of the connections they are closing.
+  std::size_t closing = 0;
+};
 
 /// Posts to a loop from any thread for as long as the loop exists: a completion that arrives
 /// from another thread after the server stopped is dropped instead of touching a freed loop.
@@ -58,6 +71,9 @@ class event_loop {
   call& acquire();
   /// Returns a finished call to the pool, dropping what it refers to.
   void release(call& c);
+  /// A call of no connection (in-process calls, tests): counted on this loop, and its answer
+  /// goes to `done` at `finish`. Fill its request, then give it to a call handler.
+  call& acquire_detached(std::function<void(response&)> done);
 
   /// The buffer every connection of the loop reads into: its bytes are valid until the reader
   /// awaits again.
@@ -65,22 +81,26 @@ class event_loop {
 
   /// Calls running on this loop (dispatched, not finished).
   std::size_t calls() const { return calls_; }
-  void call_started() { ++calls_; }
+  void call_started();
   void call_finished();
   /// Writes under way on this loop.
-  void write_started() { ++writes_; }
+  void write_started();
   void write_finished();
 
   /// The connections of this loop (for the idle sweep and the drain).
   void add(server_connection& c);
   void remove(server_connection& c);
 
-  /// Starts the graceful drain (SPEC §2): once no call runs and no write is under way on this
-  /// loop, closes its connections and calls `drained` (once). Checked after each event, never
-  /// in the middle of one, so answers queued by the current handler are seen as writes.
-  void drain(std::function<void()> drained);
-  /// True from `drain` on: new connections are closed at once.
-  bool draining() const { return static_cast<bool>(on_drained_) || drained_; }
+  /// Starts the graceful drain (SPEC §2): from now on the loop counts itself in `s.busy`
+  /// whenever a call runs or a write is under way on it, and out of it when neither does.
+  /// Checked after each event, never in the middle of one, so answers queued by the current
+  /// handler are seen as writes. Connections stay open: a retry may still arrive on them.
+  void drain(drain_state& s);
+  /// Ends the drain: stops reading every connection and closes each once its answers are
+  /// written; counts itself out of `s.closing` when no write is left.
+  void close_all(drain_state& s);
+  /// True once the drain began: new connections are closed at once.
+  bool draining() const { return drain_ != nullptr; }
 
   /// Closes connections idle for `idle_timeout` (checked by one timer per loop, every tenth of
   /// the timeout, at most every second).
@@ -90,6 +110,7 @@ class event_loop {
   void check_drained();
   void schedule_check();
   void sweep();
+  void became_busy();
 
   std::vector<call*> free_calls_;
   call* live_calls_ = nullptr;  // intrusive list of calls handed out
@@ -97,8 +118,10 @@ class event_loop {
   std::string read_buffer_;
   std::size_t calls_ = 0;
   std::size_t writes_ = 0;
-  std::function<void()> on_drained_;
-  bool drained_ = false;
+  drain_state* drain_ = nullptr;
+  bool counted_busy_ = false;  // counted in drain_->busy
+  bool closing_ = false;       // close_all began
+  bool counted_closing_ = false;  // counted in drain_->closing
   bool check_scheduled_ = false;
   std::chrono::milliseconds idle_timeout_{0};
   std::unique_ptr<boost::asio::steady_timer> sweeper_;

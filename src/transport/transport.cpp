@@ -8,8 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <condition_variable>
-#include <mutex>
 
 #include "common/duration.hpp"
 #include "common/endpoint.hpp"
@@ -153,23 +151,24 @@ void transport::stop(std::chrono::milliseconds grace) {
         a->close(ignored);
       }
     });
-    // Each loop says when it is empty (no polling): wait for all, or for the grace to pass.
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::size_t draining = loops_.size();
+    // Each loop says when it is busy and when empty (no polling). Drained: no call runs and no
+    // answer is being written on any loop at once. Then each loop stops reading, lets the last
+    // answers leave and closes its connections. All within the grace.
+    const auto deadline = saturating_add(std::chrono::steady_clock::now(), grace);
+    drain_state state;
+    state.busy = loops_.size();
     for (auto& loop : loops_) {
-      asio::post(loop->io(), [&, l = loop.get()] {
-        l->drain([&] {
-          std::lock_guard lock(mutex);
-          --draining;
-          cv.notify_all();
-        });
-      });
+      asio::post(loop->io(), [&state, l = loop.get()] { l->drain(state); });
     }
-    // The lock is let go before the loops are joined: a loop may be in its drain callback.
-    std::unique_lock lock(mutex);
-    cv.wait_until(lock, saturating_add(std::chrono::steady_clock::now(), grace),
-                  [&] { return draining == 0; });
+    std::unique_lock lock(state.mutex);
+    if (state.changed.wait_until(lock, deadline, [&] { return state.busy == 0; })) {
+      state.closing = loops_.size();
+      for (auto& loop : loops_) {
+        asio::post(loop->io(), [&state, l = loop.get()] { l->close_all(state); });
+      }
+      state.changed.wait_until(lock, deadline, [&] { return state.closing == 0; });
+    }
+    // The lock is let go before the loops are joined: a loop may be counting itself.
   }
   for (auto& loop : loops_) loop->io().stop();
   for (auto& t : threads_) t.join();

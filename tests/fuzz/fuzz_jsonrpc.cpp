@@ -36,7 +36,7 @@ constexpr std::size_t max_message_bytes = 16u << 20;
 
 bool same_request(const request& a, const request& b) {
   return a.method == b.method && same(a.params, b.params) && same(a.id, b.id) &&
-         a.notification == b.notification && a.idempotency_key == b.idempotency_key;
+         a.notification == b.notification && a.meta.idempotency_key == b.meta.idempotency_key;
 }
 
 bool same_response(const response& a, const response& b) {
@@ -157,7 +157,9 @@ struct framed {
 /// it goes on feeding, to check that every later call repeats the verdict.
 std::vector<framed> run_stream(const std::vector<std::string_view>& pieces) {
   using status = jsonrpc::stream_decoder::status;
-  jsonrpc::stream_decoder decoder(decode_limits{}, max_message_bytes);
+  decode_limits limits;
+  limits.max_message_bytes = max_message_bytes;
+  jsonrpc::stream_decoder decoder(limits);
   std::vector<framed> out;
   for (std::string_view input : pieces) {
     int idle = 0;  // calls in a row that consumed nothing

@@ -79,7 +79,7 @@ framing frame(const std::vector<std::string_view>& pieces) {
 
 bool same_request(const request& a, const request& b) {
   return a.method == b.method && same(a.params, b.params) && same(a.id, b.id) &&
-         a.notification == b.notification && a.idempotency_key == b.idempotency_key;
+         a.notification == b.notification && a.meta.idempotency_key == b.meta.idempotency_key;
 }
 
 bool same_response(const response& a, const response& b) {
@@ -117,7 +117,7 @@ void check_request(const request& r) {
   if (wrapped.params.is_struct()) wrapped.params = array{r.params};
   NETCALL_FUZZ_CHECK(same_request(*back, r) || same_request(*back, wrapped),
                      "method " + back->method + " params " + show(back->params) + " key " +
-                         back->idempotency_key);
+                         back->meta.idempotency_key);
 
   if (!r.notification) {
     check_response_round_trip(response{r.id, r.params, std::nullopt});
@@ -146,7 +146,7 @@ void fuzz_frames(std::string_view input) {
       NETCALL_FUZZ_CHECK(into == msgpack::decoded::request, "decode_request_into differs");
       NETCALL_FUZZ_CHECK(same_request(reused, *r),
                          "reused request differs: " + reused.method + " " + show(reused.params) +
-                             " id " + show(reused.id) + " key " + reused.idempotency_key);
+                             " id " + show(reused.id) + " key " + reused.meta.idempotency_key);
       check_request(*r);
     } else if (const auto* answer = std::get_if<response>(&decoded)) {
       NETCALL_FUZZ_CHECK(into == msgpack::decoded::answer, "decode_request_into differs");

@@ -911,27 +911,10 @@ TEST(jsonrpc_decode_responses, deep_nesting_is_refused_without_crash) {
 // ----------------------------------------------------------------------------------------------
 // stream_decoder
 
-TEST(boost_json_stream_parser, write_some_stops_at_the_end_of_one_text) {
-  // The framing below relies on this: bytes after a complete text are left unconsumed
-  // (whitespace directly after it is eaten), and a number needs a delimiter to complete.
-  boost::json::stream_parser p;
-  boost::json::error_code ec;
-  const std::string two = R"({"a":1}{"b":2})";
-  EXPECT_EQ(p.write_some(two.data(), two.size(), ec), 7u);
-  EXPECT_FALSE(ec);
-  EXPECT_TRUE(p.done());
-  EXPECT_EQ(boost::json::serialize(p.release()), R"({"a":1})");
-
-  p.reset();
-  const std::string spaced = "[1] \n [2]";
-  EXPECT_EQ(p.write_some(spaced.data(), spaced.size(), ec), 6u);
-  EXPECT_TRUE(p.done());
-
-  p.reset();
-  EXPECT_EQ(p.write_some("5", 1, ec), 1u);
-  EXPECT_FALSE(p.done());
-  EXPECT_EQ(p.write_some(" ", 1, ec), 1u);
-  EXPECT_TRUE(p.done());
+/// `limits` with a message size limit of `bytes`.
+decode_limits sized(decode_limits limits, std::size_t bytes) {
+  limits.max_message_bytes = bytes;
+  return limits;
 }
 
 /// Feeds `chunks` one after another, collecting every completed message; stops at a failure.
@@ -989,7 +972,7 @@ void expect_three_texts(const stream_run& run) {
 }
 
 TEST(jsonrpc_stream, back_to_back_texts_in_one_feed) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   std::string_view input(three_texts);
   message m;
   ASSERT_EQ(d.feed(input, m), stream_decoder::status::complete);
@@ -1001,19 +984,19 @@ TEST(jsonrpc_stream, back_to_back_texts_in_one_feed) {
   EXPECT_FALSE(rest.failure);
   EXPECT_EQ(rest.messages.size(), 2u);
 
-  stream_decoder fresh(decode_limits{}, 1 << 20);
+  stream_decoder fresh(sized(decode_limits{}, 1 << 20));
   expect_three_texts(run_stream(fresh, {three_texts}));
 }
 
 TEST(jsonrpc_stream, texts_split_byte_by_byte) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   expect_three_texts(run_stream(d, bytes_of(three_texts)));
 }
 
 TEST(jsonrpc_stream, texts_split_at_every_position) {
   for (std::size_t cut = 0; cut <= three_texts.size(); ++cut) {
     SCOPED_TRACE(cut);
-    stream_decoder d(decode_limits{}, 1 << 20);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
     expect_three_texts(run_stream(d, {three_texts.substr(0, cut), three_texts.substr(cut)}));
   }
 }
@@ -1024,7 +1007,7 @@ TEST(jsonrpc_stream, whitespace_between_and_after_texts_makes_no_message) {
       "{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"id\":2}\r\n \t ";
   for (bool split : {false, true}) {
     SCOPED_TRACE(split);
-    stream_decoder d(decode_limits{}, 1 << 20);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
     const stream_run run = split ? run_stream(d, bytes_of(text)) : run_stream(d, {text});
     ASSERT_FALSE(run.failure);
     ASSERT_EQ(run.messages.size(), 2u);
@@ -1041,7 +1024,7 @@ TEST(jsonrpc_stream, whitespace_between_and_after_texts_makes_no_message) {
 TEST(jsonrpc_stream, ready_for_the_next_text_after_complete) {
   // Many texts on one decoder: Boost 1.81's monotonic_resource::release() doubles its next block
   // size each time, so a decoder that reused one resource threw bad_alloc after ~60 texts.
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   for (int i = 0; i < 1000; ++i) {
     const std::string text = R"({"jsonrpc":"2.0","method":"m","id":)" + std::to_string(i) + "}\n";
     std::string_view input(text);
@@ -1053,7 +1036,7 @@ TEST(jsonrpc_stream, ready_for_the_next_text_after_complete) {
 }
 
 TEST(jsonrpc_stream, top_level_number_waits_for_a_delimiter) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   std::string_view input = "5";
   message m;
   EXPECT_EQ(d.feed(input, m), stream_decoder::status::need_more);
@@ -1066,7 +1049,7 @@ TEST(jsonrpc_stream, top_level_number_waits_for_a_delimiter) {
 }
 
 TEST(jsonrpc_stream, invalid_requests_and_empty_batch_do_not_fail_the_stream) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   const stream_run run =
       run_stream(d, {R"([] {"jsonrpc":"2.0","method":1} [1,2] {"jsonrpc":"2.0","method":"ok"})"});
   ASSERT_FALSE(run.failure);
@@ -1082,7 +1065,7 @@ TEST(jsonrpc_stream, invalid_requests_and_empty_batch_do_not_fail_the_stream) {
 TEST(jsonrpc_stream, batch_over_max_batch_is_one_invalid_request) {
   decode_limits limits;
   limits.max_batch = 2;
-  stream_decoder d(limits, 1 << 20);
+  stream_decoder d(sized(limits, 1 << 20));
   const stream_run run = run_stream(d, {"[1,2,3][1,2]"});
   ASSERT_FALSE(run.failure);
   ASSERT_EQ(run.messages.size(), 2u);
@@ -1106,16 +1089,16 @@ TEST(jsonrpc_stream, oversize_text_fails_with_resource_exhausted) {
   const std::string big =
       R"({"jsonrpc":"2.0","method":"m","params":[")" + std::string(200, 'x') + R"("],"id":1})";
   {
-    stream_decoder d(decode_limits{}, 64);
+    stream_decoder d(sized(decode_limits{}, 64));
     expect_failure(run_stream(d, {big}), resource_exhausted_code, "message too large");
   }
   {
-    stream_decoder d(decode_limits{}, 64);
+    stream_decoder d(sized(decode_limits{}, 64));
     expect_failure(run_stream(d, bytes_of(big)), resource_exhausted_code, "message too large");
   }
   {
     // The limit is per text: many small texts pass.
-    stream_decoder d(decode_limits{}, 64);
+    stream_decoder d(sized(decode_limits{}, 64));
     std::string many;
     for (int i = 0; i < 50; ++i) many += R"({"jsonrpc":"2.0","method":"m","id":1})";
     const stream_run run = run_stream(d, {many});
@@ -1126,12 +1109,12 @@ TEST(jsonrpc_stream, oversize_text_fails_with_resource_exhausted) {
 
 TEST(jsonrpc_stream, text_of_exactly_the_limit_is_accepted) {
   const std::string text = R"({"jsonrpc":"2.0","method":"m","id":1})";
-  stream_decoder exact(decode_limits{}, text.size());
+  stream_decoder exact(sized(decode_limits{}, text.size()));
   const stream_run ok = run_stream(exact, {text, text});
   EXPECT_FALSE(ok.failure);
   EXPECT_EQ(ok.messages.size(), 2u);
 
-  stream_decoder under(decode_limits{}, text.size() - 1);
+  stream_decoder under(sized(decode_limits{}, text.size() - 1));
   expect_failure(run_stream(under, {text}), resource_exhausted_code, "message too large");
 }
 
@@ -1139,20 +1122,20 @@ TEST(jsonrpc_stream, garbage_fails_with_parse_error) {
   for (const char* text :
        {"{\"jsonrpc\" 1}", "}", "hello", "{\"a\":1,}", "[1,2,,]", "{\"s\":\"\xff\"}"}) {
     SCOPED_TRACE(text);
-    stream_decoder d(decode_limits{}, 1 << 20);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
     expect_failure(run_stream(d, {text}), parse_error_code, "Parse error");
   }
 }
 
 TEST(jsonrpc_stream, good_text_then_garbage_answers_the_good_one_first) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   const stream_run run = run_stream(d, {R"({"jsonrpc":"2.0","method":"m","id":1} xyz)"});
   ASSERT_EQ(run.messages.size(), 1u);
   expect_failure(run, parse_error_code, "Parse error");
 }
 
 TEST(jsonrpc_stream, after_failure_it_stays_failed) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   expect_failure(run_stream(d, {"]"}), parse_error_code, "Parse error");
   std::string_view input = R"({"jsonrpc":"2.0","method":"m","id":1})";
   message m;
@@ -1162,7 +1145,7 @@ TEST(jsonrpc_stream, after_failure_it_stays_failed) {
 }
 
 TEST(jsonrpc_stream, deep_nesting_fails_with_parse_error_without_crash) {
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   expect_failure(run_stream(d, {std::string(100000, '[')}), parse_error_code,
                  "nesting deeper than 128");
 }
@@ -1176,7 +1159,7 @@ TEST(jsonrpc_stream, numbers_split_at_every_position_keep_their_value) {
                          value(0.1)});
   for (std::size_t cut = 0; cut <= text.size(); ++cut) {
     SCOPED_TRACE(cut);
-    stream_decoder d(decode_limits{}, 1 << 20);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
     const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
     ASSERT_FALSE(run.failure);
     ASSERT_EQ(run.messages.size(), 1u);
@@ -1184,7 +1167,7 @@ TEST(jsonrpc_stream, numbers_split_at_every_position_keep_their_value) {
     EXPECT_EQ(r.params, want);
     EXPECT_EQ(r.id, value(12345));
   }
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   const stream_run run = run_stream(d, bytes_of(text));
   ASSERT_EQ(run.messages.size(), 1u);
   EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params, want);
@@ -1205,7 +1188,7 @@ TEST(jsonrpc_stream, random_doubles_round_trip_bit_for_bit_when_split) {
     chunks.push_back(stream_text.substr(at, len));
     at += len;
   }
-  stream_decoder d(decode_limits{}, 1 << 20);
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
   const stream_run run = run_stream(d, chunks);
   ASSERT_FALSE(run.failure);
   ASSERT_EQ(run.messages.size(), doubles.size());
@@ -1223,9 +1206,9 @@ TEST(jsonrpc_stream, number_out_of_range_fails_with_parse_error) {
     SCOPED_TRACE(number);
     const std::string text =
         std::string(R"({"jsonrpc":"2.0","method":"m","params":[)") + number + R"(],"id":1})";
-    stream_decoder whole(decode_limits{}, 1 << 20);
+    stream_decoder whole(sized(decode_limits{}, 1 << 20));
     expect_failure(run_stream(whole, {text}), parse_error_code, "number out of range");
-    stream_decoder split(decode_limits{}, 1 << 20);
+    stream_decoder split(sized(decode_limits{}, 1 << 20));
     expect_failure(run_stream(split, bytes_of(text)), parse_error_code, "number out of range");
   }
 }
@@ -1238,7 +1221,7 @@ TEST(jsonrpc_stream, escapes_split_byte_by_byte_keep_their_content) {
   const std::string smiley = "\xf0\x9f\x98\x80";
   for (bool split : {false, true}) {
     SCOPED_TRACE(split);
-    stream_decoder d(decode_limits{}, 1 << 20);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
     const stream_run run = split ? run_stream(d, bytes_of(text)) : run_stream(d, {text});
     ASSERT_FALSE(run.failure);
     ASSERT_EQ(run.messages.size(), 1u);
@@ -1261,7 +1244,7 @@ TEST(jsonrpc_stream, long_strings_split_at_every_position_keep_their_content) {
   ASSERT_TRUE(want.is_string());
   for (std::size_t cut = 0; cut <= text.size(); cut += 7) {
     SCOPED_TRACE(cut);
-    stream_decoder d(decode_limits{}, 1 << 20);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
     const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
     ASSERT_EQ(run.messages.size(), 1u);
     EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params.as_array().at(0), want);

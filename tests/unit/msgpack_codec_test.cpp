@@ -413,7 +413,7 @@ TEST(msgpack_decode_request, request_with_positional_params) {
   EXPECT_TRUE(r.id.is_int());
   EXPECT_EQ(r.id, value(1));
   EXPECT_FALSE(r.notification);
-  EXPECT_EQ(r.idempotency_key, "");
+  EXPECT_EQ(r.meta.idempotency_key, "");
 }
 
 TEST(msgpack_decode_request, msgid_of_every_uint_width_up_to_2_32_minus_1) {
@@ -430,7 +430,7 @@ TEST(msgpack_decode_request, five_elements_carry_the_idempotency_key) {
   EXPECT_EQ(r.method, "add");
   EXPECT_EQ(r.params, value(array{2, 3}));
   EXPECT_EQ(r.id, value(9));
-  EXPECT_EQ(r.idempotency_key, "client-1:17");
+  EXPECT_EQ(r.meta.idempotency_key, "client-1:17");
   EXPECT_FALSE(r.notification);
 }
 
@@ -628,7 +628,7 @@ void expect_same(const server_message& a, const server_message& b, std::string_v
     EXPECT_EQ(ra->params, rb.params) << what;
     EXPECT_EQ(ra->id, rb.id) << what;
     EXPECT_EQ(ra->notification, rb.notification) << what;
-    EXPECT_EQ(ra->idempotency_key, rb.idempotency_key) << what;
+    EXPECT_EQ(ra->meta.idempotency_key, rb.meta.idempotency_key) << what;
   } else if (const auto* ea = std::get_if<response>(&a)) {
     EXPECT_EQ(*ea, std::get<response>(b)) << what;
   }
@@ -674,7 +674,7 @@ TEST(msgpack_decode_request_into, reused_request_forgets_the_previous_message) {
   ASSERT_EQ(
       decode_request_into(unhex("95 00 09 a5 6772656574 81 a16b 01 a3 6b6579"), limits, req, error),
       decoded::request);
-  EXPECT_EQ(req.idempotency_key, "key");
+  EXPECT_EQ(req.meta.idempotency_key, "key");
   EXPECT_EQ(req.params, value(structure{{"k", 1}}));
   // ... then a notification with array params: no key, no id, notification set.
   ASSERT_EQ(decode_request_into(unhex("9302a36c6f6791a26869"), limits, req, error),
@@ -683,7 +683,7 @@ TEST(msgpack_decode_request_into, reused_request_forgets_the_previous_message) {
   EXPECT_EQ(req.params, value(array{"hi"}));
   EXPECT_TRUE(req.id.is_nil());
   EXPECT_TRUE(req.notification);
-  EXPECT_EQ(req.idempotency_key, "");
+  EXPECT_EQ(req.meta.idempotency_key, "");
   // ... then a plain request: notification cleared, id set, fewer params.
   ASSERT_EQ(decode_request_into(unhex("94 00 05 a3616464 91 01"), limits, req, error),
             decoded::request);
@@ -1175,7 +1175,7 @@ TEST(msgpack_encode_request, idempotency_key_is_the_fifth_element) {
   r.method = "add";
   r.params = array{2, 3};
   r.id = 9;
-  r.idempotency_key = "client-1:17";
+  r.meta.idempotency_key = "client-1:17";
   std::string out;
   encode_request(r, out);
   // python3-msgpack: [0, 9, "add", [2, 3], "client-1:17"].
@@ -1187,7 +1187,7 @@ TEST(msgpack_encode_request, notification_is_type_2_without_msgid_or_key) {
   r.method = "log";
   r.params = array{"hi"};
   r.notification = true;
-  r.idempotency_key = "ignored";
+  r.meta.idempotency_key = "ignored";
   std::string out;
   encode_request(r, out);
   EXPECT_EQ(hex(out), "9302a36c6f6791a26869");  // python3-msgpack: [2, "log", ["hi"]]
@@ -1241,14 +1241,14 @@ TEST(msgpack_encode_request, reads_back_as_the_same_request) {
                    date_time{1900, 1, 1, 0, 0, 0},
                    array{structure{{"k", array{}}}}};
   r.id = std::int64_t{4294967295};
-  r.idempotency_key = "c:1";
+  r.meta.idempotency_key = "c:1";
   std::string out;
   encode_request(r, out);
   const request back = request_of(decode_request(out, decode_limits{}));
   EXPECT_EQ(back.method, r.method);
   EXPECT_EQ(back.params, r.params);
   EXPECT_EQ(back.id, r.id);
-  EXPECT_EQ(back.idempotency_key, r.idempotency_key);
+  EXPECT_EQ(back.meta.idempotency_key, r.meta.idempotency_key);
   EXPECT_FALSE(back.notification);
 }
 

@@ -1,0 +1,39 @@
+#include "server/server_pipeline.hpp"
+
+#include "server/builtins.hpp"
+
+namespace netcall::detail {
+
+/// Registers the server's own procedures under the reserved `system.` prefix.
+struct registry_access {
+  static void add_reserved(registry& r, registry::entry e) { r.add_reserved(std::move(e)); }
+};
+
+namespace {
+
+std::vector<interceptor*> chain_of(const server_options& options, interceptor& limit,
+                                   interceptor& delay, interceptor& dedup, interceptor& gate,
+                                   interceptor& runner) {
+  std::vector<interceptor*> chain{&limit};
+  if (options.response_delay.count() > 0) chain.push_back(&delay);
+  chain.insert(chain.end(), {&dedup, &gate, &runner});
+  return chain;
+}
+
+}  // namespace
+
+server_pipeline::server_pipeline(const server_options& options, registry& procedures)
+    : cache_(options.dedup_ttl, options.dedup_max_bytes),
+      limit_(options.max_in_flight_per_connection),
+      delay_(options.response_delay),
+      dedup_(cache_, stopping_),
+      gate_(stopping_),
+      runner_(procedures),
+      calls_(chain_of(options, limit_, delay_, dedup_, gate_, runner_)),
+      entries_({&limit_, &runner_}) {
+  for (auto& e : builtin_procedures(procedures, entries_, options.max_batch)) {
+    registry_access::add_reserved(procedures, std::move(e));
+  }
+}
+
+}  // namespace netcall::detail

@@ -1,0 +1,50 @@
+#pragma once
+/// \file
+/// The server's call pipelines, assembled from server_options (docs/architecture.md):
+///
+///   calls:   in_flight_limit → delay (when --delay is set) → dedup → shutdown_gate → runner
+///   entries: in_flight_limit → runner          (the calls inside system.multicall)
+///
+/// Outermost first: the in-flight limit refuses before anything else; --delay holds answers;
+/// dedup answers retries and moves their arrival back to the first attempt's, which --delay
+/// counts from; the shutdown gate refuses new calls once stopping; the runner runs the
+/// procedure. A new interceptor is a file pair in server/interceptors/ and a line here.
+
+#include <atomic>
+
+#include "netcall/server.hpp"
+#include "server/interceptors/dedup.hpp"
+#include "server/interceptors/delay.hpp"
+#include "server/interceptors/in_flight_limit.hpp"
+#include "server/interceptors/shutdown_gate.hpp"
+#include "server/outcome_cache.hpp"
+#include "server/pipeline.hpp"
+#include "server/procedure_runner.hpp"
+
+namespace netcall::detail {
+
+class server_pipeline {
+ public:
+  /// Registers the built-in `system.*` procedures in `procedures` (which must outlive this).
+  server_pipeline(const server_options& options, registry& procedures);
+
+  /// Every call a connection dispatches goes here (the transport's call handler).
+  pipeline& calls() { return calls_; }
+  /// Set when shutdown begins: new calls are refused with -32002 from then on.
+  std::atomic<bool>& stopping() { return stopping_; }
+  /// The outcomes kept for retries.
+  outcome_cache& cache() { return cache_; }
+
+ private:
+  std::atomic<bool> stopping_{false};
+  outcome_cache cache_;
+  in_flight_limit limit_;
+  delay delay_;
+  dedup dedup_;
+  shutdown_gate gate_;
+  procedure_runner runner_;
+  pipeline calls_;
+  pipeline entries_;
+};
+
+}  // namespace netcall::detail
