@@ -1,0 +1,447 @@
+// Each protocol unit (protocol/protocol.hpp) on its own: the server session fed bytes through a
+// fake host (tests/support/fake_host.hpp) that answers calls at once or later, and the client
+// side's framing and answer readers. The protocol table's sniffing order too.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <memory>
+#include <string>
+
+#include "fake_host.hpp"
+#include "protocol/http/unit.hpp"
+#include "protocol/json_array/unit.hpp"
+#include "protocol/jsonrpc/unit.hpp"
+#include "protocol/msgpack/codec.hpp"
+#include "protocol/msgpack/unit.hpp"
+#include "protocol/protocols.hpp"
+#include "protocol/xmlrpc/unit.hpp"
+
+using namespace netcall;
+using namespace netcall::detail;
+using test::fake_host;
+
+namespace {
+
+/// A session of `unit` on `host`.
+std::unique_ptr<server_session> open(const server_protocol& unit, fake_host& host) {
+  auto s = unit.make_session(host);
+  host.session = s.get();
+  return s;
+}
+
+/// Feeds all of `bytes`; returns the verdict and how much was taken.
+server_session::verdict feed(server_session& s, std::string_view bytes, std::size_t& consumed) {
+  consumed = 0;
+  return s.feed(bytes, consumed);
+}
+
+server_session::verdict feed(server_session& s, std::string_view bytes) {
+  std::size_t consumed = 0;
+  return s.feed(bytes, consumed);
+}
+
+/// Answers the calls held by `host` later, as the transport would: by their method's name.
+bool hold_everything(request&, response&) { return false; }
+
+/// The protocol the server's table picks for these first bytes, or "" (undecided or none).
+std::string sniffed(std::string_view first_bytes) {
+  for (const server_protocol* p : server_protocols()) {
+    const auto v = p->sniff(first_bytes);
+    if (v == sniff_result::not_mine) continue;
+    return v == sniff_result::mine ? std::string(p->name) : std::string();
+  }
+  return "none";
+}
+
+std::string msgpack_request(std::int64_t id, std::string method, array params,
+                            std::string key = {}) {
+  request r;
+  r.id = id;
+  r.method = std::move(method);
+  r.params = std::move(params);
+  r.meta.idempotency_key = std::move(key);
+  std::string out;
+  msgpack::encode_request(r, out);
+  return out;
+}
+
+}  // namespace
+
+// ---- the table --------------------------------------------------------------------------------
+
+TEST(protocol_table, first_bytes_pick_the_protocol_in_table_order) {
+  EXPECT_EQ(sniffed(R"(["add", 1, 2])"), "json-array");
+  EXPECT_EQ(sniffed(R"( [ "add")"), "json-array");
+  EXPECT_EQ(sniffed(R"([{"jsonrpc":"2.0"}])"), "jsonrpc");
+  EXPECT_EQ(sniffed(R"({"jsonrpc":"2.0"})"), "jsonrpc");
+  EXPECT_EQ(sniffed("\x94\x00\x01"), "msgpack");
+  EXPECT_EQ(sniffed("POST / HTTP/1.1\r\n"), "http");
+  EXPECT_EQ(sniffed("garbage"), "none");
+  // `[` alone could begin either a positional call or a JSON-RPC batch: wait for more.
+  EXPECT_EQ(sniffed("["), "");
+  EXPECT_EQ(sniffed("[  "), "");
+  EXPECT_EQ(sniffed("PO"), "");
+}
+
+TEST(protocol_table, every_client_protocol_is_named_as_the_cli_names_it) {
+  for (const char* name : {"jsonrpc", "jsonrpc-http", "xmlrpc", "msgpack"}) {
+    protocol p{};
+    ASSERT_TRUE(parse_protocol(name, p)) << name;
+    EXPECT_EQ(to_string(p), name);
+    EXPECT_EQ(client_protocol_for(p).name(), name);
+  }
+  protocol p{};
+  EXPECT_FALSE(parse_protocol("json-array", p));  // a server-only protocol
+}
+
+// ---- MessagePack-RPC --------------------------------------------------------------------------
+
+TEST(msgpack_unit, answers_each_call_as_it_completes_out_of_order) {
+  fake_host host({}, hold_everything);
+  auto s = open(msgpack::tcp_server, host);
+  const std::string bytes = msgpack_request(1, "slow", array{}) + msgpack_request(2, "fast", array{});
+  EXPECT_EQ(feed(*s, bytes), server_session::verdict::more);
+  ASSERT_EQ(host.held.size(), 2u);
+  EXPECT_EQ(host.dispatched[0].meta.protocol, "msgpack");
+  response r;
+  r.result = value("second");
+  host.answer_held(1, r);
+  r.result = value("first");
+  host.answer_held(0, r);
+  response a, b;
+  std::string why;
+  msgpack::frame_scanner scan(128, 1 << 20);
+  ASSERT_EQ(scan.scan(host.out), msgpack::frame_scanner::status::complete);
+  ASSERT_TRUE(msgpack::decode_response(std::string_view(host.out).substr(0, scan.size()),
+                                       decode_limits{}, a, why))
+      << why;
+  ASSERT_TRUE(msgpack::decode_response(std::string_view(host.out).substr(scan.size()),
+                                       decode_limits{}, b, why))
+      << why;
+  EXPECT_EQ(a.id, value(2));
+  EXPECT_EQ(a.result, value("second"));
+  EXPECT_EQ(b.id, value(1));
+}
+
+TEST(msgpack_unit, a_message_split_across_reads_is_kept_until_whole) {
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  const std::string bytes = msgpack_request(7, "echo", array{"hello"});
+  std::size_t consumed = 0;
+  EXPECT_EQ(feed(*s, std::string_view(bytes).substr(0, 5), consumed), server_session::verdict::more);
+  EXPECT_EQ(consumed, 0u);
+  EXPECT_TRUE(host.dispatched.empty());
+  EXPECT_EQ(feed(*s, bytes, consumed), server_session::verdict::more);
+  EXPECT_EQ(consumed, bytes.size());
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].params, value(array{"hello"}));
+}
+
+TEST(msgpack_unit, the_idempotency_key_travels_as_a_fifth_element) {
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  feed(*s, msgpack_request(1, "m", array{}, "nc1:0123456789abcdef:1"));
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].meta.idempotency_key, "nc1:0123456789abcdef:1");
+}
+
+TEST(msgpack_unit, bytes_that_are_not_msgpack_close_the_connection) {
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  EXPECT_EQ(feed(*s, "\x94\xc1"), server_session::verdict::close);
+  EXPECT_EQ(host.protocol_errors, 1);
+}
+
+TEST(msgpack_unit, notifications_are_run_and_not_answered) {
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  feed(*s, "\x93\x02\xa1m\x90");  // [2, "m", []]
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_TRUE(host.dispatched[0].notification);
+  EXPECT_TRUE(host.out.empty());
+}
+
+// ---- JSON-RPC over TCP ------------------------------------------------------------------------
+
+TEST(jsonrpc_unit, a_batch_is_answered_once_all_its_calls_are_even_when_some_answer_later) {
+  fake_host host({}, [](request& req, response& answer) {
+    if (req.method == "later") return false;
+    answer.result = value(req.method);
+    return true;
+  });
+  auto s = open(jsonrpc::tcp_server, host);
+  feed(*s, R"([{"jsonrpc":"2.0","method":"now","id":1},)"
+           R"({"jsonrpc":"2.0","method":"later","id":2},)"
+           R"({"jsonrpc":"2.0","method":"note"},)"
+           R"({"jsonrpc":"2.0","id":4}])");
+  EXPECT_TRUE(host.out.empty()) << "a batch is answered as one array";
+  ASSERT_EQ(host.held.size(), 1u);
+  response r;
+  r.result = value("done later");
+  host.answer_held(0, r);
+  ASSERT_FALSE(host.out.empty());
+  EXPECT_EQ(host.out.back(), '\n');
+  const auto answers = boost::json::parse(host.out);
+  ASSERT_EQ(answers.as_array().size(), 3u);  // the notification gets none
+  EXPECT_EQ(answers.at(0).at("result"), "now");
+  EXPECT_EQ(answers.at(1).at("result"), "done later");
+  EXPECT_EQ(answers.at(2).at("error").at("code"), -32600);
+  EXPECT_EQ(answers.at(2).at("id"), 4);
+}
+
+TEST(jsonrpc_unit, single_requests_are_answered_each_on_its_own_line) {
+  fake_host host;
+  auto s = open(jsonrpc::tcp_server, host);
+  feed(*s, R"({"jsonrpc":"2.0","method":"a","params":[1],"id":1}{"jsonrpc":"2.0","method":"b","params":[2],"id":"x"})");
+  EXPECT_EQ(host.out, R"({"jsonrpc":"2.0","result":[1],"id":1})" "\n"
+                      R"({"jsonrpc":"2.0","result":[2],"id":"x"})" "\n");
+  EXPECT_EQ(host.dispatched[0].meta.protocol, "jsonrpc");
+}
+
+TEST(jsonrpc_unit, a_request_id_shaped_like_a_key_is_the_idempotency_key) {
+  fake_host host;
+  auto s = open(jsonrpc::tcp_server, host);
+  feed(*s, R"({"jsonrpc":"2.0","method":"a","id":"nc1:0123456789abcdef:5"})"
+           R"({"jsonrpc":"2.0","method":"a","id":"nc1:xyz:5"})");
+  ASSERT_EQ(host.dispatched.size(), 2u);
+  EXPECT_EQ(host.dispatched[0].meta.idempotency_key, "nc1:0123456789abcdef:5");
+  EXPECT_EQ(host.dispatched[1].meta.idempotency_key, "");
+}
+
+TEST(jsonrpc_unit, a_syntax_error_is_answered_then_closes) {
+  fake_host host;
+  auto s = open(jsonrpc::tcp_server, host);
+  EXPECT_EQ(feed(*s, R"({"jsonrpc":"2.0","method":"a","id":1}{nope)"), server_session::verdict::close);
+  const auto second = host.out.substr(host.out.find('\n') + 1);
+  EXPECT_EQ(boost::json::parse(second).at("error").at("code"), -32700);
+  EXPECT_EQ(host.protocol_errors, 1);
+}
+
+// ---- positional JSON array calls --------------------------------------------------------------
+
+TEST(json_array_unit, a_call_is_answered_with_the_bare_result) {
+  fake_host host({}, [](request& req, response& answer) {
+    answer.result = value(req.params.as_array()[0].as_int() + req.params.as_array()[1].as_int());
+    return true;
+  });
+  auto s = open(json_array::tcp_server, host);
+  EXPECT_EQ(feed(*s, R"(["add", 10, 10])"), server_session::verdict::more);
+  EXPECT_EQ(host.out, "20\n");
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].method, "add");
+  EXPECT_EQ(host.dispatched[0].params, value(array{10, 10}));
+  EXPECT_EQ(host.dispatched[0].meta.protocol, "json-array");
+}
+
+TEST(json_array_unit, errors_are_an_error_object) {
+  fake_host host({}, [](request&, response& answer) {
+    answer.error = make_fault(status_code::method_not_found, "method not found: nope");
+    return true;
+  });
+  auto s = open(json_array::tcp_server, host);
+  feed(*s, R"(["nope"])");
+  EXPECT_EQ(host.out, R"({"error":{"code":-32601,"message":"method not found: nope"}})" "\n");
+}
+
+TEST(json_array_unit, calls_are_answered_in_the_order_they_came) {
+  fake_host host({}, hold_everything);
+  auto s = open(json_array::tcp_server, host);
+  const std::string two = R"(["sleep", 200]["add", 1, 2])";
+  std::size_t consumed = 0;
+  EXPECT_EQ(feed(*s, two, consumed), server_session::verdict::wait)
+      << "the second call waits for the first's answer";
+  EXPECT_EQ(host.held.size(), 1u);
+  response r;
+  r.result = value(200);
+  host.answer_held(0, r);
+  EXPECT_EQ(host.resumes, 1);
+  EXPECT_EQ(host.out, "200\n");
+  EXPECT_EQ(feed(*s, std::string_view(two).substr(consumed)), server_session::verdict::wait);
+  r.result = value(3);
+  host.answer_held(0, r);
+  EXPECT_EQ(host.out, "200\n3\n");
+}
+
+TEST(json_array_unit, a_text_that_is_not_a_call_is_refused_and_malformed_json_closes) {
+  fake_host host;
+  auto s = open(json_array::tcp_server, host);
+  EXPECT_EQ(feed(*s, R"([1, 2])"), server_session::verdict::more);
+  EXPECT_EQ(boost::json::parse(host.out).at("error").at("code"), -32600);
+  host.out.clear();
+  EXPECT_EQ(feed(*s, "[nope"), server_session::verdict::close);
+  EXPECT_EQ(boost::json::parse(host.out).at("error").at("code"), -32700);
+}
+
+// ---- HTTP -------------------------------------------------------------------------------------
+
+namespace {
+std::string post(std::string_view path, std::string_view type, std::string_view body,
+                 std::string_view extra = {}) {
+  std::string r = "POST " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n";
+  if (!type.empty()) r += "Content-Type: " + std::string(type) + "\r\n";
+  r += std::string(extra);
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+  return r;
+}
+}  // namespace
+
+TEST(http_unit, health_metrics_and_refusals) {
+  fake_host host;
+  auto s = open(http::server, host);
+  feed(*s, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+           "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_NE(host.out.find("HTTP/1.1 200 OK\r\n"), std::string::npos);
+  EXPECT_NE(host.out.find("netcall_test_metric 1"), std::string::npos);
+  EXPECT_NE(host.out.find("HTTP/1.1 404"), std::string::npos);
+  EXPECT_NE(host.out.find("HTTP/1.1 405"), std::string::npos);
+  EXPECT_NE(host.out.find("Allow: GET, HEAD, POST"), std::string::npos);
+}
+
+TEST(http_unit, the_content_type_then_the_path_then_the_body_pick_the_codec) {
+  fake_host host;
+  auto s = open(http::server, host);
+  const std::string xml =
+      "<?xml version=\"1.0\"?><methodCall><methodName>m</methodName><params/></methodCall>";
+  const std::string json = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  feed(*s, post("/RPC2", "text/xml", xml) + post("/x", "application/json", json) +
+               post("/RPC2", "", xml) + post("/", "", json) + post("/", "text/plain", "hello"));
+  ASSERT_EQ(host.dispatched.size(), 4u);
+  EXPECT_EQ(host.dispatched[0].meta.protocol, "xmlrpc");
+  EXPECT_EQ(host.dispatched[1].meta.protocol, "jsonrpc-http");
+  EXPECT_EQ(host.dispatched[2].meta.protocol, "xmlrpc");
+  EXPECT_EQ(host.dispatched[3].meta.protocol, "jsonrpc-http");
+  EXPECT_NE(host.out.find("HTTP/1.1 415"), std::string::npos);
+}
+
+TEST(http_unit, pipelined_requests_wait_for_the_answer_before_them) {
+  fake_host host({}, hold_everything);
+  auto s = open(http::server, host);
+  const std::string two = post("/", "application/json", R"({"jsonrpc":"2.0","method":"slow","id":1})") +
+                          post("/", "application/json", R"({"jsonrpc":"2.0","method":"fast","id":2})");
+  std::size_t consumed = 0;
+  EXPECT_EQ(feed(*s, two, consumed), server_session::verdict::wait);
+  EXPECT_LT(consumed, two.size()) << "the second request stays unparsed";
+  ASSERT_EQ(host.held.size(), 1u);
+  response r;
+  r.result = value("slow");
+  host.answer_held(0, r);
+  EXPECT_EQ(host.resumes, 1);
+  EXPECT_NE(host.out.find(R"("result":"slow")"), std::string::npos);
+  EXPECT_EQ(host.out.find(R"("result":"fast")"), std::string::npos);
+}
+
+TEST(http_unit, only_notifications_get_204_and_xmlrpc_reads_the_key_from_a_header) {
+  fake_host host;
+  auto s = open(http::server, host);
+  feed(*s, post("/", "application/json", R"({"jsonrpc":"2.0","method":"note"})") +
+               post("/RPC2", "text/xml",
+                    "<methodCall><methodName>m</methodName></methodCall>",
+                    "Idempotency-Key: nc1:0123456789abcdef:3\r\n"));
+  EXPECT_EQ(host.out.rfind("HTTP/1.1 204 No Content\r\n", 0), 0u);
+  ASSERT_EQ(host.dispatched.size(), 2u);
+  EXPECT_EQ(host.dispatched[1].meta.idempotency_key, "nc1:0123456789abcdef:3");
+}
+
+TEST(http_unit, connection_close_ends_after_the_answer) {
+  fake_host host;
+  auto s = open(http::server, host);
+  EXPECT_EQ(feed(*s, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"),
+            server_session::verdict::close);
+  EXPECT_NE(host.out.find("Connection: close"), std::string::npos);
+}
+
+// ---- client side ------------------------------------------------------------------------------
+
+namespace {
+/// Reads every answer in `bytes` with `p`'s reader.
+std::vector<response> read_all(const client_protocol& p, std::string_view bytes) {
+  auto reader = p.make_reader(decode_limits{}, "h:1");
+  std::vector<response> out;
+  std::size_t consumed = 0;
+  for (;;) {
+    response r;
+    std::string why;
+    const auto st = reader->next(bytes, consumed, r, why);
+    if (st != response_reader::status::answer) {
+      EXPECT_NE(st, response_reader::status::failed) << why;
+      return out;
+    }
+    out.push_back(std::move(r));
+  }
+}
+}  // namespace
+
+TEST(client_units, jsonrpc_carries_the_key_as_the_id_and_reads_answers_by_line) {
+  const auto& p = jsonrpc::tcp_client();
+  request r;
+  r.method = "add";
+  r.params = array{1, 2};
+  r.meta.idempotency_key = "nc1:0123456789abcdef:42";
+  p.prepare(r, 42);
+  EXPECT_EQ(r.id, value("nc1:0123456789abcdef:42"));
+  std::uint32_t seq = 0;
+  ASSERT_TRUE(p.sequence_of(r.id, seq));
+  EXPECT_EQ(seq, 42u);
+  std::string wire;
+  p.encode(r, "h:1", wire);
+  EXPECT_EQ(wire.back(), '\n');
+  const auto answers =
+      read_all(p, R"({"jsonrpc":"2.0","result":3,"id":1})" "\n"
+                  R"([{"jsonrpc":"2.0","result":4,"id":2},{"jsonrpc":"2.0","result":5,"id":3}])" "\n");
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_EQ(answers[2].result, value(5));
+}
+
+TEST(client_units, msgpack_round_trips_through_the_server_session) {
+  const auto& p = msgpack::tcp_client();
+  request r;
+  r.method = "echo";
+  r.params = array{"x"};
+  p.prepare(r, 9);
+  std::string wire;
+  p.encode(r, "h:1", wire);
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  feed(*s, wire);
+  const auto answers = read_all(p, host.out);
+  ASSERT_EQ(answers.size(), 1u);
+  std::uint32_t seq = 0;
+  ASSERT_TRUE(p.sequence_of(answers[0].id, seq));
+  EXPECT_EQ(seq, 9u);
+  EXPECT_EQ(answers[0].result, value(array{"x"}));
+}
+
+TEST(client_units, http_clients_round_trip_through_the_server_session) {
+  for (protocol proto : {protocol::jsonrpc_http, protocol::xmlrpc}) {
+    const auto& p = client_protocol_for(proto);
+    EXPECT_FALSE(p.multiplexed());
+    request r;
+    r.method = "echo";
+    r.params = array{"x", 1};
+    r.meta.idempotency_key = "nc1:0123456789abcdef:7";
+    p.prepare(r, 7);
+    std::string wire;
+    p.encode(r, "h:1", wire);
+    EXPECT_NE(wire.find("Idempotency-Key: nc1:0123456789abcdef:7"), std::string::npos);
+    fake_host host;
+    auto s = open(http::server, host);
+    feed(*s, wire);
+    ASSERT_EQ(host.dispatched.size(), 1u) << wire;
+    EXPECT_EQ(host.dispatched[0].meta.idempotency_key, "nc1:0123456789abcdef:7");
+    const auto answers = read_all(p, host.out);
+    ASSERT_EQ(answers.size(), 1u) << host.out;
+    EXPECT_FALSE(answers[0].error) << answers[0].error->message;
+    EXPECT_EQ(answers[0].result, value(array{"x", 1}));
+  }
+}
+
+TEST(client_units, an_http_status_other_than_200_is_a_protocol_error) {
+  const auto answers = read_all(client_protocol_for(protocol::xmlrpc),
+                                "HTTP/1.1 415 Unsupported Media Type\r\nContent-Length: 4\r\n\r\nnope");
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_TRUE(answers[0].error);
+  EXPECT_EQ(answers[0].error->code, wire_code(status_code::protocol_error));
+  EXPECT_NE(answers[0].error->message.find("HTTP 415"), std::string::npos);
+}

@@ -1,0 +1,313 @@
+// The server's call pipeline as assembled from server_options (server/server_pipeline.hpp):
+// the procedure runner, the built-in system.* procedures, --delay, at-most-once by idempotency
+// key and the shutdown gate, on calls of no connection run on an event loop in this thread.
+#include "server/server_pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <optional>
+
+#include "transport/event_loop.hpp"
+
+using namespace netcall;
+using namespace netcall::detail;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct fixture : ::testing::Test {
+  explicit fixture(server_options o = {}) : options(std::move(o)) {
+    procedures.bind("subtract", [](std::int64_t a, std::int64_t b) { return a - b; },
+                    {"minuend", "subtrahend"}, "Subtracts.");
+    procedures.bind("fail", []() -> int { throw std::runtime_error("it broke"); });
+    procedures.bind("positional", [](std::int64_t a) { return a; });
+    procedures.bind("counter.increment", [this] { return ++counter; });
+    procedures.add_async({"later", {}, {{"int"}}, "Answers on a timer."},
+                         [](array, call_context& ctx, completion done) {
+                           ctx.after(10ms, [done] { done({value(7), std::nullopt}); });
+                         });
+    procedures.add_async({"slow.increment", {}, {}, ""},
+                         [this](array, call_context& ctx, completion done) {
+                           ctx.after(10ms, [this, done] { done({value(++counter), std::nullopt}); });
+                         });
+    procedures.add_async({"forgetful", {}, {}, "Drops its completion."},
+                         [](array, call_context&, completion) {});
+    procedures.add_async({"twice", {}, {}, "Completes twice."},
+                         [](array, call_context&, completion done) {
+                           done({value(1), std::nullopt});
+                           done({value(2), std::nullopt});
+                         });
+    server = std::make_unique<server_pipeline>(options, procedures);
+  }
+
+  /// Starts a call; its answer lands in the returned slot (when it comes).
+  std::shared_ptr<std::optional<response>> start(const std::string& method, value params,
+                                                 value id = 1, std::string key = {}) {
+    auto out = std::make_shared<std::optional<response>>();
+    call& c = loop.acquire_detached([out](response& r) { *out = r; });
+    c.req.method = method;
+    c.req.params = std::move(params);
+    c.req.id = std::move(id);
+    c.req.meta.idempotency_key = std::move(key);
+    server->calls().handle(c);
+    return out;
+  }
+
+  /// A call, started on the loop's thread as the transport does, and its answer.
+  std::optional<response> call_now(const std::string& method, value params, value id = 1,
+                                   std::string key = {}) {
+    std::shared_ptr<std::optional<response>> out;
+    boost::asio::post(loop.io(), [&] {
+      out = start(method, std::move(params), std::move(id), std::move(key));
+    });
+    run_until([&] { return out && out->has_value(); });
+    return out ? *out : std::nullopt;
+  }
+
+  /// Runs the loop until `done()` or 2 s passed (timers included).
+  template <class Done>
+  void run_until(Done done) {
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      loop.io().restart();
+      loop.io().run_for(5ms);
+    }
+  }
+
+  server_options options;
+  registry procedures;
+  std::int64_t counter = 0;
+  event_loop loop;
+  std::unique_ptr<server_pipeline> server;
+};
+
+const std::string key1 = "nc1:0123456789abcdef:1";
+
+}  // namespace
+
+TEST_F(fixture, positional_and_named_params) {
+  EXPECT_EQ(call_now("subtract", array{42, 23})->result, value(19));
+  EXPECT_EQ(call_now("subtract", structure{{"subtrahend", 23}, {"minuend", 42}})->result,
+            value(19));
+}
+
+TEST_F(fixture, named_param_errors_are_invalid_params) {
+  EXPECT_EQ(call_now("subtract", structure{{"minuend", 1}, {"x", 2}})->error->code, -32602);
+  EXPECT_EQ(call_now("subtract", structure{{"subtrahend", 2}})->error->code, -32602);
+  EXPECT_EQ(call_now("positional", structure{{"a", 1}})->error->code, -32602);
+}
+
+TEST_F(fixture, unknown_method_and_thrown_exception) {
+  auto r = call_now("nope", array{});
+  EXPECT_EQ(r->error->code, -32601);
+  EXPECT_EQ(r->error->message, "method not found: nope");
+  r = call_now("fail", array{});
+  EXPECT_EQ(r->error->code, -32000);
+  EXPECT_EQ(r->error->message, "it broke");
+}
+
+TEST_F(fixture, response_keeps_the_request_id) {
+  EXPECT_EQ(call_now("subtract", array{1, 1}, "abc")->id, value("abc"));
+  EXPECT_EQ(call_now("nope", array{}, 1.5)->id, value(1.5));
+}
+
+TEST_F(fixture, async_procedure_answers_when_its_timer_fires) {
+  auto r = start("later", array{});
+  EXPECT_FALSE(r->has_value());
+  run_until([&] { return r->has_value(); });
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->result, value(7));
+}
+
+TEST_F(fixture, a_completion_dropped_unanswered_answers_internal_error) {
+  auto r = start("forgetful", array{});
+  run_until([&] { return r->has_value(); });
+  ASSERT_TRUE(r->has_value());
+  ASSERT_TRUE((*r)->error);
+  EXPECT_EQ((*r)->error->code, -32603);
+}
+
+TEST_F(fixture, a_second_completion_is_ignored) {
+  auto r = start("twice", array{});
+  run_until([&] { return r->has_value(); });
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->result, value(1));
+  EXPECT_EQ(loop.calls(), 0u);
+}
+
+TEST_F(fixture, introspection_procedures_are_registry_entries) {
+  for (const char* builtin : {"system.listMethods", "system.methodHelp",
+                              "system.methodSignature", "system.multicall"}) {
+    EXPECT_NE(procedures.find(builtin), nullptr) << builtin;
+  }
+  auto names = call_now("system.listMethods", array{})->result.as_array();
+  EXPECT_NE(std::find(names.begin(), names.end(), value("subtract")), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), value("system.multicall")), names.end());
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end(), [](const value& a, const value& b) {
+    return a.as_string() < b.as_string();
+  }));
+  EXPECT_EQ(call_now("system.methodHelp", array{"subtract"})->result, value("Subtracts."));
+  EXPECT_EQ(call_now("system.methodHelp", structure{{"name", "subtract"}})->result,
+            value("Subtracts."));
+  EXPECT_EQ(call_now("system.methodSignature", array{"subtract"})->result,
+            value(array{array{"int", "int", "int"}}));
+  EXPECT_EQ(call_now("system.methodSignature", array{"system.multicall"})->result,
+            value(array{array{"array", "array"}}));
+  EXPECT_EQ(call_now("system.methodHelp", array{"nope"})->error->code, -32602);
+  EXPECT_EQ(call_now("system.methodHelp", array{})->error->code, -32602);
+  EXPECT_EQ(call_now("system.nope", array{})->error->code, -32601);
+}
+
+TEST_F(fixture, users_cannot_bind_the_system_prefix) {
+  EXPECT_THROW(procedures.bind("system.mine", [] { return 1; }), std::invalid_argument);
+}
+
+TEST_F(fixture, multicall_returns_results_and_faults_in_order) {
+  value calls = array{array{
+      structure{{"methodName", "subtract"}, {"params", array{5, 3}}},
+      structure{{"methodName", "fail"}, {"params", array{}}},
+      structure{{"methodName", "system.multicall"}, {"params", array{array{}}}},
+      structure{{"params", array{}}},
+  }};
+  auto r = call_now("system.multicall", calls);
+  ASSERT_FALSE(r->error) << r->error->message;
+  const auto& out = r->result.as_array();
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0], value(array{2}));
+  EXPECT_EQ(*out[1].find("faultCode"), value(-32000));
+  EXPECT_EQ(*out[1].find("faultString"), value("it broke"));
+  EXPECT_EQ(*out[2].find("faultCode"), value(-32602));  // no nesting
+  EXPECT_EQ(*out[3].find("faultCode"), value(-32602));  // no methodName
+  EXPECT_EQ(call_now("system.multicall", array{1})->error->code, -32602);
+}
+
+TEST_F(fixture, multicall_waits_for_async_members) {
+  auto r = start("system.multicall",
+                 array{array{structure{{"methodName", "later"}},
+                             structure{{"methodName", "subtract"}, {"params", array{1, 1}}}}});
+  EXPECT_FALSE(r->has_value());
+  run_until([&] { return r->has_value(); });
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->result, value(array{array{7}, array{0}}));
+}
+
+namespace {
+struct small_batch : fixture {
+  small_batch() : fixture([] {
+    server_options o;
+    o.max_batch = 2;
+    return o;
+  }()) {}
+};
+}  // namespace
+
+TEST_F(small_batch, a_multicall_longer_than_max_batch_runs_nothing) {
+  auto inc = structure{{"methodName", "counter.increment"}};
+  auto r = call_now("system.multicall", array{array{inc, inc, inc}});
+  ASSERT_TRUE(r->error);
+  EXPECT_EQ(r->error->code, -32001);
+  EXPECT_EQ(counter, 0);
+  r = call_now("system.multicall", array{array{inc, inc}});
+  EXPECT_EQ(r->result, value(array{array{1}, array{2}}));
+}
+
+// ---- --delay (SPEC §2) ------------------------------------------------------------------------
+
+namespace {
+struct delayed : fixture {
+  delayed() : fixture([] {
+    server_options o;
+    o.response_delay = 200ms;
+    return o;
+  }()) {}
+};
+}  // namespace
+
+TEST_F(delayed, the_answer_leaves_no_earlier_than_arrival_plus_delay) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = start("counter.increment", array{});
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(counter, 1);  // it ran at once; only its answer waits
+  run_until([&] { return r->has_value(); });
+  ASSERT_TRUE(r->has_value());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+}
+
+TEST_F(delayed, a_retry_waits_for_the_first_arrival_plus_delay_and_runs_nothing) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto first = start("counter.increment", array{}, 1, key1);
+  auto retry = start("counter.increment", array{}, 2, key1);
+  EXPECT_FALSE(retry->has_value()) << "a stored outcome still waits out the first delay";
+  run_until([&] { return first->has_value() && retry->has_value(); });
+  ASSERT_TRUE(retry->has_value());
+  EXPECT_EQ((*retry)->result, value(1));
+  EXPECT_EQ((*retry)->id, value(2));
+  EXPECT_EQ(counter, 1);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 390ms) << "no second delay";
+}
+
+// ---- at most once (SPEC §4) -------------------------------------------------------------------
+
+TEST_F(fixture, a_retry_with_the_same_key_gets_the_stored_outcome_and_runs_nothing) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto r = call_now("counter.increment", array{}, attempt, key1);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->result, value(1));
+    EXPECT_EQ(r->id, value(attempt));  // each attempt keeps its own request id
+  }
+  EXPECT_EQ(counter, 1);
+  EXPECT_EQ(call_now("counter.increment", array{}, 9, "nc1:0123456789abcdef:2")->result, value(2));
+}
+
+TEST_F(fixture, without_a_key_every_call_runs) {
+  call_now("counter.increment", array{});
+  call_now("counter.increment", array{});
+  EXPECT_EQ(counter, 2);
+}
+
+TEST_F(fixture, a_retry_of_a_running_call_waits_for_it) {
+  auto first = start("slow.increment", array{}, 1, key1);
+  auto second = start("slow.increment", array{}, 2, key1);
+  EXPECT_FALSE(first->has_value() || second->has_value());
+  run_until([&] { return first->has_value() && second->has_value(); });
+  ASSERT_TRUE(first->has_value() && second->has_value());
+  EXPECT_EQ((*first)->result, value(1));
+  EXPECT_EQ((*second)->result, value(1));
+  EXPECT_EQ((*second)->id, value(2));
+  EXPECT_EQ(counter, 1);
+}
+
+TEST_F(fixture, failures_are_remembered_too) {
+  EXPECT_EQ(call_now("fail", array{}, 1, key1)->error->message, "it broke");
+  EXPECT_EQ(call_now("fail", array{}, 2, key1)->error->message, "it broke");
+  EXPECT_EQ(server->cache().size(), 1u);
+}
+
+TEST_F(fixture, a_key_reused_for_another_method_is_refused) {
+  EXPECT_EQ(call_now("counter.increment", array{}, 1, key1)->result, value(1));
+  auto r = call_now("subtract", array{1, 1}, 2, key1);
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->code, -32600);
+}
+
+TEST_F(fixture, while_stopping_known_outcomes_are_answered_and_new_calls_refused) {
+  EXPECT_EQ(call_now("counter.increment", array{}, 1, key1)->result, value(1));
+  auto running = start("slow.increment", array{}, 3, "nc1:0123456789abcdef:3");
+  server->stopping() = true;
+  EXPECT_EQ(call_now("counter.increment", array{}, 5, key1)->result, value(1));  // it ran
+  auto retry_of_running = start("slow.increment", array{}, 6, "nc1:0123456789abcdef:3");
+  auto fresh = call_now("counter.increment", array{}, 7, "nc1:0123456789abcdef:99");
+  ASSERT_TRUE(fresh->error.has_value());
+  EXPECT_EQ(fresh->error->code, -32002);
+  EXPECT_EQ(call_now("counter.increment", array{})->error->code, -32002);
+  run_until([&] { return running->has_value() && retry_of_running->has_value(); });
+  EXPECT_EQ((*retry_of_running)->result, value(2));  // the running call's outcome, not -32002
+  EXPECT_EQ(counter, 2);
+  // The refused key was not registered: after a restart a retry of it may run.
+  EXPECT_EQ(server->cache().size(), 2u);
+}
