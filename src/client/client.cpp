@@ -15,7 +15,7 @@ namespace netcall {
 
 using detail::steady;
 
-struct client::impl : std::enable_shared_from_this<impl> {
+struct client::impl {
   impl(std::string address, client_options o)
       : host_port(std::move(address)),
         endpoint(detail::parse_endpoint(host_port)),

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -16,7 +17,8 @@ detail::transport_options transport_options_of(const server_options& o) {
   detail::transport_options t;
   t.threads = o.threads;
   t.max_connections = o.max_connections;
-  t.idle_timeout = o.idle_timeout;
+  // Compared with clock differences: kept within the range any DURATION flag has.
+  t.idle_timeout = std::clamp(o.idle_timeout, std::chrono::milliseconds(1), max_duration);
   t.limits.max_depth = o.max_depth;
   t.limits.max_batch = o.max_batch;
   t.limits.max_message_bytes = o.max_message_bytes;
