@@ -21,7 +21,8 @@ import time
 import unittest
 import xmlrpc.client
 
-from harness import NETCALL, NETCALLD, LineClient, Netcalld, run
+from harness import (NETCALL, NETCALLD, LineClient, Netcalld, run, wait_for_metric,
+                     wait_until_refusing_calls)
 
 PROTOCOLS = ["jsonrpc", "jsonrpc-http", "xmlrpc"]
 # MessagePack-RPC carries the key as an optional fifth request element (SPEC §4 applies too).
@@ -129,7 +130,7 @@ def run_many(argv_list, parallel, deadline_s):
                     out, err = p.communicate(timeout=5)
                     results[i] = (p.returncode, out, err, time.monotonic() - t0)
                     del running[i]
-            time.sleep(0.01)
+            time.sleep(0.01)  # poll interval of this bounded wait for the processes, not ordering
     finally:
         for p, _ in running.values():
             if p.poll() is None:
@@ -311,7 +312,8 @@ class IdempotencyKeysOnTheWire(unittest.TestCase):
         with Netcalld() as d:
             a = LineClient(d.port)
             a.send_json(rpc("system.multicall", calls, id=key))
-            time.sleep(0.1)
+            # The call runs on the server before its connection goes away.
+            wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
             a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             a.close()
             with LineClient(d.port, timeout=5) as b:
@@ -767,10 +769,10 @@ class GracefulShutdown(unittest.TestCase):
                 self.assertEqual(xmlrpc_post(d.port, xml_call("add", 2, 2), conn=h), 4)
                 t0 = time.monotonic()
                 a.send_json(rpc("sleep", [800], id="long"))
-                time.sleep(0.1)
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
                 t_term = time.monotonic()
                 d.signal(signal.SIGTERM)
-                time.sleep(0.1)
+                wait_until_refusing_calls(b)
                 # A call arriving during shutdown is refused and not run.
                 b.send_json(rpc("counter.increment", id="late"))
                 late = b.read_json(timeout=2)
@@ -807,9 +809,14 @@ class GracefulShutdown(unittest.TestCase):
                 self.assertEqual(a.call("counter.increment", id=finished)["result"], 1)
                 self.assertEqual(b.read_json(timeout=3)["result"], 2)
                 a.send_json(rpc("counter.increment", id=running))  # runs; answer held 600 ms
-                time.sleep(0.1)
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
                 d.signal(signal.SIGTERM)
-                time.sleep(0.1)
+                # The retries below arrive during shutdown. Not probed with calls: --delay holds
+                # a probe sent before the signal took effect, and the server may then finish
+                # shutting down before the retries are sent. The log line comes just before the
+                # server starts refusing; a retry that beat it would get the same outcome, so
+                # that order can only make this test weaker, never flaky.
+                d.wait_for_stderr("shutting down")
                 b.send_json(rpc("counter.increment", id=finished))
                 b.send_json(rpc("counter.increment", id=running))
                 answers = {}
@@ -831,7 +838,7 @@ class GracefulShutdown(unittest.TestCase):
         with Netcalld("--shutdown-grace", "300ms") as d:
             with LineClient(d.port, timeout=5) as c:
                 c.send_json(rpc("sleep", [5000], id="long"))
-                time.sleep(0.1)
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
                 t0 = time.monotonic()
                 d.signal(signal.SIGTERM)
                 self.assertEqual(d.wait(timeout=5), 0)
@@ -926,7 +933,7 @@ class Limits(unittest.TestCase):
             key = "nc1:00000000000000dd:1"
             self.assertEqual(c.call("counter.increment", id=key)["result"], 1)
             self.assertEqual(c.call("counter.increment", id=key)["result"], 1)  # stored
-            time.sleep(0.4)
+            time.sleep(0.4)  # the scenario, not ordering: the retry comes after the 200 ms TTL
             self.assertEqual(c.call("counter.increment", id=key)["result"], 2)  # forgotten
             self.assertEqual(c.call("counter.get")["result"], 2)
 
