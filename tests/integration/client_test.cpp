@@ -211,7 +211,12 @@ TEST(client_failures, timeout_then_retry_runs_once) {
     o.retry.max_attempts = 6;
     client c(s.address(), o);
     SCOPED_TRACE(name_of(p));
+    const auto start = std::chrono::steady_clock::now();
     const auto n = c.call<std::int64_t>("counter.increment");
+    // SPEC §2: no answer leaves before the call's first arrival + the delay, retries included:
+    // the attempts that reach the server before 700 ms time out, and a later one gets the
+    // stored outcome (not a second delay, which would make every 300 ms attempt time out).
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(650));
     o.timeout = std::chrono::seconds(3);
     client check(s.address(), o);
     EXPECT_EQ(check.call<std::int64_t>("counter.get"), n);

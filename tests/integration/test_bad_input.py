@@ -5,14 +5,13 @@ protocol's error where one can be sent, else by closing that one connection."""
 import http.client
 import json
 import random
-import re
 import select
 import socket
 import threading
 import time
 import unittest
 
-from harness import LineClient, Netcalld, http_get, http_post
+from harness import LineClient, Netcalld, http_get, http_post, wait_for_metric
 
 JSON = "application/json"
 
@@ -56,12 +55,6 @@ def read_until_close(sock, timeout=5.0, stop_at_newline=False):
             return data, True
         data += chunk
     return data, False
-
-
-def metric(port, name):
-    text = http_get(port, "/metrics")[2].decode()
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    return int(m.group(1))
 
 
 class BadInput(unittest.TestCase):
@@ -176,6 +169,9 @@ class BadInput(unittest.TestCase):
         for tail in [b"", b"  "]:
             s = connect(self.port)
             s.sendall(b'{"jsonrpc":"2.0","method":"add","par' + tail)
+            # Pacing, not ordering: a client that pauses, then goes away mid-request. Nothing
+            # waits on it (the server may see the bytes and the close together or apart; either
+            # way it must keep serving, which is all this asserts).
             time.sleep(0.05)
             s.close()
         # Half-closed: the client says it is done writing mid-request.
@@ -211,7 +207,7 @@ class BadInput(unittest.TestCase):
         for p in partials:
             s = connect(self.port)
             s.sendall(p)
-            time.sleep(0.02)
+            time.sleep(0.02)  # pacing, not ordering: as above, any interleaving must be survived
             s.close()
         s = connect(self.port)
         self.addCleanup(s.close)
@@ -310,7 +306,10 @@ class SlowReader(unittest.TestCase):
             t = threading.Thread(target=sender, daemon=True)
             try:
                 t.start()
-                time.sleep(0.5)
+                # The slow reader's backlog is in place: the server has read and answered 40 of
+                # its calls (4 MB of answers nobody reads, the unsent bound per connection).
+                wait_for_metric(d.port, 'netcall_calls_total{protocol="jsonrpc"}',
+                                lambda v: v >= 40)
                 for i in range(5):
                     t0 = time.monotonic()
                     with LineClient(d.port) as c:
@@ -387,7 +386,8 @@ class ConnectionStorm(unittest.TestCase):
                     s = connect(d.port)
                     socks.append(s)
                     s.sendall(half)
-                time.sleep(0.2)  # all 200 are open at once before they go away
+                # All 200 are open at once on the server (plus the /metrics GET) before they go.
+                wait_for_metric(d.port, "netcall_connections_active", lambda v: v >= 201)
             finally:
                 for s in socks:
                     s.close()
@@ -395,10 +395,10 @@ class ConnectionStorm(unittest.TestCase):
                 self.assertEqual(c.call("add", [2, 3])["result"], 5)
             self.assertTrue(d.alive())
             # Every one of those connections is released (only the /metrics one is left).
-            deadline = time.monotonic() + 5
-            while metric(d.port, "netcall_connections_active") > 1:
-                self.assertLess(time.monotonic(), deadline, "connections leaked")
-                time.sleep(0.1)
+            try:
+                wait_for_metric(d.port, "netcall_connections_active", lambda v: v <= 1, timeout=5)
+            except TimeoutError as e:
+                self.fail("connections leaked: %s" % e)
             after = d.rss_kib()
             self.assertLessEqual(after, baseline + 20 * 1024,
                                  "RSS grew from %d KiB to %d KiB (+%.1f MiB) after 200 half "
@@ -481,7 +481,8 @@ class IdleTimeout(unittest.TestCase):
         with LineClient(self.port) as c:
             for i in range(5):
                 self.assertEqual(c.call("add", [i, 1], id=i)["result"], i + 1)
-                time.sleep(0.4)  # 2 s in total, each gap under the timeout
+                # The scenario, not ordering: 2 s in total, each gap under the 1 s idle timeout.
+                time.sleep(0.4)
 
     def test_keep_alive_http_idle_closed(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
@@ -536,7 +537,7 @@ class MaxConnections(unittest.TestCase):
                         self.assertEqual(json.loads(data)["result"], 8)
                         break
                     self.assertLess(time.monotonic(), deadline, "freed slot never reused")
-                    time.sleep(0.1)
+                    time.sleep(0.1)  # poll interval of this bounded retry, not ordering
             finally:
                 for c in clients:
                     c.close()

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import NETCALLD, LineClient, Netcalld
+from harness import NETCALLD, LineClient, Netcalld, wait_for_metric
 
 
 def rpc(method, params=None, id=1):
@@ -60,6 +60,32 @@ def stop_raw(proc, timeout=10.0):
         rest = proc.stdout.read()
         proc.stdout.close()
     return proc.returncode, rest
+
+
+def stops_accepting(port, timeout=2.0, interval=0.01):
+    """After SIGTERM: True once a new connection is refused, or accepted and closed without an
+    answer (a connect that raced the listener's close); False if every attempt for `timeout` s
+    was still served (answered: before the signal took effect, or -32002 during shutdown).
+    Bounded in time and count."""
+    deadline = time.monotonic() + timeout
+    for n in range(int(timeout / interval) + 1):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            return True
+        try:
+            s.sendall(json.dumps(rpc("add", [1, 2], id=n)).encode())
+            s.settimeout(2)
+            if not s.recv(100):
+                return True
+        except OSError:
+            return True
+        finally:
+            s.close()
+        if time.monotonic() > deadline:
+            break
+        time.sleep(interval)  # poll interval
+    return False
 
 
 class ListeningLine(unittest.TestCase):
@@ -141,21 +167,10 @@ class Signals(unittest.TestCase):
             with LineClient(d.port, timeout=5) as c:
                 t0 = time.monotonic()
                 c.send_json(rpc("sleep", [500], id="grace"))
-                time.sleep(0.15)  # the call is running on the server
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
                 d.signal(signal.SIGTERM)
-                time.sleep(0.1)
-                # It stopped accepting ...
-                with self.assertRaises(OSError):
-                    s = socket.create_connection(("127.0.0.1", d.port), timeout=1)
-                    try:
-                        # A connect that raced the close is closed without an answer.
-                        s.sendall(json.dumps(rpc("add", [1, 2])).encode())
-                        s.settimeout(2)
-                        data = s.recv(100)
-                        if not data:
-                            raise ConnectionResetError("closed")
-                    finally:
-                        s.close()
+                # It stops accepting ...
+                self.assertTrue(stops_accepting(d.port), "still accepting 2 s after SIGTERM")
                 # ... but the call in flight is still answered.
                 answer = c.read_json(timeout=3)
                 self.assertEqual(answer, {"jsonrpc": "2.0", "result": 500, "id": "grace"})
@@ -177,7 +192,8 @@ class Signals(unittest.TestCase):
                     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
                     try:
                         s.sendall(request)
-                        time.sleep(0.15)  # the call is waiting out --delay
+                        # The whole request arrived and the call is waiting out --delay.
+                        wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
                         d.signal(signal.SIGTERM)
                         data = b""
                         deadline = time.monotonic() + 15
@@ -202,7 +218,7 @@ class Signals(unittest.TestCase):
         with Netcalld("--shutdown-grace", "300ms") as d:
             with LineClient(d.port, timeout=5) as c:
                 c.send_json(rpc("sleep", [10000], id=1))
-                time.sleep(0.15)
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
                 t0 = time.monotonic()
                 d.signal(signal.SIGTERM)
                 self.assertEqual(d.wait(timeout=5), 0)

@@ -334,7 +334,7 @@ class JsonRpcTcp(unittest.TestCase):
         self.assertLess(len(data), 120)
         for i in range(len(data)):
             c.send(data[i:i + 1])
-            time.sleep(0.002)
+            time.sleep(0.002)  # pacing a byte-at-a-time sender (the scenario), not ordering
         self.assertEqual(c.read_json(),
                          {"jsonrpc": "2.0", "result": "split é across sends", "id": "split"})
 

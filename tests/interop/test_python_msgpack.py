@@ -115,7 +115,7 @@ class PythonMsgpackRpc(unittest.TestCase):
         packed = msgpack.packb([0, 7, "echo", ["split"]])
         for i in range(len(packed)):
             c.sock.sendall(packed[i:i + 1])
-            time.sleep(0.001)
+            time.sleep(0.001)  # pacing a byte-at-a-time sender (the scenario), not ordering
         self.assertEqual(c.receive(1)[0], [1, 7, None, "split"])
 
     def test_named_params_as_a_map(self):

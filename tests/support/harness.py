@@ -122,6 +122,20 @@ class Netcalld:
         self.stderr_file.seek(0)
         return self.stderr_file.read().decode(errors="replace")
 
+    def wait_for_stderr(self, text, timeout=10.0, interval=0.01):
+        """Polls what the process wrote to stderr until it contains `text` (a log line the test
+        waits for, e.g. "shutting down" after a signal). Bounded in time and count; raises
+        TimeoutError."""
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / interval) + 1):
+            if text in self.stderr():
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(interval, left))  # poll interval
+        raise TimeoutError("%r not on netcalld's stderr within %.1f s" % (text, timeout))
+
     def __enter__(self):
         return self.start()
 
@@ -230,3 +244,59 @@ def http_get(port, path, timeout=5.0):
         return res.status, dict(res.getheaders()), res.read()
     finally:
         conn.close()
+
+
+def metric(port, name, timeout=5.0):
+    """The value of one sample of `GET /metrics` (on a connection of its own, which itself counts
+    in netcall_connections_active while the GET runs). `name` is the whole sample name, labels
+    included when it has any: `netcall_calls_in_flight`, `netcall_calls_total{protocol="jsonrpc"}`.
+    Returns an int when the value is integral, else a float; AssertionError when the sample is
+    missing."""
+    status, _, body = http_get(port, "/metrics", timeout=timeout)
+    if status != 200:
+        raise AssertionError("GET /metrics answered %d" % status)
+    m = re.search(r"^%s (\S+)$" % re.escape(name), body.decode(), re.M)
+    if not m:
+        raise AssertionError("no sample %s in /metrics" % name)
+    value = float(m.group(1))
+    return int(value) if value.is_integer() else value
+
+
+def wait_for_metric(port, name, predicate, timeout=10.0, interval=0.02):
+    """Polls `GET /metrics` until predicate(value of `name`) holds and returns that value: how a
+    test learns that the server reached a state (a call is running: `netcall_calls_in_flight`
+    >= 1; connections went away: `netcall_connections_active` <= 1) instead of sleeping.
+    Bounded in time and in count; raises TimeoutError naming the last value seen."""
+    deadline = time.monotonic() + timeout
+    value = None
+    for _ in range(int(timeout / interval) + 1):
+        value = metric(port, name)
+        if predicate(value):
+            return value
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(interval, left))  # poll interval
+    raise TimeoutError("%s never met the condition within %.1f s (last value %r)"
+                       % (name, timeout, value))
+
+
+SHUTTING_DOWN = -32002
+
+
+def wait_until_refusing_calls(client, timeout=5.0, interval=0.01):
+    """After SIGTERM: sends harmless `add(0, 0)` probes on `client` (an open LineClient with
+    nothing else in flight) until one is answered with -32002 "shutting down", so the test knows
+    the server now refuses new calls. Bounded in time and count; raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    for n in range(int(timeout / interval) + 1):
+        answer = client.call("add", [0, 0], id="probe-%d" % n)
+        if answer.get("error", {}).get("code") == SHUTTING_DOWN:
+            return
+        if answer != {"jsonrpc": "2.0", "result": 0, "id": "probe-%d" % n}:
+            raise AssertionError("unexpected answer to a probe: %r" % answer)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(interval, left))  # poll interval
+    raise TimeoutError("the server still ran calls %.1f s after the signal" % timeout)
