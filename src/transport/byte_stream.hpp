@@ -46,6 +46,13 @@ class byte_stream {
   /// the stream alive until `done` runs.
   virtual void write(boost::asio::const_buffer data, write_callback done) = 0;
 
+  /// Ends the sending direction once what was written is sent (TCP: a FIN); reading goes on.
+  virtual void shutdown_send() = 0;
+
+  /// True when bytes have arrived that were not read yet (closing then would send a reset,
+  /// and a reset can make the peer lose answers it has not read).
+  virtual bool input_pending() const = 0;
+
   /// Closes both directions now: pending operations complete with an error.
   virtual void close() = 0;
 

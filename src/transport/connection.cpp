@@ -106,19 +106,27 @@ asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection
       c.feeding_ = false;
       c.flush();
     }
-    if (verdict == server_session::verdict::close) {
-      c.close_after_flush();
-      co_return;
-    }
+    if (verdict == server_session::verdict::close) c.close_after_flush();
     keep_unparsed(carry, data, consumed);
-    if (c.closed_) co_return;
+    if (c.closed_ || c.close_after_flush_) break;
     if (verdict == server_session::verdict::wait) {
       // Answers leave in request order: the bytes behind this request wait for its answer.
-      co_await c.wait_until([&c] { return c.resumed_; });
-      if (c.closed_) co_return;
+      co_await c.wait_until([&c] { return c.resumed_ || c.reading_stopped_; });
+      if (c.closed_ || c.reading_stopped_) break;
       continue;
     }
-    if (!co_await c.read_more(fresh)) co_return;
+    if (!co_await c.read_more(fresh) || c.reading_stopped_) break;
+  }
+  co_await c.linger();
+}
+
+asio::awaitable<void> server_connection::linger() {
+  if (!close_after_flush_) co_return;  // the peer left (its calls may still answer) or closed
+  std::string& buffer = loop_.read_buffer();
+  while (!closed_ && !peer_ended_) {
+    boost::system::error_code ec;
+    co_await stream_->read_some(asio::buffer(buffer), ec);
+    if (ec && !closed_) peer_ended();
   }
 }
 
@@ -127,7 +135,7 @@ asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
     // Backpressure on a client that does not read its answers.
     co_await wait_until([this] { return unsent() < max_unsent_bytes; });
   }
-  if (closed_ || reading_stopped_) co_return false;
+  if (closed_ || reading_stopped_ || close_after_flush_) co_return false;
   boost::system::error_code ec;
   std::string& buffer = loop_.read_buffer();
   const std::size_t n = co_await stream_->read_some(asio::buffer(buffer), ec);
@@ -207,7 +215,7 @@ void server_connection::flush() {
   }
   if (write_active_) return;
   if (pending_.empty()) {
-    if (close_after_flush_) close();
+    if (close_after_flush_) finish_close();
     return;
   }
   std::swap(pending_, writing_);
@@ -238,7 +246,19 @@ void server_connection::close_after_flush() {
 
 void server_connection::close_when_written() {
   reading_stopped_ = true;
+  notify();  // a session waiting to be resumed takes no more bytes
   close_after_flush();
+}
+
+void server_connection::finish_close() {
+  if (closed_) return;
+  if (peer_ended_) return close();  // nothing more will come: no reset to fear
+  if (lingering_) return;
+  stream_->shutdown_send();  // a FIN after the last answer
+  if (!stream_->input_pending()) return close();
+  // The peer is still sending: read and drop its bytes until it closes (or linger_time).
+  lingering_ = true;
+  linger_until_ = std::chrono::steady_clock::now() + linger_time;
 }
 
 void server_connection::close() {
@@ -248,6 +268,7 @@ void server_connection::close() {
   stream_->close();
   pending_.clear();
   notify();
+  loop_.connection_closed();
 }
 
 void server_connection::peer_ended() {
@@ -265,7 +286,9 @@ void server_connection::release_slot() {
 }
 
 bool server_connection::idle(std::chrono::steady_clock::time_point now) const {
-  if (closed_ || now - last_activity_ < shared_.options.idle_timeout) return false;
+  if (closed_) return false;
+  if (lingering_) return now >= linger_until_;
+  if (now - last_activity_ < shared_.options.idle_timeout) return false;
   // Calls in flight keep a connection open, unless its peer has left.
   return calls_ == 0 || peer_ended_;
 }

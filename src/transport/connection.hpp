@@ -8,6 +8,12 @@
 /// its peer finishes sending (a peer that left must not lock others out). A peer that finished
 /// sending with calls in flight still gets their answers (a half-closed client reads them); the
 /// connection closes once they are written, or at the idle timeout.
+///
+/// Closing after answers is a lingering close (as Apache and nginx do): once everything queued
+/// is written, the sending side ends (a FIN after the last answer); when the peer's bytes are
+/// still arriving, they are read and dropped until it closes too, or for at most `linger_time`.
+/// Closing a socket with unread bytes would send a reset, and a reset makes the kernels drop
+/// answers still on their way: the answers of a connection that ends are delivered whole.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,8 +76,14 @@ class server_connection final : public session_host,
 
   /// Closes now: the slot is freed, pending reads and writes end, unsent answers are dropped.
   void close();
-  /// Stops reading and closes once the answers queued are written (the end of a shutdown).
+  /// Takes no more calls and closes once the answers queued are written (the end of a
+  /// shutdown), with a lingering close.
   void close_when_written();
+  /// True once closed.
+  bool closed() const { return closed_; }
+
+  /// How long a lingering close waits for the peer to close after the last answer.
+  static constexpr std::chrono::milliseconds linger_time{2'000};
   /// True when the idle sweep should close it at `now`.
   bool idle(std::chrono::steady_clock::time_point now) const;
 
@@ -91,8 +103,12 @@ class server_connection final : public session_host,
   /// Starts writing what is queued unless a write is under way (one write for all).
   void flush();
   static void on_written(void* self, const boost::system::error_code& ec);
-  /// Closes once everything queued is written.
+  /// Closes once everything queued is written (a lingering close).
   void close_after_flush();
+  /// Everything queued is written: end the sending side, or close when the peer left.
+  void finish_close();
+  /// After a close began: reads and drops the peer's bytes until the connection closes.
+  boost::asio::awaitable<void> linger();
   /// The peer finished sending (or the read failed).
   void peer_ended();
   void release_slot();
@@ -121,7 +137,9 @@ class server_connection final : public session_host,
   bool close_after_flush_ = false;
   bool closed_ = false;
   bool peer_ended_ = false;
-  bool reading_stopped_ = false;
+  bool reading_stopped_ = false;  // the session takes no more bytes
+  bool lingering_ = false;        // the sending side ended; waiting for the peer to close
+  std::chrono::steady_clock::time_point linger_until_;
   bool slot_held_ = true;
   bool resumed_ = false;
   std::size_t calls_ = 0;  // calls of this connection not finished

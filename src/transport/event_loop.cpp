@@ -202,7 +202,9 @@ void event_loop::check_drained() {
       --drain_->busy;
       changed = true;
     }
-    if (counted_closing_ && writes_ == 0) {
+    if (counted_closing_ && writes_ == 0 &&
+        std::all_of(connections_.begin(), connections_.end(),
+                    [](const server_connection* c) { return c->closed(); })) {
       counted_closing_ = false;
       --drain_->closing;
       changed = true;

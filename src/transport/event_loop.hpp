@@ -90,6 +90,10 @@ class event_loop {
   /// The connections of this loop (for the idle sweep and the drain).
   void add(server_connection& c);
   void remove(server_connection& c);
+  /// A connection of this loop closed (the end of a drain waits for all of them).
+  void connection_closed() {
+    if (closing_) schedule_check();
+  }
 
   /// Starts the graceful drain (SPEC §2): from now on the loop counts itself in `s.busy`
   /// whenever a call runs or a write is under way on it, and out of it when neither does.

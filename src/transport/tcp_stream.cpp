@@ -37,6 +37,16 @@ void tcp_stream::write(asio::const_buffer data, write_callback done) {
                     });
 }
 
+void tcp_stream::shutdown_send() {
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+bool tcp_stream::input_pending() const {
+  boost::system::error_code ec;
+  return socket_.available(ec) > 0 && !ec;
+}
+
 void tcp_stream::close() {
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);

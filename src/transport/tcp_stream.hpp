@@ -22,6 +22,8 @@ class tcp_stream final : public byte_stream {
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer into,
                                                 boost::system::error_code& ec) override;
   void write(boost::asio::const_buffer data, write_callback done) override;
+  void shutdown_send() override;
+  bool input_pending() const override;
   void close() override;
   std::string remote_address() const override;
 
