@@ -71,6 +71,13 @@ while len(got) < 2:
     u.feed(s.recv(4096)); got += list(u)
 print('python3-msgpack, answers in order of completion:', got)"
 echo
+echo "== Positional JSON array calls, the form tutorials use: [method, params...] -> bare result"
+show $py -c "
+import json, socket
+s = socket.create_connection(('127.0.0.1', ${alpha##*:}), timeout=5)
+s.send(json.dumps(['add', 10, 10]).encode()); print('add(10, 10) =', json.loads(s.recv(1024)))
+s.send(json.dumps(['sub', 10, 3]).encode()); print('sub(10, 3) =', json.loads(s.recv(1024)))"
+echo
 echo "== A raw socket speaking JSON-RPC (what any language can do)"
 show $py -c "
 import socket
@@ -84,9 +91,11 @@ echo
 echo "== A timeout: beta answers after 700ms, the client gives up after 300ms (exit code 3)"
 show "$bin/netcall" call --timeout 300ms "$beta" add 1 1
 echo
-echo "== A timeout with retries, executed at most once (SPEC §4)"
-echo "   every attempt carries the same idempotency key; the retry gets the stored outcome"
-show "$bin/netcall" call --timeout 300ms --retries 5 "$beta" counter.increment
+echo "== A timeout with retries, executed at most once (SPEC §2, §4)"
+echo "   every attempt carries the same idempotency key: beta runs the call once, and answers"
+echo "   every attempt no earlier than 700ms after the first arrived; --verbose shows the attempts"
+echo "   that timed out, counter.get shows one execution"
+show "$bin/netcall" call --verbose --timeout 300ms --retries 5 "$beta" counter.increment
 show "$bin/netcall" call --timeout 3s "$beta" counter.get
 echo
 echo "== Introspection (system.listMethods, methodSignature, methodHelp)"

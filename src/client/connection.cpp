@@ -257,13 +257,13 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<byte_stream> stream,
     buffer.append(chunk, 0, n);
     std::size_t consumed = 0;
     for (;;) {
-      std::string why;
+      fault why;
       const auto status = reader_->next(buffer, consumed, r, why);
       if (status == response_reader::status::need_more) break;
       if (status == response_reader::status::failed) {
         reset_connection();
         fail_all(error(status_code::protocol_error,
-                       "unreadable answer from " + host_port_ + (why.empty() ? "" : ": " + why)));
+                       "unreadable answer from " + host_port_ + ": " + why.message));
         co_return;
       }
       const bool closing = reader_->closing();

@@ -4,6 +4,7 @@
 /// both the server and the client side. Codecs are pure functions over bytes and these types.
 
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "common/limits.hpp"
@@ -14,10 +15,20 @@
 namespace netcall::detail {
 
 /// A failure as carried on the wire: a code (JSON-RPC numbers, SPEC §2) and a message.
+///
+/// Also the one error style of every codec: a decoding function that can fail returns `bool`
+/// and, on false, says why in a `fault` whose code is what the protocol answers with (-32700
+/// bytes that are not the syntax, -32600 a valid syntax that is not the message expected,
+/// -32001 over a limit). JSON-RPC requests are the one exception the standard makes: each bad
+/// entry of a batch is answered with its own error response (jsonrpc::decode).
 struct fault {
   int code = 0;
   std::string message;
   friend bool operator==(const fault&, const fault&) = default;
+  /// "CODE: MESSAGE", for logs and test failures.
+  friend std::ostream& operator<<(std::ostream& os, const fault& f) {
+    return os << f.code << ": " << f.message;
+  }
 };
 
 /// The fault for a netcall::error (its wire code and message).

@@ -115,7 +115,7 @@ class response_reader {
 
   /// Reads the next answer from `data` starting at `consumed` (advanced past what was taken).
   virtual status next(std::string_view data, std::size_t& consumed, response& out,
-                      std::string& why) = 0;
+                      fault& why) = 0;
 
   /// After an answer: the server closes the connection after it (HTTP `Connection: close`).
   virtual bool closing() const { return false; }

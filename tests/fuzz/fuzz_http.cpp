@@ -73,16 +73,16 @@ std::vector<asked> requests_in(std::string_view input, bool& refused, int& conti
 void check_body(const bhttp::response<bhttp::string_body>& res) {
   if (res.result_int() != 200) return;
   const auto type = media_type(res[bhttp::field::content_type]);
-  std::string why;
+  fault why;
   if (type == "application/json") {
     std::vector<response> back;
     NETCALL_FUZZ_CHECK(jsonrpc::decode_responses(res.body(), decode_limits{}, back, why),
-                       "JSON-RPC answer not readable: " + why + "\n" + res.body());
+                       "JSON-RPC answer not readable: " + why.message + "\n" + res.body());
   } else if (type == "text/xml") {
     response back;
     // The echoed params came from an XML-RPC call our codec read: their answer reads back.
     NETCALL_FUZZ_CHECK(xmlrpc::decode_response(res.body(), decode_limits{}, back, why),
-                       "XML-RPC answer not readable: " + why + "\n" + res.body());
+                       "XML-RPC answer not readable: " + why.message + "\n" + res.body());
   }
 }
 

@@ -69,9 +69,9 @@ std::string show(const response& r) {
 /// non-finite double was written as null).
 void check_responses_read_back(const std::string& text, const std::vector<response>& expected) {
   std::vector<response> back;
-  std::string why;
+  fault why;
   NETCALL_FUZZ_CHECK(jsonrpc::decode_responses(text, decode_limits{}, back, why),
-                     "our own answer is not readable: " + why + "\n" + text);
+                     "our own answer is not readable: " + why.message + "\n" + text);
   NETCALL_FUZZ_CHECK(back.size() == expected.size(), text);
   for (std::size_t i = 0; i < back.size(); ++i) {
     if (has_non_finite(expected[i])) continue;
@@ -235,9 +235,9 @@ void fuzz_stream(std::string_view text) {
 /// The client side: answers as a server sends them.
 void fuzz_responses(std::string_view text) {
   std::vector<response> rs;
-  std::string why;
+  fault why;
   if (!jsonrpc::decode_responses(text, decode_limits{}, rs, why)) {
-    NETCALL_FUZZ_CHECK(!why.empty(), "a refusal always says why");
+    NETCALL_FUZZ_CHECK(!why.message.empty(), "a refusal always says why");
     return;
   }
   NETCALL_FUZZ_CHECK(!rs.empty(), "decode_responses succeeded with no response");

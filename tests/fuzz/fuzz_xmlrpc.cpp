@@ -41,11 +41,11 @@ void check_response_round_trip(const response& r) {
   std::string text;
   xmlrpc::encode_response(r, text);
   response back;
-  std::string why;
+  fault why;
   const bool carried = texts_are_xml(r.result) && (!r.error || fuzz::is_xml_text(r.error->message));
   const bool ok = xmlrpc::decode_response(text, decode_limits{}, back, why);
   if (!carried) return;
-  NETCALL_FUZZ_CHECK(ok, "our own answer is not readable: " + why + "\n" + text);
+  NETCALL_FUZZ_CHECK(ok, "our own answer is not readable: " + why.message + "\n" + text);
   NETCALL_FUZZ_CHECK(same_response(back, r), "written " + show(r) + "\nread back " + show(back) +
                                                  "\n" + text);
 }
@@ -89,9 +89,9 @@ void fuzz_call(std::string_view body) {
 
 void fuzz_response(std::string_view body) {
   response r;
-  std::string why;
+  fault why;
   if (!xmlrpc::decode_response(body, decode_limits{}, r, why)) {
-    NETCALL_FUZZ_CHECK(!why.empty(), "a refusal always says why");
+    NETCALL_FUZZ_CHECK(!why.message.empty(), "a refusal always says why");
     return;
   }
   NETCALL_FUZZ_CHECK(fuzz::texts_are_utf8(r.result), "not UTF-8: " + show(r.result));

@@ -234,7 +234,7 @@ TEST_P(jsonrpc_spec_examples, decode_as_the_specification_says) {
   // (messages aside: ours add a detail after "Parse error" / "Invalid Request").
   std::vector<response> spec_answers;
   if (!ex.spec_response.empty()) {
-    std::string why;
+    fault why;
     ASSERT_TRUE(decode_responses(ex.spec_response, decode_limits{}, spec_answers, why)) << why;
   }
   std::vector<response> spec_codec_answers;
@@ -251,7 +251,7 @@ TEST_P(jsonrpc_spec_examples, decode_as_the_specification_says) {
   }
   std::vector<response> ours;
   if (!encoded.empty()) {
-    std::string why;
+    fault why;
     ASSERT_TRUE(decode_responses(encoded, decode_limits{}, ours, why)) << why << ": " << encoded;
     EXPECT_EQ(encoded.front() == '[', m.batch) << encoded;
   }
@@ -585,11 +585,11 @@ TEST(jsonrpc_numbers, beyond_the_double_range_is_a_parse_error) {
     EXPECT_EQ(as_error(m.entries[0]).error->message, "Parse error: number out of range");
 
     std::vector<response> out;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_responses(
         std::string(R"({"jsonrpc":"2.0","result":)") + number + R"(,"id":1})", decode_limits{},
         out, why));
-    EXPECT_NE(why.find("range"), std::string::npos) << why;
+    EXPECT_NE(why.message.find("range"), std::string::npos) << why;
   }
 }
 
@@ -818,7 +818,7 @@ TEST(jsonrpc_encode, request_with_nil_params_omits_them) {
 
 TEST(jsonrpc_decode_responses, result_and_error) {
   std::vector<response> out;
-  std::string why;
+  fault why;
   ASSERT_TRUE(
       decode_responses(R"({"jsonrpc":"2.0","result":[1,2.5],"id":"a"})", decode_limits{}, out, why))
       << why;
@@ -839,7 +839,7 @@ TEST(jsonrpc_decode_responses, result_and_error) {
 
 TEST(jsonrpc_decode_responses, batch_of_responses) {
   std::vector<response> out;
-  std::string why;
+  fault why;
   ASSERT_TRUE(decode_responses(
       R"([{"jsonrpc":"2.0","result":null,"id":1},{"jsonrpc":"2.0","error":{"code":-32600,"message":"x"},"id":null}])",
       decode_limits{}, out, why))
@@ -861,7 +861,7 @@ TEST(jsonrpc_decode_responses, round_trip_of_encoded_responses) {
   std::string text;
   encode_batch({a, b}, text);
   std::vector<response> out;
-  std::string why;
+  fault why;
   ASSERT_TRUE(decode_responses(text, decode_limits{}, out, why)) << why;
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].id, value(1.5));
@@ -893,19 +893,19 @@ TEST(jsonrpc_decode_responses, refuses_what_is_not_a_response) {
   for (const char* text : bad) {
     SCOPED_TRACE(text);
     std::vector<response> out;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_responses(text, decode_limits{}, out, why));
-    EXPECT_FALSE(why.empty());
-    EXPECT_EQ(why.find('\n'), std::string::npos);
+    EXPECT_FALSE(why.message.empty());
+    EXPECT_EQ(why.message.find('\n'), std::string::npos);
     EXPECT_TRUE(out.empty());
   }
 }
 
 TEST(jsonrpc_decode_responses, deep_nesting_is_refused_without_crash) {
   std::vector<response> out;
-  std::string why;
+  fault why;
   EXPECT_FALSE(decode_responses(std::string(100000, '['), decode_limits{}, out, why));
-  EXPECT_NE(why.find("nesting"), std::string::npos) << why;
+  EXPECT_NE(why.message.find("nesting"), std::string::npos) << why;
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -122,9 +122,30 @@ std::string encoded(const value& v) {
 
 value read_back(std::string_view data) {
   value v;
-  std::string why;
+  fault why;
   EXPECT_TRUE(decode_value(data, decode_limits{}, v, why)) << hex(data) << ": " << why;
   return v;
+}
+
+/// What a server makes of one message: a request, an error answer (to a readable msgid), or
+/// nothing (dropped). decode_request says it with a bool and a fault (the codecs' one error
+/// style); the tests read it as this variant.
+using server_message = std::variant<std::monostate, request, response>;
+
+server_message outcome_of(bool ok, const request& req, const fault& error) {
+  if (ok) return req;
+  if (req.id.is_nil()) return std::monostate{};
+  response r;
+  r.id = req.id;
+  r.error = error;
+  return r;
+}
+
+server_message decode_request(std::string_view data, const decode_limits& limits) {
+  request req;
+  fault error;
+  const bool ok = msgpack::decode_request(data, limits, req, error);
+  return outcome_of(ok, req, error);
 }
 
 server_message decode_req(std::string_view hex_text) {
@@ -358,7 +379,7 @@ TEST(msgpack_frame_scanner, empty_container_deeper_than_max_depth_is_invalid) {
   decode_limits limits;
   limits.max_depth = 3;
   value v;
-  std::string why;
+  fault why;
   EXPECT_FALSE(decode_value(nested_arrays(3, "90"), limits, v, why)) << "[[[[]]]] at max_depth 3";
 }
 
@@ -608,16 +629,9 @@ server_message decode_into_fresh(std::string_view hex_text) {
   EXPECT_EQ(s.scan(data), status::complete) << hex_text;
   EXPECT_EQ(s.size(), data.size()) << hex_text;
   request req;
-  response error;
-  switch (decode_request_into(data, decode_limits{}, req, error)) {
-    case decoded::request:
-      return req;
-    case decoded::answer:
-      return error;
-    case decoded::nothing:
-      break;
-  }
-  return std::monostate{};
+  fault error;
+  const bool ok = decode_request_into(data, decode_limits{}, req, error);
+  return outcome_of(ok, req, error);
 }
 
 void expect_same(const server_message& a, const server_message& b, std::string_view what) {
@@ -668,37 +682,31 @@ TEST(msgpack_decode_request_into, agrees_with_decode_request_on_every_shape) {
 
 TEST(msgpack_decode_request_into, reused_request_forgets_the_previous_message) {
   request req;
-  response error;
+  fault error;
   const decode_limits limits;
   // A request with a key and map params ...
-  ASSERT_EQ(
-      decode_request_into(unhex("95 00 09 a5 6772656574 81 a16b 01 a3 6b6579"), limits, req, error),
-      decoded::request);
+  ASSERT_TRUE(decode_request_into(unhex("95 00 09 a5 6772656574 81 a16b 01 a3 6b6579"), limits, req, error));
   EXPECT_EQ(req.meta.idempotency_key, "key");
   EXPECT_EQ(req.params, value(structure{{"k", 1}}));
   // ... then a notification with array params: no key, no id, notification set.
-  ASSERT_EQ(decode_request_into(unhex("9302a36c6f6791a26869"), limits, req, error),
-            decoded::request);
+  ASSERT_TRUE(decode_request_into(unhex("9302a36c6f6791a26869"), limits, req, error));
   EXPECT_EQ(req.method, "log");
   EXPECT_EQ(req.params, value(array{"hi"}));
   EXPECT_TRUE(req.id.is_nil());
   EXPECT_TRUE(req.notification);
   EXPECT_EQ(req.meta.idempotency_key, "");
   // ... then a plain request: notification cleared, id set, fewer params.
-  ASSERT_EQ(decode_request_into(unhex("94 00 05 a3616464 91 01"), limits, req, error),
-            decoded::request);
+  ASSERT_TRUE(decode_request_into(unhex("94 00 05 a3616464 91 01"), limits, req, error));
   EXPECT_EQ(req.method, "add");
   EXPECT_EQ(req.params, value(array{1}));
   EXPECT_EQ(req.id, value(5));
   EXPECT_FALSE(req.notification);
   // ... then an empty params array.
-  ASSERT_EQ(decode_request_into(unhex("94 00 06 a3616464 90"), limits, req, error),
-            decoded::request);
+  ASSERT_TRUE(decode_request_into(unhex("94 00 06 a3616464 90"), limits, req, error));
   EXPECT_EQ(req.params, value(array{}));
   // ... and after a moved-from request (the transport moves it to a slow call).
   request moved = std::move(req);
-  ASSERT_EQ(decode_request_into(unhex("940001a3616464920203"), limits, req, error),
-            decoded::request);
+  ASSERT_TRUE(decode_request_into(unhex("940001a3616464920203"), limits, req, error));
   EXPECT_EQ(req.method, "add");
   EXPECT_EQ(req.params, value(array{2, 3}));
   EXPECT_EQ(req.id, value(1));
@@ -706,25 +714,25 @@ TEST(msgpack_decode_request_into, reused_request_forgets_the_previous_message) {
 
 TEST(msgpack_decode_request_into, keeps_the_params_capacity_across_calls) {
   request req;
-  response error;
+  fault error;
   const decode_limits limits;
   const std::string call = unhex("940001a3616464920203");
-  ASSERT_EQ(decode_request_into(call, limits, req, error), decoded::request);
+  ASSERT_TRUE(decode_request_into(call, limits, req, error));
   const value* storage = req.params.as_array().data();
-  ASSERT_EQ(decode_request_into(unhex("94 00 02 a3616464 92 07 08"), limits, req, error),
-            decoded::request);
+  ASSERT_TRUE(decode_request_into(unhex("94 00 02 a3616464 92 07 08"), limits, req, error));
   EXPECT_EQ(req.params.as_array().data(), storage);
   EXPECT_EQ(req.params, value(array{7, 8}));
 }
 
-TEST(msgpack_decode_request_into, error_answer_carries_the_msgid) {
+TEST(msgpack_decode_request_into, a_failure_keeps_the_msgid_to_answer_to) {
   request req;
-  response error;
-  ASSERT_EQ(decode_request_into(unhex("94 00 0b 01 90"), decode_limits{}, req, error),
-            decoded::answer);
-  EXPECT_EQ(error.id, value(11));
-  ASSERT_TRUE(error.error);
-  EXPECT_EQ(error.error->code, invalid_request_code);
+  fault error;
+  ASSERT_FALSE(decode_request_into(unhex("94 00 0b 01 90"), decode_limits{}, req, error));
+  EXPECT_EQ(req.id, value(11));
+  EXPECT_EQ(error.code, invalid_request_code);
+  // A notification cannot be answered: no msgid.
+  ASSERT_FALSE(decode_request_into(unhex("93 02 01 90"), decode_limits{}, req, error));
+  EXPECT_TRUE(req.id.is_nil());
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -732,7 +740,7 @@ TEST(msgpack_decode_request_into, error_answer_carries_the_msgid) {
 
 TEST(msgpack_decode_response, success) {
   response r;
-  std::string why;
+  fault why;
   // python3-msgpack: [1, 1, None, 5].
   ASSERT_TRUE(decode_response(unhex("940101c005"), decode_limits{}, r, why)) << why;
   EXPECT_EQ(r.id, value(1));
@@ -742,7 +750,7 @@ TEST(msgpack_decode_response, success) {
 
 TEST(msgpack_decode_response, success_with_a_structured_result) {
   response r;
-  std::string why;
+  fault why;
   ASSERT_TRUE(
       decode_response(unhex("94 01 ce ffffffff c0 82 a161 92 01 cb3ff8000000000000 a162 c0"),
                       decode_limits{}, r, why))
@@ -754,7 +762,7 @@ TEST(msgpack_decode_response, success_with_a_structured_result) {
 
 TEST(msgpack_decode_response, error_map_is_a_fault) {
   response r;
-  std::string why;
+  fault why;
   // python3-msgpack: [1, 2, {"code": -32601, "message": "Method not found"}, None].
   ASSERT_TRUE(decode_response(
       unhex("94010282a4636f6465d180a7a76d657373616765b04d6574686f64206e6f7420666f756e64c0"),
@@ -768,7 +776,7 @@ TEST(msgpack_decode_response, error_map_is_a_fault) {
 
 TEST(msgpack_decode_response, error_as_a_plain_string_is_an_application_fault) {
   response r;
-  std::string why;
+  fault why;
   // python3-msgpack: [1, 3, "boom", None], as foreign msgpack-rpc servers answer.
   ASSERT_TRUE(decode_response(unhex("940103a4626f6f6dc0"), decode_limits{}, r, why)) << why;
   EXPECT_EQ(r.id, value(3));
@@ -778,7 +786,7 @@ TEST(msgpack_decode_response, error_as_a_plain_string_is_an_application_fault) {
 
 TEST(msgpack_decode_response, error_of_another_shape_keeps_its_text) {
   response r;
-  std::string why;
+  fault why;
   // [1, 4, [42, "bad"], 9]: neither a map nor a string.
   ASSERT_TRUE(decode_response(unhex("94 01 04 92 2a a3626164 09"), decode_limits{}, r, why)) << why;
   ASSERT_TRUE(r.error);
@@ -797,7 +805,7 @@ TEST(msgpack_decode_response, error_code_outside_int_range_is_an_application_fau
   // {"code": 2**32, "message": "x"} from a foreign server: the code must not wrap to 0 ("ok").
   for (const char* code : {"cf 0000000100000000", "d3 ffffff0000000000", "ce 80000000"}) {
     response r;
-    std::string why;
+    fault why;
     ASSERT_TRUE(decode_response(
         unhex(std::string("94 01 01 82 a4636f6465 ") + code + " a76d657373616765 a178 c0"),
         decode_limits{}, r, why))
@@ -826,9 +834,9 @@ TEST(msgpack_decode_response, malformed_is_false_with_a_reason) {
            "94 01 01 81 01 02 c0",             // error map with an int key
        }) {
     response r;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_response(unhex(text), decode_limits{}, r, why)) << text;
-    EXPECT_FALSE(why.empty()) << text;
+    EXPECT_FALSE(why.message.empty()) << text;
   }
 }
 
@@ -1022,14 +1030,14 @@ TEST(msgpack_value, timestamp_96_bit_form_as_python_sends_it) {
 
 TEST(msgpack_value, timestamp_outside_years_0_to_9999_is_refused) {
   value v;
-  std::string why;
+  fault why;
   // 10000-01-01T00:00:00Z = 253402300800.
   EXPECT_FALSE(decode_value(unhex("c70cff00000000 0000003afff44180"), decode_limits{}, v, why));
-  EXPECT_FALSE(why.empty());
-  why.clear();
+  EXPECT_FALSE(why.message.empty());
+  why = fault{};
   // -0000-12-31T23:59:59Z, one second before year 0.
   EXPECT_FALSE(decode_value(unhex("c70cff00000000 fffffff1868b83ff"), decode_limits{}, v, why));
-  EXPECT_FALSE(why.empty());
+  EXPECT_FALSE(why.message.empty());
 }
 
 TEST(msgpack_value, timestamp_far_outside_years_0_to_9999_is_refused_not_wrapped) {
@@ -1041,7 +1049,7 @@ TEST(msgpack_value, timestamp_far_outside_years_0_to_9999_is_refused_not_wrapped
                            // must not overflow; run under -fsanitize=undefined).
                            "c70cff00000000 8000000000000000", "c70cff00000000 7fffffffffffffff"}) {
     value v;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why))
         << text << " decoded as " << to_debug_string(v);
   }
@@ -1051,9 +1059,9 @@ TEST(msgpack_value, timestamp_of_another_length_is_refused) {
   for (const char* text :
        {"d4ff00", "d5ff0000", "d8ff00000000000000000000000000000000", "c700ff", "c703ff000000"}) {
     value v;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << text;
-    EXPECT_FALSE(why.empty()) << text;
+    EXPECT_FALSE(why.message.empty()) << text;
   }
 }
 
@@ -1061,27 +1069,27 @@ TEST(msgpack_value, other_extension_types_are_refused) {
   for (const char* text : {"d4 05 00", "d6 01 00000000", "c7 00 7f", "c8 0001 02 00",
                            "c9 00000001 80 00", "91 d4 05 00"}) {
     value v;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << text;
-    EXPECT_FALSE(why.empty()) << text;
+    EXPECT_FALSE(why.message.empty()) << text;
   }
 }
 
 TEST(msgpack_value, map_with_a_non_string_key_is_refused) {
   for (const char* text : {"81 01 02", "81 c0 02", "81 c4 01 6b 02", "82 a16b 01 91 01 02"}) {
     value v;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << text;
-    EXPECT_FALSE(why.empty()) << text;
+    EXPECT_FALSE(why.message.empty()) << text;
   }
 }
 
 TEST(msgpack_value, bytes_that_are_not_exactly_one_object_are_refused) {
   for (const char* text : {"", "c1", "92 01", "01 02", "a3 6162"}) {
     value v;
-    std::string why;
+    fault why;
     EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << text;
-    EXPECT_FALSE(why.empty()) << text;
+    EXPECT_FALSE(why.message.empty()) << text;
   }
 }
 
@@ -1089,7 +1097,7 @@ TEST(msgpack_value, nesting_is_bounded_by_the_limit) {
   decode_limits limits;
   limits.max_depth = 3;
   value v;
-  std::string why;
+  fault why;
   EXPECT_TRUE(decode_value(nested_arrays(3, "01"), limits, v, why)) << why;
   EXPECT_FALSE(decode_value(nested_arrays(4, "01"), limits, v, why));
 }
@@ -1143,7 +1151,7 @@ TEST(msgpack_encode_response, result_of_every_kind_reads_back) {
   std::string out;
   encode_response(r, out);
   response back;
-  std::string why;
+  fault why;
   ASSERT_TRUE(decode_response(out, decode_limits{}, back, why)) << why;
   EXPECT_EQ(back, r);
 }
@@ -1155,7 +1163,7 @@ TEST(msgpack_encode_response, error_reads_back) {
   std::string out;
   encode_response(r, out);
   response back;
-  std::string why;
+  fault why;
   ASSERT_TRUE(decode_response(out, decode_limits{}, back, why)) << why;
   EXPECT_EQ(back, r);
 }

@@ -109,7 +109,7 @@ TEST(msgpack_unit, answers_each_call_as_it_completes_out_of_order) {
   r.result = value("first");
   host.answer_held(0, r);
   response a, b;
-  std::string why;
+  fault why;
   msgpack::frame_scanner scan(128, 1 << 20);
   ASSERT_EQ(scan.scan(host.out), msgpack::frame_scanner::status::complete);
   ASSERT_TRUE(msgpack::decode_response(std::string_view(host.out).substr(0, scan.size()),
@@ -362,7 +362,7 @@ std::vector<response> read_all(const client_protocol& p, std::string_view bytes)
   std::size_t consumed = 0;
   for (;;) {
     response r;
-    std::string why;
+    fault why;
     const auto st = reader->next(bytes, consumed, r, why);
     if (st != response_reader::status::answer) {
       EXPECT_NE(st, response_reader::status::failed) << why;

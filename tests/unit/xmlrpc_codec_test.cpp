@@ -72,7 +72,7 @@ std::string value_xml(const value& v) {
 
 value round_trip_response(const value& v) {
   response back;
-  std::string error_text;
+  fault error_text;
   const std::string xml = encode_result(v);
   EXPECT_TRUE(xmlrpc::decode_response(xml, {}, back, error_text)) << error_text << "\n" << xml;
   EXPECT_FALSE(back.error.has_value());
@@ -683,9 +683,9 @@ TEST(xmlrpc_round_trip, deep_value_within_the_limit) {
   EXPECT_EQ(round_trip_response(v), v);
   v = array{std::move(v)};
   response back;
-  std::string error_text;
+  fault error_text;
   EXPECT_FALSE(xmlrpc::decode_response(encode_result(v), {}, back, error_text));
-  EXPECT_NE(error_text.find("nest"), std::string::npos) << error_text;
+  EXPECT_NE(error_text.message.find("nest"), std::string::npos) << error_text;
 }
 
 // ---------------------------------------------------------------- decoding responses
@@ -695,7 +695,7 @@ TEST(xmlrpc_decode_response, fault_round_trip) {
   xmlrpc::encode_response(response{{}, {}, fault{-32000, "division by zero & <more>"}}, xml);
   response back;
   back.result = 5;
-  std::string error_text;
+  fault error_text;
   ASSERT_TRUE(xmlrpc::decode_response(xml, {}, back, error_text)) << error_text;
   ASSERT_TRUE(back.error.has_value());
   EXPECT_EQ(*back.error, (fault{-32000, "division by zero & <more>"}));
@@ -710,7 +710,7 @@ TEST(xmlrpc_decode_response, python_style_fault) {
       "<name>faultString</name>\n<value><string>&lt;class 'Exception'&gt;:boom</string></value>\n"
       "</member>\n</struct></value>\n</fault>\n</methodResponse>\n";
   response back;
-  std::string error_text;
+  fault error_text;
   ASSERT_TRUE(xmlrpc::decode_response(xml, {}, back, error_text)) << error_text;
   ASSERT_TRUE(back.error.has_value());
   EXPECT_EQ(*back.error, (fault{1, "<class 'Exception'>:boom"}));
@@ -724,7 +724,7 @@ TEST(xmlrpc_decode_response, python_style_result) {
       "<value><int>1099511627776</int></value>\n</member>\n</struct></value>\n</param>\n"
       "</params>\n</methodResponse>\n";
   response back;
-  std::string error_text;
+  fault error_text;
   ASSERT_TRUE(xmlrpc::decode_response(xml, {}, back, error_text)) << error_text;
   EXPECT_FALSE(back.error.has_value());
   EXPECT_EQ(back.result, value(structure{{"sum", 3}, {"big", std::int64_t{1} << 40}}));
@@ -733,7 +733,7 @@ TEST(xmlrpc_decode_response, python_style_result) {
 TEST(xmlrpc_decode_response, success_clears_a_previous_fault) {
   response back;
   back.error = fault{1, "old"};
-  std::string error_text;
+  fault error_text;
   ASSERT_TRUE(xmlrpc::decode_response(encode_result("ok"), {}, back, error_text));
   EXPECT_FALSE(back.error.has_value());
   EXPECT_EQ(back.result, value("ok"));
@@ -741,7 +741,7 @@ TEST(xmlrpc_decode_response, success_clears_a_previous_fault) {
 
 TEST(xmlrpc_decode_response, empty_params_is_nil) {
   response back;
-  std::string error_text;
+  fault error_text;
   ASSERT_TRUE(
       xmlrpc::decode_response("<methodResponse><params/></methodResponse>", {}, back, error_text))
       << error_text;
@@ -771,10 +771,10 @@ TEST(xmlrpc_decode_response, not_a_response_is_refused_with_a_reason) {
            "</methodResponse>",
        }) {
     response back;
-    std::string error_text;
+    fault error_text;
     EXPECT_FALSE(xmlrpc::decode_response(xml, {}, back, error_text)) << xml;
-    EXPECT_FALSE(error_text.empty()) << xml;
-    EXPECT_EQ(error_text.find('\n'), std::string::npos) << error_text;
+    EXPECT_FALSE(error_text.message.empty()) << xml;
+    EXPECT_EQ(error_text.message.find('\n'), std::string::npos) << error_text;
   }
 }
 

@@ -15,27 +15,11 @@
 #include <vector>
 
 #include "common/limits.hpp"
+#include "protocol/exchange.hpp"
 #include "protocol/message.hpp"
 
 namespace netcall::detail {
 
-/// The calls of one HTTP request and the answers they get, in request order.
-struct body_exchange {
-  /// A JSON-RPC batch (answered as an array even with one entry).
-  bool batch = false;
-  /// One slot per entry of the body, in order: an answer ready at once (a decoding error), an
-  /// empty response waiting for its call's answer, or nullopt for a notification (no answer).
-  std::vector<std::optional<response>> answers;
-  /// The calls to run: the answer slot each fills, and the request.
-  std::vector<std::pair<std::size_t, request>> calls;
-
-  /// Empties the exchange, keeping its storage.
-  void clear() {
-    batch = false;
-    answers.clear();
-    calls.clear();
-  }
-};
 
 /// What the HTTP head of a request says about its calls (server side), for the codec to apply.
 struct http_call_headers {
@@ -49,7 +33,7 @@ class body_decoder {
   virtual ~body_decoder() = default;
   /// Decodes `body` into `x` (its calls and the answers ready at once). Never throws on bad input.
   virtual void decode(std::string_view body, const http_call_headers& headers,
-                      const decode_limits& limits, body_exchange& x) = 0;
+                      const decode_limits& limits, exchange& x) = 0;
 };
 
 /// A protocol carried in HTTP POST bodies.
@@ -76,7 +60,7 @@ class body_codec {
   virtual std::unique_ptr<body_decoder> make_decoder(const decode_limits& limits) const = 0;
   /// Server: encodes the answers of `x` (moving from them) as the answer body; leaves `body`
   /// empty when there is nothing to answer (only notifications: HTTP 204).
-  virtual void encode_answers(body_exchange& x, std::string& body) const = 0;
+  virtual void encode_answers(exchange& x, std::string& body) const = 0;
 
   /// Client: false when the protocol has no notifications (XML-RPC).
   virtual bool has_notifications() const = 0;
@@ -84,9 +68,9 @@ class body_codec {
   virtual void prepare(request& r, std::uint32_t sequence) const = 0;
   /// Client: appends the request body.
   virtual void encode_call(const request& r, std::string& body) const = 0;
-  /// Client: decodes an answer body; false with a one-line reason when it is not one answer.
+  /// Client: decodes an answer body; false with `why` when it is not one answer.
   virtual bool decode_answer(std::string_view body, const decode_limits& limits, response& out,
-                             std::string& why) const = 0;
+                             fault& why) const = 0;
 };
 
 }  // namespace netcall::detail

@@ -22,7 +22,7 @@ class reader final : public response_reader {
       : codec_(codec), limits_(limits), host_(host) {}
 
   status next(std::string_view data, std::size_t& consumed, response& out,
-              std::string& why) override {
+              fault& why) override {
     if (!parser_) {
       parser_.emplace();
       parser_->header_limit(max_http_header_bytes);
@@ -38,7 +38,7 @@ class reader final : public response_reader {
       if (!ec && parser_->is_done()) break;
       if (!ec && used > 0) continue;
       if (ec && ec != beast_http::error::need_more) {
-        why = "not an HTTP answer: " + ec.message();
+        why = make_fault(status_code::parse_error, "not an HTTP answer: " + ec.message());
         parser_.reset();
         return status::failed;
       }
@@ -49,11 +49,11 @@ class reader final : public response_reader {
     closing_ = !res.keep_alive();
     out = response{};
     if (res.result() == beast_http::status::ok) {
-      std::string reason;
+      fault reason;
       if (!codec_.decode_answer(res.body(), limits_, out, reason)) {
         out = response{};
         out.error = make_fault(status_code::protocol_error,
-                               "unreadable answer from " + host_ + ": " + reason);
+                               "unreadable answer from " + host_ + ": " + reason.message);
       }
     } else {
       // 204 answers a notification (the connection drops it); anything else is not an answer.

@@ -174,7 +174,7 @@ class session final : public server_session {
   bool keep_alive_ = true;
   bool head_ = false;
   const body_codec* codec_ = nullptr;
-  body_exchange exchange_;
+  exchange exchange_;
   std::size_t remaining_ = 0;
   std::string body_;
   bool waiting_ = false;             // feed returned wait; on_answer resumes

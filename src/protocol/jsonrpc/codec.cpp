@@ -217,49 +217,56 @@ message decode(std::string_view text, const decode_limits& limits) {
 
 message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
 
-bool decode_value(std::string_view text, const decode_limits& limits, value& out) {
+bool decode_value(std::string_view text, const decode_limits& limits, value& out,
+                  fault& error) {
   json::reader reader(limits.max_depth);
-  return reader.parse(text, out);
+  std::string why;
+  if (reader.parse(text, out, &why)) return true;
+  error = make_fault(status_code::parse_error, "Parse error: " + why);
+  return false;
+}
+
+bool decode_value(std::string_view text, const decode_limits& limits, value& out) {
+  fault ignored;
+  return decode_value(text, limits, out, ignored);
 }
 
 bool decode_responses(json::reader& reader, std::string_view text, std::vector<response>& out,
-                      std::string& error_text) {
+                      fault& error) {
   value v;
   std::string why;
   if (!reader.parse(text, v, &why)) {
-    error_text = "not JSON: " + why;
+    error = make_fault(status_code::parse_error, "not JSON: " + why);
     return false;
   }
+  auto refuse = [&error](std::string message) {
+    error = make_fault(status_code::invalid_request, std::move(message));
+    return false;
+  };
   std::vector<response> answers;
   if (array* a = std::get_if<array>(&v.get())) {
-    if (a->empty()) {
-      error_text = "empty array of responses";
-      return false;
-    }
+    if (a->empty()) return refuse("empty array of responses");
     answers.reserve(a->size());
     for (std::size_t i = 0; i < a->size(); ++i) {
       response r;
-      std::string why;
       if (!to_response((*a)[i], r, why)) {
-        error_text = "response " + std::to_string(i) + " of the batch: " + why;
-        return false;
+        return refuse("response " + std::to_string(i) + " of the batch: " + why);
       }
       answers.push_back(std::move(r));
     }
   } else {
     response r;
-    if (!to_response(v, r, error_text)) return false;
+    if (!to_response(v, r, why)) return refuse(why);
     answers.push_back(std::move(r));
   }
   out = std::move(answers);
   return true;
 }
 
-
 bool decode_responses(std::string_view text, const decode_limits& limits,
-                      std::vector<response>& out, std::string& error_text) {
+                      std::vector<response>& out, fault& error) {
   json::reader reader(limits.max_depth);
-  return decode_responses(reader, text, out, error_text);
+  return decode_responses(reader, text, out, error);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -309,6 +316,32 @@ void encode_response(const response& r, std::string& out) {
   out += R"("id":)";
   encode_value(r.id, out);
   out.push_back('}');
+}
+
+void to_exchange(message& m, exchange& x) {
+  x.batch = m.batch;
+  for (auto& e : m.entries) {
+    if (auto* r = std::get_if<response>(&e)) {
+      x.answers.emplace_back(std::move(*r));
+      continue;
+    }
+    auto& req = std::get<request>(e);
+    x.answers.emplace_back(req.notification ? std::nullopt : std::optional<response>(response{}));
+    x.calls.emplace_back(x.answers.size() - 1, std::move(req));
+  }
+}
+
+void encode_answers(exchange& x, std::string& out) {
+  if (!x.batch) {
+    if (!x.answers.empty() && x.answers.front()) encode_response(*x.answers.front(), out);
+    return;
+  }
+  std::vector<response> answers;
+  answers.reserve(x.answers.size());
+  for (auto& a : x.answers) {
+    if (a) answers.push_back(std::move(*a));
+  }
+  encode_batch(answers, out);  // nothing for a batch of notifications
 }
 
 void encode_batch(const std::vector<response>& rs, std::string& out) {

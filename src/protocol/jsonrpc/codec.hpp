@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/exchange.hpp"
 #include "protocol/message.hpp"
 #include "value/json.hpp"
 
@@ -66,6 +67,14 @@ class stream_decoder {
   json::stream_reader reader_;
 };
 
+/// The calls and answers of a decoded message, as one exchange (protocol/exchange.hpp): its
+/// requests to run and its entries answered at once; parts are moved out of `m`.
+void to_exchange(message& m, exchange& x);
+
+/// Appends the answer to an exchange: a batch's answers as one array, a single request's
+/// answer as one object, nothing when only notifications were in it (§6). Moves from `x`.
+void encode_answers(exchange& x, std::string& out);
+
 /// Appends the response object (`{"jsonrpc":"2.0","result":...,"id":...}` or with `"error"`).
 void encode_response(const response& r, std::string& out);
 /// Appends the responses of a batch as one JSON array; appends nothing when `rs` is empty
@@ -76,17 +85,23 @@ void encode_value(const value& v, std::string& out);
 /// Appends a request object (client side); notifications carry no `id`.
 void encode_request(const request& r, std::string& out);
 
-/// Decodes one JSON text as a plain value (the CLI's PARAM literals). Returns false when `text`
-/// is not exactly one JSON text or nests deeper than limits.max_depth.
+// The functions below report failure one way, like every codec's (protocol/message.hpp): they
+// return false and say why in a `fault`: -32700 for text that is not JSON, -32600 for JSON that
+// is not the message expected. (Decoding requests instead answers each bad entry of a batch with
+// its own error response, as JSON-RPC 2.0 §6 asks: `decode` above.)
+
+/// Decodes one JSON text as a plain value. Returns false when `text` is not exactly one JSON
+/// text or nests deeper than limits.max_depth.
+bool decode_value(std::string_view text, const decode_limits& limits, value& out, fault& error);
+/// The same when the reason does not matter.
 bool decode_value(std::string_view text, const decode_limits& limits, value& out);
 
-/// Client side: decodes a response object or an array of them with `reader`. Returns false
-/// (with a one-line reason in `error_text`) when the text is not JSON or not JSON-RPC 2.0
-/// responses.
+/// Client side: decodes a response object or an array of them with `reader`. Returns false when
+/// the text is not JSON or not JSON-RPC 2.0 responses.
 bool decode_responses(json::reader& reader, std::string_view text, std::vector<response>& out,
-                      std::string& error_text);
+                      fault& error);
 /// The same with a reader of its own.
 bool decode_responses(std::string_view text, const decode_limits& limits,
-                      std::vector<response>& out, std::string& error_text);
+                      std::vector<response>& out, fault& error);
 
 }  // namespace netcall::detail::jsonrpc

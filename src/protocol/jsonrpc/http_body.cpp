@@ -12,20 +12,10 @@ class decoder final : public body_decoder {
   explicit decoder(std::size_t max_depth) : json_(max_depth) {}
 
   void decode(std::string_view body, const http_call_headers&, const decode_limits& limits,
-              body_exchange& x) override {
+              exchange& x) override {
     // The idempotency key travels in the request id (codec.hpp), not the HTTP header.
     message m = jsonrpc::decode(json_, body, limits);
-    x.batch = m.batch;
-    for (auto& e : m.entries) {
-      if (auto* r = std::get_if<response>(&e)) {
-        x.answers.emplace_back(std::move(*r));
-        continue;
-      }
-      auto& req = std::get<request>(e);
-      x.answers.emplace_back(req.notification ? std::nullopt
-                                              : std::optional<response>(response{}));
-      x.calls.emplace_back(x.answers.size() - 1, std::move(req));
-    }
+    to_exchange(m, x);
   }
 
  private:
@@ -54,22 +44,8 @@ class codec final : public body_codec {
     return std::make_unique<decoder>(limits.max_depth);
   }
 
-  void encode_answers(body_exchange& x, std::string& body) const override {
-    if (!x.batch) {
-      if (!x.answers.empty() && x.answers.front()) encode_response(*x.answers.front(), body);
-      return;
-    }
-    std::vector<response> answers;
-    answers.reserve(x.answers.size());
-    for (auto& a : x.answers) {
-      if (a) answers.push_back(std::move(*a));
-    }
-    if (answers.empty()) return;  // only notifications: nothing to answer (SPEC §2)
-    if (x.batch) {
-      encode_batch(answers, body);
-    } else {
-      encode_response(answers.front(), body);
-    }
+  void encode_answers(exchange& x, std::string& body) const override {
+    jsonrpc::encode_answers(x, body);  // empty when only notifications: HTTP 204 (SPEC §2)
   }
 
   bool has_notifications() const override { return true; }
@@ -80,11 +56,11 @@ class codec final : public body_codec {
     encode_request(r, body);
   }
   bool decode_answer(std::string_view body, const decode_limits& limits, response& out,
-                     std::string& why) const override {
+                     fault& why) const override {
     std::vector<response> answers;
     if (!decode_responses(body, limits, answers, why)) return false;
     if (answers.size() != 1) {
-      why = "expected one response";
+      why = make_fault(status_code::invalid_request, "expected one response");
       return false;
     }
     out = std::move(answers.front());

@@ -56,7 +56,7 @@ class session final : public server_session {
       return;
     }
     auto& b = *static_cast<batch*>(tag.state);
-    if (auto& slot = b.answers[tag.index]) *slot = std::move(answer);
+    if (auto& slot = b.calls.answers[tag.index]) *slot = std::move(answer);
     finish_one(b);
   }
 
@@ -65,10 +65,10 @@ class session final : public server_session {
   static constexpr std::size_t single_call = 0;
   static constexpr std::size_t single_notification = 1;
 
-  /// A batch being answered: one slot per entry (nullopt for a notification), and how many
-  /// answers are still to come (plus one while its calls are being dispatched).
+  /// A batch being answered: its calls and answers, how many answers are still to come (plus
+  /// one while its calls are being dispatched), and its place in `batches_`.
   struct batch {
-    std::vector<std::optional<response>> answers;
+    exchange calls;
     std::size_t remaining = 0;
     std::list<batch>::iterator self;
   };
@@ -84,35 +84,21 @@ class session final : public server_session {
     }
     auto& b = batches_.emplace_front();
     b.self = batches_.begin();
-    b.answers.resize(m.entries.size());
-    b.remaining = m.entries.size() + 1;
-    for (std::size_t i = 0; i < m.entries.size(); ++i) {
-      auto& e = m.entries[i];
-      if (auto* r = std::get_if<response>(&e)) {
-        b.answers[i] = std::move(*r);
-        --b.remaining;
-        continue;
-      }
-      auto& req = std::get<request>(e);
-      if (!req.notification) b.answers[i].emplace();
+    to_exchange(m, b.calls);
+    b.remaining = b.calls.calls.size() + 1;
+    for (auto& [slot, req] : b.calls.calls) {
       req.meta.protocol = protocol_names::jsonrpc;
-      host_.dispatch(req, {&b, i});
+      host_.dispatch(req, {&b, slot});
     }
     finish_one(b);  // the dispatching is done
   }
 
   void finish_one(batch& b) {
     if (--b.remaining > 0) return;
-    std::vector<response> answers;
-    answers.reserve(b.answers.size());
-    for (auto& a : b.answers) {
-      if (a) answers.push_back(std::move(*a));
-    }
-    if (!answers.empty()) {  // a batch of notifications gets no reply (§6)
-      std::string& out = host_.output();
-      encode_batch(answers, out);
-      out += '\n';
-    }
+    std::string& out = host_.output();
+    const std::size_t before = out.size();
+    encode_answers(b.calls, out);
+    if (out.size() > before) out += '\n';  // a batch of notifications gets no reply (§6)
     batches_.erase(b.self);
   }
 
@@ -135,7 +121,7 @@ class reader final : public response_reader {
   explicit reader(const decode_limits& limits) : limits_(limits), json_(limits.max_depth) {}
 
   status next(std::string_view data, std::size_t& consumed, response& out,
-              std::string& why) override {
+              fault& why) override {
     if (queued_ < answers_.size()) {
       out = std::move(answers_[queued_++]);
       return status::answer;
@@ -145,7 +131,9 @@ class reader final : public response_reader {
       const auto newline = rest.find('\n');
       if (newline == std::string_view::npos) {
         if (rest.size() > limits_.max_message_bytes) {
-          why = "answer longer than " + std::to_string(limits_.max_message_bytes) + " bytes";
+          why = make_fault(status_code::resource_exhausted,
+                           "answer longer than " + std::to_string(limits_.max_message_bytes) +
+                               " bytes");
           return status::failed;
         }
         return status::need_more;

@@ -207,19 +207,19 @@ struct reader {
   }
 };
 
-response invalid(std::int64_t msgid, const std::string& why) {
-  response r;
-  r.id = msgid;
-  r.error = fault{wire_code(status_code::invalid_request), "Invalid Request: " + why};
-  return r;
+/// The fault of a message that is MessagePack but not the message expected.
+fault invalid(const std::string& why) {
+  return make_fault(status_code::invalid_request, "Invalid Request: " + why);
 }
 
-bool validate(std::string_view data, const decode_limits& limits, std::string& error_text) {
+/// Checks that `data` is exactly one MessagePack object within `limits` (-32700 otherwise).
+bool validate(std::string_view data, const decode_limits& limits, fault& error) {
   frame_scanner scanner(limits.max_depth, data.size());
   const auto st = scanner.scan(data);
   if (st == frame_scanner::status::complete && scanner.size() == data.size()) return true;
-  error_text = st == frame_scanner::status::invalid ? scanner.reason()
-                                                    : "not exactly one MessagePack object";
+  error = make_fault(status_code::parse_error,
+                     st == frame_scanner::status::invalid ? scanner.reason()
+                                                          : "not exactly one MessagePack object");
   return false;
 }
 
@@ -323,28 +323,34 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
 
 // ---- decoding -----------------------------------------------------------------------------
 
-decoded decode_request_into(std::string_view message, const decode_limits&, request& req,
-                            response& error) {
+bool decode_request_into(std::string_view message, const decode_limits&, request& req,
+                         fault& error) {
   reader r{message.data(), {}};
-  if (mp_typeof(*r.p) != MP_ARRAY) return decoded::nothing;
+  req.id = value();  // no msgid: a failure cannot be answered
+  auto drop = [&](const char* what) {
+    error = invalid(what);
+    return false;
+  };
+  if (mp_typeof(*r.p) != MP_ARRAY) return drop("a message is an array");
   const std::uint32_t n = mp_decode_array(&r.p);
-  if (n == 0 || mp_typeof(*r.p) != MP_UINT) return decoded::nothing;
+  if (n == 0 || mp_typeof(*r.p) != MP_UINT) return drop("a message begins with its type");
   const std::uint64_t type = mp_decode_uint(&r.p);
   std::int64_t msgid = 0;
+  bool answerable = false;
   auto refuse = [&](const std::string& what) {
-    error = invalid(msgid, what);
-    return decoded::answer;
+    error = invalid(what);
+    if (answerable) req.id = msgid;
+    return false;
   };
   if (type == 0) {
-    if (n < 2 || !r.read_msgid(msgid)) return decoded::nothing;
+    if (n < 2 || !r.read_msgid(msgid)) return drop("a request's msgid is a 32-bit unsigned int");
+    answerable = true;
     if (n != 4 && n != 5) return refuse("a request is [0, msgid, method, params]");
   } else if (type != 2 || n != 3) {
-    return decoded::nothing;  // a response, or an unknown message type
+    return drop("not a request or a notification");  // a response, or an unknown type
   }
   const bool notification = type == 2;
-  if (mp_typeof(*r.p) != MP_STR) {
-    return notification ? decoded::nothing : refuse("method must be a string");
-  }
+  if (mp_typeof(*r.p) != MP_STR) return refuse("method must be a string");
   std::uint32_t len = 0;
   const char* m = mp_decode_str(&r.p, &len);
   req.method.assign(m, len);
@@ -356,14 +362,12 @@ decoded decode_request_into(std::string_view message, const decode_limits&, requ
     params.clear();
     const std::uint32_t count = mp_decode_array(&r.p);
     for (std::uint32_t i = 0; i < count; ++i) {
-      if (!r.read(params.emplace_back())) {
-        return notification ? decoded::nothing : refuse(r.error);
-      }
+      if (!r.read(params.emplace_back())) return refuse(r.error);
     }
   } else if (params_type == MP_MAP) {
-    if (!r.read(req.params)) return notification ? decoded::nothing : refuse(r.error);
+    if (!r.read(req.params)) return refuse(r.error);
   } else {
-    return notification ? decoded::nothing : refuse("params must be an array");
+    return refuse("params must be an array");
   }
   req.meta.idempotency_key.clear();
   if (n == 5) {
@@ -373,48 +377,39 @@ decoded decode_request_into(std::string_view message, const decode_limits&, requ
   }
   req.id = notification ? value() : value(msgid);
   req.notification = notification;
-  return decoded::request;
+  return true;
 }
 
-server_message decode_request(std::string_view message, const decode_limits& limits) {
-  std::string why;
-  if (!validate(message, limits, why)) return std::monostate{};
-  request req;
-  response error;
-  switch (decode_request_into(message, limits, req, error)) {
-    case decoded::request:
-      return req;
-    case decoded::answer:
-      return error;
-    case decoded::nothing:
-      break;
-  }
-  return std::monostate{};
+bool decode_request(std::string_view message, const decode_limits& limits, request& out,
+                    fault& error) {
+  out.id = value();
+  if (!validate(message, limits, error)) return false;
+  return decode_request_into(message, limits, out, error);
 }
 
 bool decode_response(std::string_view message, const decode_limits& limits, response& out,
-                     std::string& error_text) {
-  if (!validate(message, limits, error_text)) return false;
-  return decode_framed_response(message, out, error_text);
+                     fault& error) {
+  if (!validate(message, limits, error)) return false;
+  return decode_framed_response(message, out, error);
 }
 
-bool decode_framed_response(std::string_view message, response& out, std::string& error_text) {
+bool decode_framed_response(std::string_view message, response& out, fault& error) {
   reader r{message.data(), {}};
   if (mp_typeof(*r.p) != MP_ARRAY || mp_decode_array(&r.p) != 4 || mp_typeof(*r.p) != MP_UINT ||
       mp_decode_uint(&r.p) != 1) {
-    error_text = "not a MessagePack-RPC response [1, msgid, error, result]";
+    error = invalid("not a MessagePack-RPC response [1, msgid, error, result]");
     return false;
   }
   std::int64_t msgid = 0;
   if (!r.read_msgid(msgid)) {
-    error_text = "response msgid is not a 32-bit unsigned integer";
+    error = invalid("response msgid is not a 32-bit unsigned integer");
     return false;
   }
   response res;
   res.id = msgid;
   value error_slot;
   if (!r.read(error_slot) || !r.read(res.result)) {
-    error_text = r.error;
+    error = invalid(r.error);
     return false;
   }
   if (!error_slot.is_nil()) {
@@ -435,12 +430,11 @@ bool decode_framed_response(std::string_view message, response& out, std::string
   return true;
 }
 
-bool decode_value(std::string_view data, const decode_limits& limits, value& out,
-                  std::string& error_text) {
-  if (!validate(data, limits, error_text)) return false;
+bool decode_value(std::string_view data, const decode_limits& limits, value& out, fault& error) {
+  if (!validate(data, limits, error)) return false;
   reader r{data.data(), {}};
   if (!r.read(out)) {
-    error_text = r.error;
+    error = invalid(r.error);
     return false;
   }
   return true;

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "protocol/message.hpp"
@@ -53,38 +52,31 @@ class frame_scanner {
   const char* reason_ = "";
 };
 
-/// What one complete message decodes to on the server side.
-/// - a request (`notification` set for type 2) to dispatch;
-/// - a response: an error answer to send at once (e.g. -32600 for a malformed request whose
-///   msgid could be read);
-/// - std::monostate: nothing can be answered (no msgid to address); the caller should drop
-///   the message.
-using server_message = std::variant<std::monostate, request, response>;
+// Decoding functions report failure one way, like every codec's (protocol/message.hpp): they
+// return false and say why in a `fault`: -32700 for bytes that are not one MessagePack object
+// within the limits, -32600 for MessagePack that is not the message expected.
 
-/// Decodes one complete message (as framed by frame_scanner) received by a server.
-server_message decode_request(std::string_view message, const decode_limits& limits);
+/// Decodes one complete message (validated with a frame_scanner first) received by a server:
+/// true when `out` holds a request or a notification. On false, `out.id` is the msgid to answer
+/// `error` to, or nil when none can be addressed (no readable msgid, a notification, a
+/// response sent to a server): the message is then dropped.
+bool decode_request(std::string_view message, const decode_limits& limits, request& out,
+                    fault& error);
 
-/// What `decode_request_into` found.
-enum class decoded {
-  request,   ///< `req` holds a request or notification
-  answer,    ///< `error` holds an error answer to send at once (malformed, msgid readable)
-  nothing,   ///< nothing can be answered (no msgid): drop the message
-};
-
-/// Like decode_request, but for a message the caller framed with a frame_scanner of the same
-/// `limits.max_depth` (so it is not scanned twice), and reusing the storage of `req` (its method
+/// decode_request for a message the caller framed with a frame_scanner of the same
+/// `limits.max_depth` (so it is not scanned twice), reusing the storage of `req` (its method
 /// string and params array keep their capacity): a steady stream of small calls decodes
 /// without allocating. Passing bytes that were not framed that way is undefined behaviour.
-decoded decode_request_into(std::string_view message, const decode_limits& limits, request& req,
-                            response& error);
+bool decode_request_into(std::string_view message, const decode_limits& limits, request& req,
+                         fault& error);
 
-/// Client side: decodes one complete `[1, msgid, error, result]`. Returns false with a reason
-/// when it is not a response.
+/// Client side: decodes one complete `[1, msgid, error, result]`; false with `error` when it
+/// is not a response.
 bool decode_response(std::string_view message, const decode_limits& limits, response& out,
-                     std::string& error_text);
+                     fault& error);
 
 /// decode_response for a message the caller framed with a frame_scanner (not scanned again).
-bool decode_framed_response(std::string_view message, response& out, std::string& error_text);
+bool decode_framed_response(std::string_view message, response& out, fault& error);
 
 /// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int).
 void encode_response(const response& r, std::string& out);
@@ -97,8 +89,7 @@ void encode_request(const request& r, std::string& out);
 void encode_value(const value& v, std::string& out);
 /// Decodes one complete value (validated with the scanner first). Returns false on a value
 /// netcall cannot represent (a map key that is not a string, an extension other than the
-/// timestamp) with the reason in `error_text`.
-bool decode_value(std::string_view data, const decode_limits& limits, value& out,
-                  std::string& error_text);
+/// timestamp: -32600) or bytes that are not one value (-32700).
+bool decode_value(std::string_view data, const decode_limits& limits, value& out, fault& error);
 
 }  // namespace netcall::detail::msgpack

@@ -50,17 +50,17 @@ class session final : public server_session {
 
   void process(std::string_view message) {
     // `request_` keeps its storage from call to call: decoding a small call allocates nothing.
-    switch (decode_request_into(message, limits_, request_, refusal_)) {
-      case decoded::answer:
-        host_.protocol_error();
-        encode_response(refusal_, host_.output());
-        return;
-      case decoded::nothing:
-        // Not a request or notification, and no msgid to address an answer to: dropped.
-        host_.protocol_error();
-        return;
-      case decoded::request:
-        break;
+    if (!decode_request_into(message, limits_, request_, error_)) {
+      host_.protocol_error();
+      // Without a msgid to address an answer to (a notification, a response sent to a server),
+      // the message is dropped.
+      if (!request_.id.is_nil()) {
+        response refusal;
+        refusal.id = request_.id;
+        refusal.error = error_;
+        encode_response(refusal, host_.output());
+      }
+      return;
     }
     request_.meta.protocol = protocol_names::msgpack;
     host_.dispatch(request_, {nullptr, request_.notification ? notification : call});
@@ -70,7 +70,7 @@ class session final : public server_session {
   decode_limits limits_;
   frame_scanner scanner_;
   request request_;
-  response refusal_;
+  fault error_;
 };
 
 std::unique_ptr<server_session> make_session(session_host& host) {
@@ -85,14 +85,17 @@ class reader final : public response_reader {
       : scanner_(limits.max_depth, limits.max_message_bytes) {}
 
   status next(std::string_view data, std::size_t& consumed, response& out,
-              std::string& why) override {
+              fault& why) override {
     const std::string_view rest = data.substr(consumed);
     if (rest.empty()) return status::need_more;
     const auto st = scanner_.scan(rest);
     if (st == frame_scanner::status::need_more) return status::need_more;
+    if (st == frame_scanner::status::too_large) {
+      why = make_fault(status_code::resource_exhausted, "answer over the size limit");
+      return status::failed;
+    }
     if (st != frame_scanner::status::complete) {
-      why = st == frame_scanner::status::too_large ? "answer over the size limit"
-                                                   : scanner_.reason();
+      why = make_fault(status_code::parse_error, scanner_.reason());
       return status::failed;
     }
     const std::size_t size = scanner_.size();

@@ -573,17 +573,17 @@ void encode_call(const request& r, std::string& out) {
 }
 
 bool decode_response(std::string_view body, const decode_limits& limits, response& out,
-                     std::string& error_text) {
+                     fault& error) {
   pugi::xml_document doc;
   pugi::xml_node root;
   failure f;
   if (!load(body, doc, root, f)) {
-    error_text = std::move(f.message);
+    error = fault{f.code, std::move(f.message)};
     return false;
   }
   reader rd(limits);
   auto refuse = [&] {
-    error_text = rd.error().message;
+    error = fault{rd.error().code, rd.error().message};
     return false;
   };
   if (std::string_view(root.name()) != "methodResponse") {

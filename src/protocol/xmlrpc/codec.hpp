@@ -11,6 +11,9 @@
 
 namespace netcall::detail::xmlrpc {
 
+/// Decoding functions report failure one way, like every codec's (protocol/message.hpp): they
+/// return false and say why in a `fault`.
+///
 /// Decodes a `<methodCall>`. Params become an array (XML-RPC params are positional); id is nil.
 /// On failure returns false and sets `error`: -32700 for XML that does not parse or nests deeper
 /// than limits.max_depth, -32600 for XML that is not a methodCall of the spec's shape (unknown
@@ -26,9 +29,10 @@ void encode_response(const response& r, std::string& out);
 void encode_call(const request& r, std::string& out);
 
 /// Client side: decodes a `<methodResponse>` into `out` (result, or `out.error` for a fault).
-/// Returns false with a one-line reason in `error_text` when the body is not a methodResponse.
+/// Returns false with `error` saying why when the body is not a methodResponse (-32700 for XML
+/// that does not parse, -32600 for another shape).
 bool decode_response(std::string_view body, const decode_limits& limits, response& out,
-                     std::string& error_text);
+                     fault& error);
 
 /// Appends one `<value>` element's content for `v` (used by encode_* and tests).
 void encode_value(const value& v, std::string& out);

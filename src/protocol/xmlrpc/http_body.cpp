@@ -9,7 +9,7 @@ namespace {
 class decoder final : public body_decoder {
  public:
   void decode(std::string_view body, const http_call_headers& headers, const decode_limits& limits,
-              body_exchange& x) override {
+              exchange& x) override {
     request call;
     fault failure;
     if (!decode_call(body, limits, call, failure)) {
@@ -45,7 +45,7 @@ class codec final : public body_codec {
     return std::make_unique<decoder>();
   }
 
-  void encode_answers(body_exchange& x, std::string& body) const override {
+  void encode_answers(exchange& x, std::string& body) const override {
     encode_response(*x.answers.front(), body);
   }
 
@@ -55,7 +55,7 @@ class codec final : public body_codec {
     xmlrpc::encode_call(r, body);
   }
   bool decode_answer(std::string_view body, const decode_limits& limits, response& out,
-                     std::string& why) const override {
+                     fault& why) const override {
     return decode_response(body, limits, out, why);
   }
 };
