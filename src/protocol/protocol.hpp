@@ -43,11 +43,17 @@ class session_host {
  public:
   virtual ~session_host() = default;
 
-  /// Runs the call in `req`, taking its contents (`req` keeps reusable storage). Its answer is
-  /// given to the session's `on_answer(answer, tag)` exactly once, on this connection's thread:
-  /// during `dispatch` when the call completes at once, else later. Notifications are answered
-  /// too (the session must not send that answer).
-  virtual void dispatch(request& req, reply_tag tag) = 0;
+  /// Where the session puts the next call's request: the storage of a call from the event
+  /// loop's pool, which keeps the capacity of an earlier call, so decoding a small call into it
+  /// allocates nothing. Valid until `dispatch` (a session that does not dispatch it may leave
+  /// it half-filled: the next use overwrites it).
+  virtual request& next_request() = 0;
+
+  /// Runs the call whose request the session put in `next_request()`. Its answer is given to
+  /// the session's `on_answer(answer, tag)` exactly once, on this connection's thread: during
+  /// `dispatch` when the call completes at once, else later. Notifications are answered too
+  /// (the session must not send that answer).
+  virtual void dispatch(reply_tag tag) = 0;
 
   /// The bytes waiting to be sent: a session appends its answers here. They leave when `feed`
   /// returns, or when `on_answer` returns if it ran later.

@@ -26,8 +26,10 @@ void pipeline::go_in(call& c, std::size_t from) {
 
 void pipeline::go_out(call& c, std::size_t end) {
   for (std::size_t i = end; i-- > 0;) {
+    interceptor* stage = chain_[i];
+    if (!stage->sees_answers()) continue;
     c.stage = static_cast<std::uint32_t>(i);
-    if (chain_[i]->on_answer(c) == verdict::held) return;
+    if (stage->on_answer(c) == verdict::held) return;
   }
   c.finish();
 }

@@ -27,11 +27,18 @@ enum class verdict {
 
 class interceptor {
  public:
+  /// `sees_answers`: whether on_answer is to be called (the pipeline skips it otherwise).
+  explicit interceptor(bool sees_answers = false) : sees_answers_(sees_answers) {}
   virtual ~interceptor() = default;
   /// Sees the call on its way in.
   virtual verdict on_call(call& c) = 0;
-  /// Sees its answer on its way out (only interceptors whose on_call returned proceed).
+  /// Sees its answer on its way out (only interceptors whose on_call returned proceed, and
+  /// only when made with `sees_answers`).
   virtual verdict on_answer(call&) { return verdict::proceed; }
+  bool sees_answers() const { return sees_answers_; }
+
+ private:
+  bool sees_answers_;
 };
 
 /// A chain of interceptors; the last one must answer every call (the procedure runner).

@@ -25,7 +25,8 @@ void registry::add_reserved(entry e) {
     throw std::invalid_argument("procedure " + name + " is already bound");
   }
   std::string key = name;
-  entries_.emplace(std::move(key), std::move(e));
+  auto it = entries_.emplace(std::move(key), std::move(e)).first;
+  index_.emplace(std::string_view(it->first), &it->second);  // map keys never move
 }
 
 void registry::add_sync(procedure_info info, sync_procedure fn) {
@@ -37,8 +38,8 @@ void registry::add_async(procedure_info info, async_procedure fn) {
 }
 
 const registry::entry* registry::find(std::string_view name) const {
-  auto it = entries_.find(name);
-  return it == entries_.end() ? nullptr : &it->second;
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : it->second;
 }
 
 }  // namespace netcall

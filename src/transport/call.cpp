@@ -7,7 +7,7 @@ namespace netcall::detail {
 
 void call::finish() {
   answer.id = std::move(req.id);
-  server_connection* conn = connection_.get();
+  server_connection* conn = connection_;
   if (done_) {
     done_(answer);
   } else {
@@ -30,6 +30,8 @@ std::size_t call::calls_on_connection() const {
 
 call& call::make_child(std::function<void(response&)> done) {
   call& child = connection_ ? loop_->acquire() : loop_->acquire_detached(std::move(done));
+  child.req.id = value();
+  child.req.notification = false;
   child.req.meta = req.meta;
   child.req.meta.idempotency_key.clear();
   child.child_ = true;

@@ -63,7 +63,9 @@ class call {
   friend class server_connection;
 
   event_loop* loop_ = nullptr;
-  std::shared_ptr<server_connection> connection_;
+  // The connection lives at least as long as its calls (server_connection keeps itself alive
+  // while it has calls and nobody else holds it).
+  server_connection* connection_ = nullptr;
   reply_tag tag_;
   std::function<void(response&)> done_;  // where the answer goes when not to a session
   bool child_ = false;

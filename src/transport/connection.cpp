@@ -118,6 +118,8 @@ asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection
     if (!co_await c.read_more(fresh) || c.reading_stopped_) break;
   }
   co_await c.linger();
+  // Calls still running refer to the connection: it stays until the last one finishes.
+  if (c.calls_ > 0) c.self_ = std::move(self);
 }
 
 asio::awaitable<void> server_connection::linger() {
@@ -167,14 +169,15 @@ void server_connection::resume() {
 
 // ---- calls ------------------------------------------------------------------------------------
 
-void server_connection::dispatch(request& req, reply_tag tag) {
-  call& c = loop_.acquire();
-  std::swap(c.req, req);  // both keep their storage: the session decodes into it next time
+request& server_connection::next_request() { return loop_.staged_request(); }
+
+void server_connection::dispatch(reply_tag tag) {
+  call& c = loop_.take_staged();
   c.req.meta.arrival = std::chrono::steady_clock::now();
   c.req.meta.peer = &peer_;
-  c.connection_ = shared_from_this();
+  c.connection_ = this;
   c.tag_ = tag;
-  shared_.metrics.count_call(c.req.meta.protocol);
+  loop_.metrics.count_call(c.req.meta.protocol);
   start_call(c);
   last_activity_ = c.req.meta.arrival;
   shared_.handler.handle(c);
@@ -183,28 +186,34 @@ void server_connection::dispatch(request& req, reply_tag tag) {
 void server_connection::start_call(call&) {
   ++calls_;
   loop_.call_started();
-  shared_.metrics.calls_in_flight.fetch_add(1, std::memory_order_relaxed);
+  loop_.metrics.calls_in_flight.add(1);
 }
 
 void server_connection::deliver(call& c) {
-  if (c.answer.error) shared_.metrics.call_errors.fetch_add(1, std::memory_order_relaxed);
+  if (c.answer.error) loop_.metrics.call_errors.add(1);
   session_->on_answer(c.answer, c.tag_);
   if (!feeding_) flush();
 }
 
 void server_connection::call_finished() {
   --calls_;
-  shared_.metrics.calls_in_flight.fetch_sub(1, std::memory_order_relaxed);
-  if (calls_ == 0 && peer_ended_) close_after_flush();
+  loop_.metrics.calls_in_flight.add(-1);
+  if (calls_ > 0) return;
+  if (peer_ended_) close_after_flush();
+  if (self_) {
+    auto last = std::move(self_);  // may end the connection, when this scope ends
+  }
+}
+
+void server_connection::abandon_calls() {
+  auto last = std::move(self_);
 }
 
 std::string server_connection::metrics_text() {
-  return shared_.metrics.render() + shared_.handler.metrics_text();
+  return shared_.metrics.render(shared_.loop_counters) + shared_.handler.metrics_text();
 }
 
-void server_connection::protocol_error() {
-  shared_.metrics.protocol_errors.fetch_add(1, std::memory_order_relaxed);
-}
+void server_connection::protocol_error() { loop_.metrics.protocol_errors.add(1); }
 
 // ---- writing and closing ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "protocol/protocol.hpp"
 #include "transport/byte_stream.hpp"
@@ -49,6 +50,8 @@ struct transport_shared {
   transport_options options;
   call_handler& handler;
   transport_metrics metrics;
+  /// Every loop's counters, for a scrape.
+  std::vector<const loop_metrics*> loop_counters;
 };
 
 class server_connection final : public session_host,
@@ -66,7 +69,8 @@ class server_connection final : public session_host,
   static boost::asio::awaitable<void> serve(std::shared_ptr<server_connection> self);
 
   // session_host
-  void dispatch(request& req, reply_tag tag) override;
+  request& next_request() override;
+  void dispatch(reply_tag tag) override;
   std::string& output() override { return pending_; }
   void resume() override;
   const decode_limits& limits() const override { return shared_.options.limits; }
@@ -89,6 +93,10 @@ class server_connection final : public session_host,
 
   /// Its place in its loop's list of connections.
   std::size_t loop_index = 0;
+
+  /// The loop is going away with this connection's calls unfinished: stop keeping itself alive
+  /// for them (may destroy the connection).
+  void abandon_calls();
 
  private:
   friend class call;
@@ -145,6 +153,9 @@ class server_connection final : public session_host,
   std::size_t calls_ = 0;  // calls of this connection not finished
   std::chrono::steady_clock::time_point last_activity_;
   std::unique_ptr<boost::asio::steady_timer> signal_;  // cancelled by notify()
+  /// Set when serving ended with calls still running: they keep the connection alive (they
+  /// refer to it by plain pointer), until the last finishes.
+  std::shared_ptr<server_connection> self_;
 };
 
 }  // namespace netcall::detail

@@ -16,6 +16,22 @@ constexpr std::size_t max_free_calls = 256;
 /// A finished call's buffers larger than these are freed rather than kept for the next call.
 constexpr std::size_t max_kept_chars = 4096;
 constexpr std::size_t max_kept_params = 64;
+
+bool is_scalar(const value& v) {
+  const kind k = v.kind();
+  return k != kind::string && k != kind::bytes && k != kind::array && k != kind::structure;
+}
+
+/// An array of at most max_kept_params scalars: cheap to keep for the next call's params.
+bool small_scalars(const value& v) {
+  if (!v.is_array()) return is_scalar(v);
+  const array& a = v.as_array();
+  if (a.capacity() > max_kept_params) return false;
+  for (const value& e : a) {
+    if (!is_scalar(e)) return false;
+  }
+  return true;
+}
 }  // namespace
 
 bool loop_anchor::post(std::function<void()> fn) {
@@ -35,8 +51,7 @@ event_loop::event_loop() : anchor_(std::make_shared<loop_anchor>(io_)) {}
 event_loop::~event_loop() {
   anchor_->detach();
   sweeper_.reset();
-  // Calls still running when the server stopped: their answers are lost. Deleting them drops
-  // their connections while the io_context still exists.
+  // Calls still running when the server stopped: their answers are lost.
   while (live_calls_ != nullptr) {
     call* c = live_calls_;
     live_calls_ = c->next_;
@@ -44,6 +59,9 @@ event_loop::~event_loop() {
   }
   for (call* c : free_calls_) delete c;
   free_calls_.clear();
+  // Connections kept alive for those calls let go of themselves, while the io_context exists.
+  const std::vector<server_connection*> open = connections_;
+  for (server_connection* c : open) c->abandon_calls();
 }
 
 call& event_loop::acquire() {
@@ -59,6 +77,17 @@ call& event_loop::acquire() {
   c->next_ = live_calls_;
   if (live_calls_ != nullptr) live_calls_->prev_ = c;
   live_calls_ = c;
+  return *c;
+}
+
+request& event_loop::staged_request() {
+  if (staged_ == nullptr) staged_ = &acquire();
+  return staged_->req;
+}
+
+call& event_loop::take_staged() {
+  call* c = staged_ != nullptr ? staged_ : &acquire();
+  staged_ = nullptr;
   return *c;
 }
 
@@ -82,42 +111,31 @@ void event_loop::release(call& c) {
     delete &c;
     return;
   }
-  // Keep the storage of small calls (the next decode reuses it); free what a large one grew.
-  c.connection_.reset();
-  c.done_ = nullptr;
+  // Keep the storage of small calls (the next decode reuses it and overwrites every field);
+  // free what a large one grew, and what refers to others.
+  c.connection_ = nullptr;
+  if (c.done_) c.done_ = nullptr;
   c.child_ = false;
-  c.tag_ = {};
   c.handler = nullptr;
   c.stage = 0;
   c.marks = 0;
   request& r = c.req;
   if (r.method.capacity() > max_kept_chars) std::string().swap(r.method);
-  if (r.params.is_array() && r.params.as_array().capacity() <= max_kept_params) {
-    for (auto& v : r.params.as_array()) {
-      if (!v.is_int() && !v.is_nil() && !v.is_bool() && !v.is_double()) {
-        r.params = array{};
-        break;
-      }
-    }
-  } else {
-    r.params = array{};
-  }
-  r.id = value();
+  if (!small_scalars(r.params)) r.params = array{};
+  if (!is_scalar(c.answer.result)) c.answer.result = value();
+  if (c.answer.error) c.answer.error.reset();
+  if (!is_scalar(c.answer.id)) c.answer.id = value();
+  if (!is_scalar(r.id)) r.id = value();
   r.notification = false;
-  if (r.meta.idempotency_key.capacity() > max_kept_chars ||
-      r.meta.token.capacity() > max_kept_chars) {
-    r.meta = call_metadata{};
+  call_metadata& m = r.meta;
+  if (m.idempotency_key.capacity() > max_kept_chars || m.token.capacity() > max_kept_chars) {
+    m = call_metadata{};
   } else {
-    r.meta.idempotency_key.clear();
-    r.meta.token.clear();
-    r.meta.deadline = std::chrono::steady_clock::time_point::max();
-    r.meta.arrival = {};
-    r.meta.protocol = {};
-    r.meta.peer = nullptr;
+    if (!m.idempotency_key.empty()) m.idempotency_key.clear();
+    if (!m.token.empty()) m.token.clear();
+    m.deadline = std::chrono::steady_clock::time_point::max();
+    m.peer = nullptr;
   }
-  c.answer.id = value();
-  c.answer.result = value();
-  c.answer.error.reset();
   free_calls_.push_back(&c);
 }
 

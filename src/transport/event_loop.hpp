@@ -21,6 +21,7 @@
 
 #include "common/limits.hpp"
 #include "protocol/message.hpp"
+#include "transport/metrics.hpp"
 
 namespace netcall::detail {
 
@@ -75,6 +76,17 @@ class event_loop {
   /// goes to `done` at `finish`. Fill its request, then give it to a call handler.
   call& acquire_detached(std::function<void(response&)> done);
 
+  /// The request of the call the next dispatch takes (a session decodes into it; it keeps the
+  /// storage of an earlier call). One per loop: a session fills and dispatches it within one
+  /// event, so connections never share it at once.
+  request& staged_request();
+  /// The staged call (a fresh one when none was staged), now live; the next staged_request()
+  /// stages another.
+  call& take_staged();
+
+  /// What this loop counts of its calls (written only from its thread).
+  loop_metrics metrics;
+
   /// The buffer every connection of the loop reads into: its bytes are valid until the reader
   /// awaits again.
   std::string& read_buffer();
@@ -118,6 +130,7 @@ class event_loop {
 
   std::vector<call*> free_calls_;
   call* live_calls_ = nullptr;  // intrusive list of calls handed out
+  call* staged_ = nullptr;      // live, not dispatched yet
   std::vector<server_connection*> connections_;  // each knows its index here
   std::string read_buffer_;
   std::size_t calls_ = 0;

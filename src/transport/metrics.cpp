@@ -4,12 +4,12 @@
 
 namespace netcall::detail {
 
-void transport_metrics::count_call(std::string_view protocol) {
+void loop_metrics::count_call(std::string_view protocol) {
   // Compared by address first: metadata holds the protocol_names constants themselves.
   auto is = [protocol](std::string_view name) {
     return protocol.data() == name.data() || protocol == name;
   };
-  std::atomic<std::int64_t>* counter = &calls_jsonrpc;
+  loop_counter* counter = &calls_jsonrpc;
   if (is(protocol_names::msgpack)) {
     counter = &calls_msgpack;
   } else if (is(protocol_names::xmlrpc)) {
@@ -17,10 +17,15 @@ void transport_metrics::count_call(std::string_view protocol) {
   } else if (is(protocol_names::json_array)) {
     counter = &calls_json_array;
   }
-  counter->fetch_add(1, std::memory_order_relaxed);
+  counter->add(1);
 }
 
-std::string transport_metrics::render() const {
+std::string transport_metrics::render(std::span<const loop_metrics* const> loops) const {
+  auto sum = [loops](loop_counter loop_metrics::*counter) {
+    std::int64_t total = 0;
+    for (const loop_metrics* m : loops) total += (m->*counter).get();
+    return total;
+  };
   std::string out;
   auto metric = [&out](std::string_view name, std::string_view type, std::string_view help,
                        std::int64_t v) {
@@ -48,7 +53,7 @@ std::string transport_metrics::render() const {
          connections_refused.load());
   metric("netcall_calls_in_flight", "gauge",
          "Calls running and not yet answered (each call of a batch or system.multicall counts).",
-         calls_in_flight.load());
+         sum(&loop_metrics::calls_in_flight));
   out +=
       "# HELP netcall_calls_total Calls received, by protocol.\n"
       "# TYPE netcall_calls_total counter\n";
@@ -59,14 +64,15 @@ std::string transport_metrics::render() const {
     out += std::to_string(n);
     out += '\n';
   };
-  calls("jsonrpc", calls_jsonrpc.load());
-  calls("xmlrpc", calls_xmlrpc.load());
-  calls("msgpack", calls_msgpack.load());
-  calls("json-array", calls_json_array.load());
+  calls("jsonrpc", sum(&loop_metrics::calls_jsonrpc));
+  calls("xmlrpc", sum(&loop_metrics::calls_xmlrpc));
+  calls("msgpack", sum(&loop_metrics::calls_msgpack));
+  calls("json-array", sum(&loop_metrics::calls_json_array));
   metric("netcall_call_errors_total", "counter", "Calls answered with an error.",
-         call_errors.load());
+         sum(&loop_metrics::call_errors));
   metric("netcall_protocol_errors_total", "counter",
-         "Messages that could not be parsed or exceeded a limit.", protocol_errors.load());
+         "Messages that could not be parsed or exceeded a limit.",
+         sum(&loop_metrics::protocol_errors));
   return out;
 }
 

@@ -45,13 +45,14 @@ asio::awaitable<void> serve_new(event_loop& loop, std::unique_ptr<byte_stream> s
 }  // namespace
 
 transport::transport(transport_options options, call_handler& handler)
-    : shared_{std::move(options), handler, {}} {
+    : shared_{std::move(options), handler, {}, {}} {
   unsigned n = shared_.options.threads ? shared_.options.threads
                                        : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   for (unsigned i = 0; i < n; ++i) {
     loops_.push_back(std::make_unique<event_loop>());
     work_.emplace_back(loops_.back()->io().get_executor());
+    shared_.loop_counters.push_back(&loops_.back()->metrics);
   }
 }
 

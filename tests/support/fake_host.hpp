@@ -51,9 +51,10 @@ class fake_host final : public detail::session_host {
     session->on_answer(answer, h.tag);
   }
 
-  void dispatch(detail::request& req, detail::reply_tag tag) override {
-    detail::request r;
-    std::swap(r, req);
+  detail::request& next_request() override { return next_; }
+  void dispatch(detail::reply_tag tag) override {
+    detail::request r = std::move(next_);
+    next_ = detail::request{};
     dispatched.push_back(r);
     detail::response answer;
     if (policy_(r, answer)) {
@@ -73,6 +74,7 @@ class fake_host final : public detail::session_host {
  private:
   detail::decode_limits limits_;
   policy policy_;
+  detail::request next_;
   peer_info peer_{"127.0.0.1:1", ""};
 };
 

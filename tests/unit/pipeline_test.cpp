@@ -18,7 +18,8 @@ namespace {
 
 /// Records what it sees in `log` ("name>" in, "name<" out) and does what it is told.
 struct scripted : interceptor {
-  scripted(std::string n, std::vector<std::string>& l) : name(std::move(n)), log(l) {}
+  scripted(std::string n, std::vector<std::string>& l)
+      : interceptor(true), name(std::move(n)), log(l) {}
   verdict on_call(call& c) override {
     log.push_back(name + ">");
     if (on_in == verdict::answered) c.answer.result = value(name);

@@ -115,8 +115,10 @@ class session final : public server_session {
     }
     remaining_ = exchange_.calls.size() + 1;  // one more while the calls are dispatched
     for (auto& [slot, call] : exchange_.calls) {
-      call.meta.protocol = codec_->name();
-      host_.dispatch(call, {this, slot});
+      request& next = host_.next_request();
+      next = std::move(call);
+      next.meta.protocol = codec_->name();
+      host_.dispatch({this, slot});
     }
     if (--remaining_ > 0) return false;
     complete();

@@ -80,15 +80,16 @@ class session final : public server_session {
                             "method name"));
       return true;
     }
-    request_.method = std::move(a->front().as_string());
+    request& req = host_.next_request();
+    req.method = std::move(a->front().as_string());
     a->erase(a->begin());
-    request_.params = std::move(text);
-    request_.id = value();
-    request_.notification = false;
-    request_.meta = call_metadata{};
-    request_.meta.protocol = protocol_names::json_array;
+    req.params = std::move(text);
+    req.id = value();
+    req.notification = false;
+    req.meta.idempotency_key.clear();
+    req.meta.protocol = protocol_names::json_array;
     answered_ = false;
-    host_.dispatch(request_, {});
+    host_.dispatch({});
     return answered_;
   }
 
@@ -103,7 +104,6 @@ class session final : public server_session {
 
   session_host& host_;
   json::stream_reader reader_;
-  request request_;
   bool answered_ = false;
   bool waiting_ = false;
 };

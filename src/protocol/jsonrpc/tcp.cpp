@@ -78,8 +78,11 @@ class session final : public server_session {
       auto& e = m.entries.front();
       if (auto* r = std::get_if<response>(&e)) return send_line(host_, *r);
       auto& req = std::get<request>(e);
-      req.meta.protocol = protocol_names::jsonrpc;
-      host_.dispatch(req, {nullptr, req.notification ? single_notification : single_call});
+      const bool notification = req.notification;
+      request& call = host_.next_request();
+      call = std::move(req);
+      call.meta.protocol = protocol_names::jsonrpc;
+      host_.dispatch({nullptr, notification ? single_notification : single_call});
       return;
     }
     auto& b = batches_.emplace_front();
@@ -87,8 +90,10 @@ class session final : public server_session {
     to_exchange(m, b.calls);
     b.remaining = b.calls.calls.size() + 1;
     for (auto& [slot, req] : b.calls.calls) {
-      req.meta.protocol = protocol_names::jsonrpc;
-      host_.dispatch(req, {&b, slot});
+      request& call = host_.next_request();
+      call = std::move(req);
+      call.meta.protocol = protocol_names::jsonrpc;
+      host_.dispatch({&b, slot});
     }
     finish_one(b);  // the dispatching is done
   }

@@ -326,9 +326,9 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
 bool decode_request_into(std::string_view message, const decode_limits&, request& req,
                          fault& error) {
   reader r{message.data(), {}};
-  req.id = value();  // no msgid: a failure cannot be answered
   auto drop = [&](const char* what) {
     error = invalid(what);
+    req.id = value();  // no msgid: the failure cannot be answered
     return false;
   };
   if (mp_typeof(*r.p) != MP_ARRAY) return drop("a message is an array");
@@ -339,7 +339,7 @@ bool decode_request_into(std::string_view message, const decode_limits&, request
   bool answerable = false;
   auto refuse = [&](const std::string& what) {
     error = invalid(what);
-    if (answerable) req.id = msgid;
+    req.id = answerable ? value(msgid) : value();
     return false;
   };
   if (type == 0) {

@@ -49,27 +49,27 @@ class session final : public server_session {
   static constexpr std::size_t notification = 1;
 
   void process(std::string_view message) {
-    // `request_` keeps its storage from call to call: decoding a small call allocates nothing.
-    if (!decode_request_into(message, limits_, request_, error_)) {
+    // Decoded straight into a pooled call's storage: a small call allocates nothing.
+    request& req = host_.next_request();
+    if (!decode_request_into(message, limits_, req, error_)) {
       host_.protocol_error();
       // Without a msgid to address an answer to (a notification, a response sent to a server),
       // the message is dropped.
-      if (!request_.id.is_nil()) {
+      if (!req.id.is_nil()) {
         response refusal;
-        refusal.id = request_.id;
+        refusal.id = req.id;
         refusal.error = error_;
         encode_response(refusal, host_.output());
       }
       return;
     }
-    request_.meta.protocol = protocol_names::msgpack;
-    host_.dispatch(request_, {nullptr, request_.notification ? notification : call});
+    req.meta.protocol = protocol_names::msgpack;
+    host_.dispatch({nullptr, req.notification ? notification : call});
   }
 
   session_host& host_;
   decode_limits limits_;
   frame_scanner scanner_;
-  request request_;
   fault error_;
 };
 

@@ -16,7 +16,7 @@ namespace netcall::detail {
 class dedup final : public interceptor {
  public:
   dedup(outcome_cache& cache, const std::atomic<bool>& stopping)
-      : cache_(cache), stopping_(stopping) {}
+      : interceptor(true), cache_(cache), stopping_(stopping) {}
   verdict on_call(call& c) override;
   verdict on_answer(call& c) override;
 

@@ -13,7 +13,7 @@ namespace netcall::detail {
 
 class delay final : public interceptor {
  public:
-  explicit delay(std::chrono::milliseconds d) : delay_(d) {}
+  explicit delay(std::chrono::milliseconds d) : interceptor(true), delay_(d) {}
   verdict on_call(call&) override { return verdict::proceed; }
   verdict on_answer(call& c) override;
 
