@@ -212,23 +212,20 @@ void event_loop::schedule_check() {
 
 void event_loop::check_drained() {
   if (drain_ == nullptr) return;
-  bool changed = false;
-  {
-    std::lock_guard lock(drain_->mutex);
-    if (counted_busy_ && calls_ == 0 && writes_ == 0) {
-      counted_busy_ = false;
-      --drain_->busy;
-      changed = true;
-    }
-    if (counted_closing_ && writes_ == 0 &&
-        std::all_of(connections_.begin(), connections_.end(),
-                    [](const server_connection* c) { return c->closed(); })) {
-      counted_closing_ = false;
-      --drain_->closing;
-      changed = true;
-    }
+  // Notified under the lock: the waiter may destroy the state as soon as it sees the change.
+  std::lock_guard lock(drain_->mutex);
+  if (counted_busy_ && calls_ == 0 && writes_ == 0) {
+    counted_busy_ = false;
+    --drain_->busy;
+    drain_->changed.notify_all();
   }
-  if (changed) drain_->changed.notify_all();
+  if (counted_closing_ && writes_ == 0 &&
+      std::all_of(connections_.begin(), connections_.end(),
+                  [](const server_connection* c) { return c->closed(); })) {
+    counted_closing_ = false;
+    --drain_->closing;
+    drain_->changed.notify_all();
+  }
 }
 
 void event_loop::start_idle_sweep(std::chrono::milliseconds idle_timeout) {

@@ -145,6 +145,8 @@ void transport::stop(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
   accepting_ = false;
+  // Outlives the loops' threads (joined below): they count themselves in it until they stop.
+  drain_state state;
   if (!threads_.empty()) {
     asio::post(loops_.front()->io(), [this] {
       for (auto& a : acceptors_) {
@@ -156,7 +158,6 @@ void transport::stop(std::chrono::milliseconds grace) {
     // answer is being written on any loop at once. Then each loop stops reading, lets the last
     // answers leave and closes its connections. All within the grace.
     const auto deadline = saturating_add(std::chrono::steady_clock::now(), grace);
-    drain_state state;
     state.busy = loops_.size();
     for (auto& loop : loops_) {
       asio::post(loop->io(), [&state, l = loop.get()] { l->drain(state); });
