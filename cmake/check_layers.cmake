@@ -5,8 +5,9 @@
 # Layers, lowest first; a file may include its own layer and those below it:
 #   common < value < protocol < transport < server, client (server and client never each other)
 # Public headers (include/netcall/) belong to the layer that implements them, include only
-# other public headers and no Boost, Asio or spdlog. Apps include only public headers and their
-# own files.
+# public headers of their layer or below, and no Boost, Asio or spdlog. Apps include only public
+# headers and their own files. A layer folder is named by a quoted include from src/
+# ("protocol/..."): the same path in angle brackets, or a relative "../" one, is refused too.
 
 set(rank_common 0)
 set(rank_value 1)
@@ -49,14 +50,28 @@ endfunction()
 
 function(check_file path layer)
   file(STRINGS ${path} lines REGEX "^[ \t]*#[ \t]*include")
+  file(RELATIVE_PATH rel ${ROOT} ${path})
+  # A public header's own layer: the rank it may include up to.
+  set(own ${layer})
+  if(layer STREQUAL "public" AND rel MATCHES "^include/netcall/([a-z_]+)\\.hpp$")
+    set(own ${public_${CMAKE_MATCH_1}})
+  endif()
   foreach(line IN LISTS lines)
     set(target "")
+    set(to "")
     if(line MATCHES "#[ \t]*include[ \t]*\"([^\"]+)\"")
       set(target ${CMAKE_MATCH_1})
+      if(target MATCHES "^\\.\\./")
+        list(APPEND violations "${rel}: includes ${target}: name a layer's header from src/, not by a relative path")
+        continue()
+      endif()
       layer_of_include(${target} to)
     elseif(line MATCHES "#[ \t]*include[ \t]*<([^>]+)>")
       set(target ${CMAKE_MATCH_1})
-      set(to "")
+      if(target MATCHES "^(common|value|protocol|transport|server|client)/")
+        list(APPEND violations "${rel}: includes <${target}>: a layer's header is included in quotes")
+        continue()
+      endif()
       if(layer STREQUAL "public" AND target MATCHES "^(boost|asio|spdlog|fmt)/")
         set(to "third-party")
       endif()
@@ -64,12 +79,14 @@ function(check_file path layer)
     if(to STREQUAL "")
       continue()
     endif()
-    file(RELATIVE_PATH rel ${ROOT} ${path})
     if(to MATCHES "^unknown-public:")
       list(APPEND violations "${rel}: includes ${target}, a public header with no layer (add it to cmake/check_layers.cmake)")
     elseif(layer STREQUAL "public")
       if(to STREQUAL "third-party" OR NOT target MATCHES "^netcall/")
         list(APPEND violations "${rel}: a public header includes ${target}")
+      elseif(DEFINED rank_${own} AND (rank_${to} GREATER rank_${own} OR
+             (rank_${to} EQUAL rank_${own} AND NOT to STREQUAL own)))
+        list(APPEND violations "${rel}: a public header of layer ${own} includes ${target} of layer ${to}")
       endif()
     elseif(layer STREQUAL "app")
       if(NOT target MATCHES "^netcall/")

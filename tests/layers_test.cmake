@@ -18,6 +18,9 @@ set(cases
     "src/client/client.cpp|server/outcome_cache.hpp"
     "src/transport/connection.cpp|netcall/server.hpp"
     "include/netcall/value.hpp|boost/asio.hpp"
+    "include/netcall/value.hpp|netcall/server.hpp"
+    "src/protocol/protocols.cpp|../server/pipeline.hpp"
+    "src/value/value.cpp|<protocol/message.hpp>"
     "apps/netcalld/main.cpp|transport/transport.hpp")
 foreach(case IN LISTS cases)
   string(REPLACE "|" ";" parts ${case})
@@ -28,6 +31,8 @@ foreach(case IN LISTS cases)
   file(READ ${WORK}/tree/${file} text)
   if(include MATCHES "^boost/")
     file(WRITE ${WORK}/tree/${file} "#include <${include}>\n${text}")
+  elseif(include MATCHES "^<")
+    file(WRITE ${WORK}/tree/${file} "#include ${include}\n${text}")
   else()
     file(WRITE ${WORK}/tree/${file} "#include \"${include}\"\n${text}")
   endif()
@@ -37,7 +42,8 @@ foreach(case IN LISTS cases)
   if(status EQUAL 0)
     message(FATAL_ERROR "${file} including ${include} was not caught")
   endif()
-  if(NOT err MATCHES "${include}")
+  string(REGEX REPLACE "[<>.]" "." pattern "${include}")
+  if(NOT err MATCHES "${pattern}")
     message(FATAL_ERROR "the failure for ${file} does not name ${include}:\n${err}")
   endif()
   message(STATUS "caught: ${file} includes ${include}")

@@ -80,6 +80,13 @@ using sync_procedure = std::function<value(const array& params)>;
 /// then read-only and safe from every event-loop thread.
 class registry {
  public:
+  registry() = default;
+  /// Copies every entry (the lookup index is rebuilt for the copy).
+  registry(const registry& other);
+  registry& operator=(const registry& other);
+  registry(registry&&) noexcept = default;
+  registry& operator=(registry&&) noexcept = default;
+
   /// Registers a typed callable as procedure `name` (see binding.hpp for the types).
   /// `param_names` enables named params (must have one name per param when not empty).
   /// Throws std::invalid_argument when `name` is empty, already bound, or begins with
@@ -129,6 +136,7 @@ class registry {
   void add(entry e);
   /// Registers a procedure of a reserved name (the server's own `system.*`).
   void add_reserved(entry e);
+  void reindex();
   std::map<std::string, entry, std::less<>> entries_;
   /// The same entries by hash of their name: what `find` reads on every call.
   struct name_hash {

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include "common/duration.hpp"
 #include "transport/tcp_stream.hpp"
 
 namespace netcall::detail {
@@ -52,7 +53,7 @@ void connection::submit(attempt a) {
 void connection::notify(std::shared_ptr<const request> req) {
   if (!protocol_.multiplexed()) {
     // The answer (204, or an XML-RPC response) must still be read: take a turn like a call.
-    submit(attempt{std::move(req), next_notification_++, steady::now() + options_.timeout,
+    submit(attempt{std::move(req), next_notification_++, deadline_after(options_.timeout),
                    [](outcome) {}});
     return;
   }
@@ -61,7 +62,7 @@ void connection::notify(std::shared_ptr<const request> req) {
     flush();
     return;
   }
-  waiting_.push_back(attempt{std::move(req), 0, steady::now() + options_.timeout, nullptr});
+  waiting_.push_back(attempt{std::move(req), 0, deadline_after(options_.timeout), nullptr});
   if (state_ == state::idle) connect();
 }
 
@@ -117,6 +118,7 @@ void connection::on_written(void* context, const boost::system::error_code& ec) 
   self.write_active_ = false;
   self.writing_.clear();
   if (self.writing_generation_ != self.generation_) {
+    self.retired_stream_.reset();
     self.flush();  // a write of a connection given up: what waits is for the new one
     return;
   }
@@ -147,6 +149,7 @@ void connection::reset_connection() {
   ++generation_;  // stale completions of the old connection are ignored from now on
   if (stream_) {
     stream_->close();
+    if (write_active_) retired_stream_ = std::move(stream_);
     stream_.reset();
   }
   reader_.reset();

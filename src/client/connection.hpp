@@ -87,6 +87,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
   enum class state { idle, connecting, connected } state_ = state::idle;
   std::shared_ptr<byte_stream> stream_;
+  /// The stream of a connection given up while a write on it was under way: kept until the
+  /// write completes (a stream must outlive its operations).
+  std::shared_ptr<byte_stream> retired_stream_;
   std::unique_ptr<response_reader> reader_;
   std::uint64_t generation_ = 0;  // bumped per connection: stale reads and writes are ignored
 

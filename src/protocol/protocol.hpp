@@ -21,6 +21,15 @@
 
 namespace netcall::detail {
 
+/// The first byte of `bytes` that is not JSON/XML whitespace (space, tab, CR, LF), or '\0'
+/// when there is none yet: how the sniffers and body codecs look at a text's start.
+inline char first_non_space(std::string_view bytes) {
+  for (char ch : bytes) {
+    if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n') return ch;
+  }
+  return '\0';
+}
+
 // ---- server side ------------------------------------------------------------------------------
 
 /// The verdict of a protocol on a connection's first bytes.

@@ -28,14 +28,50 @@ std::span<const body_codec* const> body_codecs() {
   return table;
 }
 
+namespace {
+
+/// Each protocol's family, in call_families() order.
+struct family_row {
+  std::string_view protocol;
+  std::size_t family;
+};
+
+constexpr std::string_view families[] = {"jsonrpc", "xmlrpc", "msgpack", "json-array"};
+static_assert(std::size(families) <= max_call_families);
+
+constexpr family_row family_rows[] = {
+    {protocol_names::jsonrpc, 0},
+    {protocol_names::jsonrpc_http, 0},
+    {protocol_names::xmlrpc, 1},
+    {protocol_names::msgpack, 2},
+    {protocol_names::json_array, 3},
+};
+
+}  // namespace
+
+std::span<const std::string_view> call_families() { return families; }
+
+std::size_t family_of(std::string_view protocol) {
+  // Compared by address first: metadata holds the protocol_names constants themselves.
+  for (const family_row& row : family_rows) {
+    if (row.protocol.data() == protocol.data()) return row.family;
+  }
+  for (const family_row& row : family_rows) {
+    if (row.protocol == protocol) return row.family;
+  }
+  return 0;
+}
+
 const client_protocol& client_protocol_for(protocol p) {
+  static const http::body_client jsonrpc_http(jsonrpc::http_body());
+  static const http::body_client xmlrpc_http(xmlrpc::http_body());
   switch (p) {
     case protocol::jsonrpc:
       return jsonrpc::tcp_client();
     case protocol::jsonrpc_http:
-      return http::client_for(jsonrpc::http_body());
+      return jsonrpc_http;
     case protocol::xmlrpc:
-      return http::client_for(xmlrpc::http_body());
+      return xmlrpc_http;
     case protocol::msgpack:
       break;
   }

@@ -24,4 +24,12 @@ std::span<const body_codec* const> body_codecs();
 /// The client side of `p`.
 const client_protocol& client_protocol_for(protocol p);
 
+/// The labels calls are counted under (the `protocol` label of netcall_calls_total): one per
+/// protocol family, JSON-RPC over TCP and over HTTP being one ("jsonrpc").
+std::span<const std::string_view> call_families();
+/// Most families call_families() may hold (counters are kept in fixed arrays).
+inline constexpr std::size_t max_call_families = 8;
+/// The index in call_families() of the family of `protocol` (a call_metadata::protocol).
+std::size_t family_of(std::string_view protocol);
+
 }  // namespace netcall::detail

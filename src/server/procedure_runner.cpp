@@ -19,6 +19,7 @@ array positional(const procedure_info& info, value params) {
     throw error(status_code::invalid_params, "invalid params: params must be an array or object");
   }
   if (info.param_names.empty()) {
+    if (params.as_struct().empty()) return {};  // `{}`: no params at all
     throw error(status_code::invalid_params,
                 "invalid params: " + info.name + " takes positional params only");
   }
@@ -96,7 +97,8 @@ verdict procedure_runner::on_call(call& c) {
   return verdict::held;
 }
 
-procedure_context::procedure_context(call& c) : target_(c), anchor_(c.anchor()) {}
+procedure_context::procedure_context(call& c)
+    : target_(c), anchor_(c.anchor()), executor_(c.executor()), metadata_(c.req.meta) {}
 
 procedure_context::~procedure_context() {
   if (done_.load()) return;
@@ -108,9 +110,14 @@ procedure_context::~procedure_context() {
 }
 
 void procedure_context::after(std::chrono::milliseconds delay, std::function<void()> fn) {
-  auto timer = std::make_shared<boost::asio::steady_timer>(
-      target_.executor(), saturating_add(std::chrono::steady_clock::now(), delay));
-  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
+  auto start = [executor = executor_, due = saturating_add(std::chrono::steady_clock::now(), delay),
+                fn = std::move(fn)]() mutable {
+    auto timer = std::make_shared<boost::asio::steady_timer>(executor, due);
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
+  };
+  // From another thread the timer is made on the loop, and not at all once the loop is gone.
+  if (anchor_->in_loop_thread()) return start();
+  anchor_->post(std::move(start));
 }
 
 void procedure_context::post(std::function<void()> fn) { anchor_->post(std::move(fn)); }
@@ -121,7 +128,7 @@ void procedure_context::complete(outcome o) {
                  "second outcome is dropped");
     return;
   }
-  if (target_.on_loop_thread()) return deliver(target_, std::move(o));
+  if (anchor_->in_loop_thread()) return deliver(target_, std::move(o));
   anchor_->post([target = &target_, o = std::move(o)]() mutable { deliver(*target, std::move(o)); });
 }
 

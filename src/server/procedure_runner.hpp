@@ -5,6 +5,7 @@
 /// one that answers later gets a `call_context` and a completion that may be called from any
 /// thread.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <memory>
 
 #include "netcall/server.hpp"
@@ -31,10 +32,10 @@ class procedure_context final : public call_context,
 
   void after(std::chrono::milliseconds delay, std::function<void()> fn) override;
   void post(std::function<void()> fn) override;
-  const call_metadata& metadata() const override { return target_.req.meta; }
+  const call_metadata& metadata() const override { return metadata_; }
 
   /// The call this context belongs to (the server's own procedures use it: system.multicall
-  /// makes its entries children of it). Valid until `complete`.
+  /// makes its entries children of it). Valid until `complete`, on the call's loop only.
   call& target() { return target_; }
 
   /// Answers the call once (later calls are ignored), hopping to its loop when called from
@@ -44,8 +45,13 @@ class procedure_context final : public call_context,
  private:
   static void deliver(call& c, outcome o);
 
+  // Everything but `target_` stays valid from any thread after the call is gone: a completion
+  // may come from another thread after the server stopped, when the call was freed with its
+  // loop. Only the loop's own thread (where the anchor says it is) touches `target_`.
   call& target_;
   std::shared_ptr<loop_anchor> anchor_;
+  boost::asio::any_io_executor executor_;
+  call_metadata metadata_;  // a copy: readable from any thread
   std::atomic<bool> done_{false};
 };
 

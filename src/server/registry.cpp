@@ -4,6 +4,21 @@
 
 namespace netcall {
 
+registry::registry(const registry& other) : entries_(other.entries_) { reindex(); }
+
+registry& registry::operator=(const registry& other) {
+  if (this != &other) {
+    entries_ = other.entries_;
+    reindex();
+  }
+  return *this;
+}
+
+void registry::reindex() {
+  index_.clear();
+  for (const auto& [name, e] : entries_) index_.emplace(std::string_view(name), &e);
+}
+
 void registry::check_names(const std::string& name, std::size_t names, std::size_t arity) const {
   if (names != 0 && names != arity) {
     throw std::invalid_argument("procedure " + name + ": " + std::to_string(names) +

@@ -42,6 +42,10 @@ class byte_stream {
   virtual boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer into,
                                                         boost::system::error_code& ec) = 0;
 
+  /// Waits until bytes can be read (or the stream ended) without reading them. Cancellable
+  /// (asio per-operation cancellation), so it can race another wait.
+  virtual boost::asio::awaitable<void> wait_readable(boost::system::error_code& ec) = 0;
+
   /// Writes all of `data`, then calls `done`. One write at a time; `data` must stay valid and
   /// the stream alive until `done` runs.
   virtual void write(boost::asio::const_buffer data, write_callback done) = 0;

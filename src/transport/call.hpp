@@ -81,8 +81,6 @@ class call_handler {
   /// Handles `c` and calls `c.finish()` exactly once, on `c`'s loop: before returning when it
   /// can answer at once, else later.
   virtual void handle(call& c) = 0;
-  /// Metrics of the handler's own, appended to `GET /metrics` (Prometheus text format).
-  virtual std::string metrics_text() const { return {}; }
 };
 
 }  // namespace netcall::detail

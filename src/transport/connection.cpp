@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <utility>
 
@@ -19,6 +20,8 @@ namespace {
 constexpr std::size_t max_sniff_bytes = 4096;
 /// Unparsed bytes kept between reads are freed once parsed when they grew past this.
 constexpr std::size_t max_kept_carry = 64 * 1024;
+/// While a request waits for its answer, at most this much of what follows it is read.
+constexpr std::size_t max_kept_while_waiting = 64 * 1024;
 /// A write buffer is freed after a write when it grew past this (a large answer went out).
 constexpr std::size_t max_kept_write_buffer = 64 * 1024;
 
@@ -55,8 +58,27 @@ server_connection::~server_connection() {
 
 asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection> self) {
   server_connection& c = *self;
-  if (c.loop_.draining()) {
+  // On every way out, an exception included: calls still running refer to the connection by
+  // plain pointer, so it keeps itself alive until the last one finishes.
+  struct keep_for_calls {
+    server_connection& c;
+    std::shared_ptr<server_connection>& self;
+    ~keep_for_calls() {
+      if (c.calls_ > 0 && !c.self_) c.self_ = self;
+    }
+  } keep{c, self};
+  try {
+    co_await c.serve_bytes();
+  } catch (...) {
     c.close();
+    throw;
+  }
+  co_await c.linger();
+}
+
+asio::awaitable<void> server_connection::serve_bytes() {
+  if (loop_.draining()) {
+    close();
     co_return;
   }
   // The first bytes tell the protocol (protocol/protocols.hpp has the order).
@@ -64,7 +86,7 @@ asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection
   const server_protocol* chosen = nullptr;
   while (chosen == nullptr) {
     std::string_view fresh;
-    if (!co_await c.read_more(fresh)) co_return;
+    if (!co_await read_more(fresh) || reading_stopped_) co_return;
     carry.append(fresh);
     bool undecided = false;
     for (const server_protocol* p : server_protocols()) {
@@ -80,15 +102,16 @@ asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection
     if (chosen == nullptr && (!undecided || carry.size() > max_sniff_bytes)) {
       // No protocol recognises these bytes: nothing can be answered in a language the client
       // speaks, so only this connection is closed.
-      c.protocol_error();
-      spdlog::debug("closing connection from {}: unrecognised protocol", c.peer_.address);
-      c.close();
+      protocol_error();
+      spdlog::debug("closing connection from {}: unrecognised protocol", peer_.address);
+      close();
       co_return;
     }
   }
-  c.session_ = chosen->make_session(c);
+  session_ = chosen->make_session(*this);
 
   std::string_view fresh;  // bytes of the last read, not in `carry`
+  bool resumed = false;    // feed once after a wait, bytes or not: the session may end now
   for (;;) {
     std::string_view data = fresh;
     if (!carry.empty()) {
@@ -98,28 +121,46 @@ asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection
     fresh = {};
     std::size_t consumed = 0;
     auto verdict = server_session::verdict::more;
-    if (!data.empty()) {
+    if (!data.empty() || resumed) {
       // Everything answered while the session takes these bytes leaves in one write.
-      c.feeding_ = true;
-      c.resumed_ = false;
-      verdict = c.session_->feed(data, consumed);
-      c.feeding_ = false;
-      c.flush();
+      feeding_ = true;
+      resumed_ = false;
+      verdict = session_->feed(data, consumed);
+      feeding_ = false;
+      flush();
     }
-    if (verdict == server_session::verdict::close) c.close_after_flush();
+    resumed = false;
+    if (verdict == server_session::verdict::close) close_after_flush();
     keep_unparsed(carry, data, consumed);
-    if (c.closed_ || c.close_after_flush_) break;
+    if (closed_ || close_after_flush_) co_return;
     if (verdict == server_session::verdict::wait) {
       // Answers leave in request order: the bytes behind this request wait for its answer.
-      co_await c.wait_until([&c] { return c.resumed_ || c.reading_stopped_; });
-      if (c.closed_ || c.reading_stopped_) break;
+      co_await wait_for_answer(carry);
+      if (closed_ || reading_stopped_) co_return;
+      resumed = true;
       continue;
     }
-    if (!co_await c.read_more(fresh) || c.reading_stopped_) break;
+    if (!co_await read_more(fresh) || reading_stopped_) co_return;
   }
-  co_await c.linger();
-  // Calls still running refer to the connection: it stays until the last one finishes.
-  if (c.calls_ > 0) c.self_ = std::move(self);
+}
+
+asio::awaitable<void> server_connection::wait_for_answer(std::string& carry) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  // Meanwhile the connection is read (without feeding the session), so a peer that leaves is
+  // seen and frees its slot; the bytes that arrive are kept, up to a bound.
+  while (!resumed_ && !reading_stopped_ && !closed_) {
+    if (peer_ended_ || carry.size() >= max_kept_while_waiting) {
+      co_await wait_until([this] { return resumed_ || reading_stopped_; });
+      co_return;
+    }
+    boost::system::error_code ec;
+    const auto first = co_await (wait_until([this] { return resumed_ || reading_stopped_; }) ||
+                                 stream_->wait_readable(ec));
+    if (first.index() == 0 || closed_) continue;  // answered (or stopped, or closed)
+    std::string_view fresh;
+    if (!co_await read_more(fresh)) continue;  // the peer ended: its slot is free now
+    carry.append(fresh);
+  }
 }
 
 asio::awaitable<void> server_connection::linger() {
@@ -206,11 +247,12 @@ void server_connection::call_finished() {
 }
 
 void server_connection::abandon_calls() {
+  calls_ = 0;  // deleted with the loop: nothing will finish them
   auto last = std::move(self_);
 }
 
 std::string server_connection::metrics_text() {
-  return shared_.metrics.render(shared_.loop_counters) + shared_.handler.metrics_text();
+  return shared_.metrics.render(shared_.loop_counters);
 }
 
 void server_connection::protocol_error() { loop_.metrics.protocol_errors.add(1); }

@@ -65,7 +65,8 @@ class server_connection final : public session_host,
   server_connection(const server_connection&) = delete;
   server_connection& operator=(const server_connection&) = delete;
 
-  /// Serves the connection until it closes or its peer finishes sending.
+  /// Serves the connection until it closes or its peer finishes sending, then lingers when
+  /// closing (see above).
   static boost::asio::awaitable<void> serve(std::shared_ptr<server_connection> self);
 
   // session_host
@@ -113,6 +114,11 @@ class server_connection final : public session_host,
   static void on_written(void* self, const boost::system::error_code& ec);
   /// Closes once everything queued is written (a lingering close).
   void close_after_flush();
+  /// Sniffs the protocol, then feeds the session read after read.
+  boost::asio::awaitable<void> serve_bytes();
+  /// After the session said `wait`: waits until it resumes, reading meanwhile (the bytes are
+  /// added to `carry`, up to a bound) so that a peer that leaves is seen.
+  boost::asio::awaitable<void> wait_for_answer(std::string& carry);
   /// Everything queued is written: end the sending side, or close when the peer left.
   void finish_close();
   /// After a close began: reads and drops the peer's bytes until the connection closes.

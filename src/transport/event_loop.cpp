@@ -41,6 +41,11 @@ bool loop_anchor::post(std::function<void()> fn) {
   return true;
 }
 
+bool loop_anchor::in_loop_thread() {
+  std::lock_guard lock(mutex_);
+  return io_ != nullptr && io_->get_executor().running_in_this_thread();
+}
+
 void loop_anchor::detach() {
   std::lock_guard lock(mutex_);
   io_ = nullptr;
@@ -182,6 +187,7 @@ void event_loop::remove(server_connection& c) {
   connections_[i] = connections_.back();
   connections_[i]->loop_index = i;
   connections_.pop_back();
+  if (closing_) schedule_check();  // the end of a drain waits for every connection
 }
 
 void event_loop::drain(drain_state& s) {

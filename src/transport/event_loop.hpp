@@ -46,6 +46,8 @@ class loop_anchor {
   explicit loop_anchor(boost::asio::io_context& io) : io_(&io) {}
   /// Runs `fn` on the loop; returns false (and drops `fn`) once the loop is gone.
   bool post(std::function<void()> fn);
+  /// True on the loop's own thread while the loop exists.
+  bool in_loop_thread();
   /// The loop is going away: later posts are dropped.
   void detach();
 
@@ -142,8 +144,9 @@ class event_loop {
   bool check_scheduled_ = false;
   std::chrono::milliseconds idle_timeout_{0};
   std::unique_ptr<boost::asio::steady_timer> sweeper_;
-  // Last, so it is destroyed first: destroying its pending handlers may end connections, which
-  // unregister from the members above.
+  // Destroyed before the members above (only the anchor, which refers to it and is detached
+  // first, comes after): destroying its pending handlers may end connections, which unregister
+  // from the list above.
   boost::asio::io_context io_{1};
   std::shared_ptr<loop_anchor> anchor_;
 };

@@ -1,29 +1,21 @@
 #include "transport/metrics.hpp"
 
-#include "protocol/message.hpp"
 
 namespace netcall::detail {
 
 void loop_metrics::count_call(std::string_view protocol) {
-  // Compared by address first: metadata holds the protocol_names constants themselves.
-  auto is = [protocol](std::string_view name) {
-    return protocol.data() == name.data() || protocol == name;
-  };
-  loop_counter* counter = &calls_jsonrpc;
-  if (is(protocol_names::msgpack)) {
-    counter = &calls_msgpack;
-  } else if (is(protocol_names::xmlrpc)) {
-    counter = &calls_xmlrpc;
-  } else if (is(protocol_names::json_array)) {
-    counter = &calls_json_array;
-  }
-  counter->add(1);
+  calls_by_family[family_of(protocol)].add(1);
 }
 
 std::string transport_metrics::render(std::span<const loop_metrics* const> loops) const {
   auto sum = [loops](loop_counter loop_metrics::*counter) {
     std::int64_t total = 0;
     for (const loop_metrics* m : loops) total += (m->*counter).get();
+    return total;
+  };
+  auto sum_family = [loops](std::size_t family) {
+    std::int64_t total = 0;
+    for (const loop_metrics* m : loops) total += m->calls_by_family[family].get();
     return total;
   };
   std::string out;
@@ -64,10 +56,8 @@ std::string transport_metrics::render(std::span<const loop_metrics* const> loops
     out += std::to_string(n);
     out += '\n';
   };
-  calls("jsonrpc", sum(&loop_metrics::calls_jsonrpc));
-  calls("xmlrpc", sum(&loop_metrics::calls_xmlrpc));
-  calls("msgpack", sum(&loop_metrics::calls_msgpack));
-  calls("json-array", sum(&loop_metrics::calls_json_array));
+  const auto families = call_families();
+  for (std::size_t i = 0; i < families.size(); ++i) calls(families[i], sum_family(i));
   metric("netcall_call_errors_total", "counter", "Calls answered with an error.",
          sum(&loop_metrics::call_errors));
   metric("netcall_protocol_errors_total", "counter",

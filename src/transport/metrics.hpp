@@ -6,11 +6,14 @@
 /// only its own thread writes (a plain load and store, no locked instruction), and a scrape sums
 /// them over the loops. Connection events, rarer, go to process-wide atomics.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "protocol/protocols.hpp"
 
 namespace netcall::detail {
 
@@ -28,11 +31,8 @@ class loop_counter {
 
 /// What one event loop counts of its calls.
 struct loop_metrics {
-  /// Calls received, by protocol: JSON-RPC (TCP and HTTP), XML-RPC, MessagePack-RPC, JSON array.
-  loop_counter calls_jsonrpc;
-  loop_counter calls_xmlrpc;
-  loop_counter calls_msgpack;
-  loop_counter calls_json_array;
+  /// Calls received, by protocol family (protocol/protocols.hpp call_families()).
+  std::array<loop_counter, max_call_families> calls_by_family;
   /// Calls running and not yet answered (each call of a batch or a multicall counts).
   loop_counter calls_in_flight;
   loop_counter call_errors;

@@ -30,6 +30,11 @@ asio::awaitable<std::size_t> tcp_stream::read_some(asio::mutable_buffer into,
   }
 }
 
+asio::awaitable<void> tcp_stream::wait_readable(boost::system::error_code& ec) {
+  std::tie(ec) =
+      co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+}
+
 void tcp_stream::write(asio::const_buffer data, write_callback done) {
   asio::async_write(socket_, data,
                     [done = std::move(done)](const boost::system::error_code& ec, std::size_t) {

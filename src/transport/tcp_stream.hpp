@@ -21,6 +21,7 @@ class tcp_stream final : public byte_stream {
   /// waiting, so an idle connection holds none.
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer into,
                                                 boost::system::error_code& ec) override;
+  boost::asio::awaitable<void> wait_readable(boost::system::error_code& ec) override;
   void write(boost::asio::const_buffer data, write_callback done) override;
   void shutdown_send() override;
   bool input_pending() const override;

@@ -3,8 +3,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
-#include <map>
-#include <mutex>
 #include <optional>
 
 #include "protocol/http/message.hpp"
@@ -74,62 +72,34 @@ class reader final : public response_reader {
   bool closing_ = false;
 };
 
-class client final : public client_protocol {
- public:
-  explicit client(const body_codec& codec) : codec_(codec) {}
-
-  std::string_view name() const override { return codec_.name(); }
-  bool multiplexed() const override { return false; }
-  bool has_notifications() const override { return codec_.has_notifications(); }
-  void prepare(request& r, std::uint32_t sequence) const override {
-    codec_.prepare(r, sequence);
-  }
-  bool sequence_of(const value&, std::uint32_t&) const override {
-    return false;  // answers come in request order: the connection matches them by position
-  }
-
-  void encode(const request& r, std::string_view host, std::string& out) const override {
-    std::string body;  // protocol objects are shared by every client: no state of their own
-    codec_.encode_call(r, body);
-    out += "POST ";
-    out += codec_.path();
-    out += " HTTP/1.1\r\nHost: ";
-    out += host;
-    out += "\r\nUser-Agent: netcall\r\nContent-Type: ";
-    out += codec_.content_type();
-    out += "\r\n";
-    if (!r.meta.idempotency_key.empty()) {
-      out += idempotency_header;
-      out += ": ";
-      out += r.meta.idempotency_key;
-      out += "\r\n";
-    }
-    char digits[24];
-    out += "Content-Length: ";
-    out.append(digits, std::to_chars(digits, digits + sizeof digits, body.size()).ptr);
-    out += "\r\n\r\n";
-    out += body;
-  }
-
-  std::unique_ptr<response_reader> make_reader(const decode_limits& limits,
-                                               std::string_view host) const override {
-    return std::make_unique<reader>(codec_, limits, host);
-  }
-
- private:
-  const body_codec& codec_;
-};
-
 }  // namespace
 
-const client_protocol& client_for(const body_codec& codec) {
-  // One client object per codec, made on first use.
-  static std::mutex mutex;
-  static std::map<const body_codec*, std::unique_ptr<client>> clients;
-  std::lock_guard lock(mutex);
-  auto& c = clients[&codec];
-  if (!c) c = std::make_unique<client>(codec);
-  return *c;
+void body_client::encode(const request& r, std::string_view host, std::string& out) const {
+  std::string body;  // protocol objects are shared by every client: no state of their own
+  codec_.encode_call(r, body);
+  out += "POST ";
+  out += codec_.path();
+  out += " HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\nUser-Agent: netcall\r\nContent-Type: ";
+  out += codec_.content_type();
+  out += "\r\n";
+  if (!r.meta.idempotency_key.empty()) {
+    out += idempotency_header;
+    out += ": ";
+    out += r.meta.idempotency_key;
+    out += "\r\n";
+  }
+  char digits[24];
+  out += "Content-Length: ";
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, body.size()).ptr);
+  out += "\r\n\r\n";
+  out += body;
+}
+
+std::unique_ptr<response_reader> body_client::make_reader(const decode_limits& limits,
+                                                      std::string_view host) const {
+  return std::make_unique<reader>(codec_, limits, host);
 }
 
 }  // namespace netcall::detail::http

@@ -15,7 +15,26 @@ extern const server_protocol server;
 
 /// The client side of `codec` over HTTP/1.1: one call at a time per connection, `POST
 /// codec.path()` with keep-alive; the idempotency key also travels in the `Idempotency-Key`
-/// header. Lives as long as `codec`.
-const client_protocol& client_for(const body_codec& codec);
+/// header. Answers are read with Boost.Beast's response parser; a status other than 200 is a
+/// protocol error naming it (204 answers a notification).
+class body_client final : public client_protocol {
+ public:
+  explicit body_client(const body_codec& codec) : codec_(codec) {}
+
+  std::string_view name() const override { return codec_.name(); }
+  bool multiplexed() const override { return false; }
+  bool has_notifications() const override { return codec_.has_notifications(); }
+  void prepare(request& r, std::uint32_t sequence) const override {
+    codec_.prepare(r, sequence);
+  }
+  /// Answers come in request order: the connection matches them by position, not by id.
+  bool sequence_of(const value&, std::uint32_t&) const override { return false; }
+  void encode(const request& r, std::string_view host, std::string& out) const override;
+  std::unique_ptr<response_reader> make_reader(const decode_limits& limits,
+                                               std::string_view host) const override;
+
+ private:
+  const body_codec& codec_;
+};
 
 }  // namespace netcall::detail::http

@@ -215,8 +215,6 @@ message decode(std::string_view text, const decode_limits& limits) {
   return decode(reader, text, limits);
 }
 
-message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
-
 bool decode_value(std::string_view text, const decode_limits& limits, value& out,
                   fault& error) {
   json::reader reader(limits.max_depth);

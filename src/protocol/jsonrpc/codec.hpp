@@ -39,8 +39,6 @@ struct message {
 message decode(json::reader& reader, std::string_view text, const decode_limits& limits);
 /// The same with a reader of its own (tests, one-off use).
 message decode(std::string_view text, const decode_limits& limits);
-/// Validates an already parsed JSON text as a request or a batch; its parts are moved out of `v`.
-message decode_parsed(value& v, const decode_limits& limits);
 
 /// Frames and decodes JSON texts sent back to back on a byte stream (SPEC §2: JSON-RPC over raw
 /// TCP, whitespace between texts optional, no terminator required).

@@ -3,6 +3,7 @@
 // body held only notifications.
 #include "protocol/jsonrpc/codec.hpp"
 #include "protocol/jsonrpc/unit.hpp"
+#include "protocol/protocol.hpp"
 
 namespace netcall::detail::jsonrpc {
 namespace {
@@ -33,11 +34,8 @@ class codec final : public body_codec {
         type == "application/jsonrequest" || type.ends_with("+json")) {
       return claim::media_type;
     }
-    for (char ch : body) {
-      if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
-      return ch == '{' || ch == '[' ? claim::body : claim::none;
-    }
-    return claim::none;
+    const char ch = first_non_space(body);
+    return ch == '{' || ch == '[' ? claim::body : claim::none;
   }
 
   std::unique_ptr<body_decoder> make_decoder(const decode_limits& limits) const override {

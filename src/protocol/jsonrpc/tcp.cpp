@@ -13,11 +13,9 @@ namespace {
 // ---- server -----------------------------------------------------------------------------------
 
 sniff_result sniff(std::string_view first_bytes) {
-  for (char ch : first_bytes) {
-    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
-    return ch == '{' || ch == '[' ? sniff_result::mine : sniff_result::not_mine;
-  }
-  return sniff_result::need_more;
+  const char ch = first_non_space(first_bytes);
+  if (ch == '\0') return sniff_result::need_more;
+  return ch == '{' || ch == '[' ? sniff_result::mine : sniff_result::not_mine;
 }
 
 /// Every JSON-RPC answer on TCP is one JSON text followed by a newline.
@@ -35,15 +33,15 @@ class session final : public server_session {
     std::string_view input = data.substr(consumed);
     verdict v = verdict::more;
     while (!input.empty()) {
-      message_.entries.clear();
-      const auto status = decoder_.feed(input, message_);
+      message m;
+      const auto status = decoder_.feed(input, m);
       if (status == stream_decoder::status::need_more) break;
       if (status == stream_decoder::status::failed) {
         // Answer it, then close: the stream cannot be resynchronised after a syntax error.
         host_.protocol_error();
         v = verdict::close;
       }
-      process(message_);
+      process(m);
       if (v == verdict::close) break;
     }
     consumed = data.size();  // the decoder keeps what it took of an unfinished text
@@ -109,7 +107,6 @@ class session final : public server_session {
 
   session_host& host_;
   stream_decoder decoder_;
-  message message_;  // reused from text to text
   std::list<batch> batches_;
 };
 

@@ -1,5 +1,6 @@
 // XML-RPC in HTTP bodies (SPEC §2): one <methodCall> per POST, one <methodResponse> back.
 #include "protocol/idempotency.hpp"
+#include "protocol/protocol.hpp"
 #include "protocol/xmlrpc/codec.hpp"
 #include "protocol/xmlrpc/unit.hpp"
 
@@ -34,11 +35,7 @@ class codec final : public body_codec {
   claim claims(std::string_view type, std::string_view path, std::string_view body) const override {
     if (type == "text/xml" || type == "application/xml") return claim::media_type;
     if (path == "/RPC2") return claim::path;
-    for (char ch : body) {
-      if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
-      return ch == '<' ? claim::body : claim::none;
-    }
-    return claim::none;
+    return first_non_space(body) == '<' ? claim::body : claim::none;
   }
 
   std::unique_ptr<body_decoder> make_decoder(const decode_limits&) const override {
