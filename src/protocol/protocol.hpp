@@ -21,13 +21,14 @@
 
 namespace netcall::detail {
 
-/// The first byte of `bytes` that is not JSON/XML whitespace (space, tab, CR, LF), or '\0'
-/// when there is none yet: how the sniffers and body codecs look at a text's start.
-inline char first_non_space(std::string_view bytes) {
+/// The first byte of `bytes` that is not JSON/XML whitespace (space, tab, CR, LF), as an
+/// unsigned char value, or -1 when there is none yet: how the sniffers and body codecs look at
+/// a text's start.
+inline int first_non_space(std::string_view bytes) {
   for (char ch : bytes) {
-    if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n') return ch;
+    if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n') return static_cast<unsigned char>(ch);
   }
-  return '\0';
+  return -1;
 }
 
 // ---- server side ------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ TEST(protocol_table, first_bytes_pick_the_protocol_in_table_order) {
   EXPECT_EQ(sniffed("\x94\x00\x01"), "msgpack");
   EXPECT_EQ(sniffed("POST / HTTP/1.1\r\n"), "http");
   EXPECT_EQ(sniffed("garbage"), "none");
+  EXPECT_EQ(sniffed(std::string("\0\0", 2)), "none") << "NUL is a byte, not the end";
+  EXPECT_EQ(sniffed(std::string(" \0", 2)), "none");
   // `[` alone could begin either a positional call or a JSON-RPC batch: wait for more.
   EXPECT_EQ(sniffed("["), "");
   EXPECT_EQ(sniffed("[  "), "");

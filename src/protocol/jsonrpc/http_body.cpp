@@ -34,7 +34,7 @@ class codec final : public body_codec {
         type == "application/jsonrequest" || type.ends_with("+json")) {
       return claim::media_type;
     }
-    const char ch = first_non_space(body);
+    const int ch = first_non_space(body);
     return ch == '{' || ch == '[' ? claim::body : claim::none;
   }
 

@@ -13,8 +13,8 @@ namespace {
 // ---- server -----------------------------------------------------------------------------------
 
 sniff_result sniff(std::string_view first_bytes) {
-  const char ch = first_non_space(first_bytes);
-  if (ch == '\0') return sniff_result::need_more;
+  const int ch = first_non_space(first_bytes);
+  if (ch < 0) return sniff_result::need_more;
   return ch == '{' || ch == '[' ? sniff_result::mine : sniff_result::not_mine;
 }
 
