@@ -159,6 +159,8 @@ template <class R, class... A>
 struct callable_traits<R (*)(A...)> {
   using result = R;
   using args = std::tuple<std::remove_cvref_t<A>...>;
+  /// The parameter types as declared (references kept).
+  using declared_args = std::tuple<A...>;
 };
 template <class R, class... A>
 struct callable_traits<R(A...)> : callable_traits<R (*)(A...)> {};
@@ -179,14 +181,31 @@ constexpr std::size_t required_params(std::index_sequence<I...>) {
   return required;
 }
 
+/// The value given for param `index`, or nil when it was omitted.
+inline const value& param_at(const array& args, std::size_t index) {
+  static const value absent;
+  return index < args.size() ? args[index] : absent;
+}
+
 template <class T>
 T convert_param(const array& args, std::size_t index, const std::vector<std::string>& names) {
-  static const value absent;
-  const value& v = index < args.size() ? args[index] : absent;
+  const value& v = param_at(args, index);
   try {
     return T(codec_traits<T>::from(v));
   } catch (const error& e) {
     throw_bad_param(index, index < names.size() ? names[index] : std::string(), e.what());
+  }
+}
+
+/// Param `index` as the callable declares it: a `const value&` param is the value itself (no
+/// copy); any other type is converted (convert_param).
+template <class Declared>
+decltype(auto) pass_param(const array& args, std::size_t index,
+                          const std::vector<std::string>& names) {
+  if constexpr (std::is_same_v<Declared, const value&>) {
+    return param_at(args, index);
+  } else {
+    return convert_param<std::remove_cvref_t<Declared>>(args, index, names);
   }
 }
 
@@ -196,6 +215,7 @@ template <class F>
 std::function<value(const array&)> make_invoker(F fn, std::vector<std::string> names) {
   using traits = callable_traits<std::decay_t<F>>;
   using args = typename traits::args;
+  using declared = typename traits::declared_args;
   using result = typename traits::result;
   constexpr std::size_t arity = std::tuple_size_v<args>;
   return [fn = std::move(fn), names = std::move(names)](const array& params) mutable -> value {
@@ -210,11 +230,11 @@ std::function<value(const array&)> make_invoker(F fn, std::vector<std::string> n
     }
     return [&]<std::size_t... I>(std::index_sequence<I...>) -> value {
       if constexpr (std::is_void_v<result>) {
-        fn(convert_param<std::tuple_element_t<I, args>>(params, I, names)...);
+        fn(pass_param<std::tuple_element_t<I, declared>>(params, I, names)...);
         return value();
       } else {
         return codec_traits<std::remove_cvref_t<result>>::to(
-            fn(convert_param<std::tuple_element_t<I, args>>(params, I, names)...));
+            fn(pass_param<std::tuple_element_t<I, declared>>(params, I, names)...));
       }
     }(std::make_index_sequence<arity>{});
   };

@@ -139,10 +139,12 @@ class registry {
   void reindex();
   std::map<std::string, entry, std::less<>> entries_;
   /// The same entries by hash of their name: what `find` reads on every call.
-  struct name_hash {
+  struct name_hash {  // FNV-1a: method names are short, and this runs on every call
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
+      std::uint64_t h = 14695981039346656037ull;
+      for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+      return static_cast<std::size_t>(h);
     }
   };
   std::unordered_map<std::string_view, const entry*, name_hash, std::equal_to<>> index_;

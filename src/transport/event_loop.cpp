@@ -62,20 +62,23 @@ event_loop::~event_loop() {
     live_calls_ = c->next_;
     delete c;
   }
-  for (call* c : free_calls_) delete c;
-  free_calls_.clear();
+  while (free_calls_ != nullptr) {
+    call* c = free_calls_;
+    free_calls_ = c->next_;
+    delete c;
+  }
   // Connections kept alive for those calls let go of themselves, while the io_context exists.
   const std::vector<server_connection*> open = connections_;
   for (server_connection* c : open) c->abandon_calls();
 }
 
 call& event_loop::acquire() {
-  call* c = nullptr;
-  if (free_calls_.empty()) {
+  call* c = free_calls_;
+  if (c == nullptr) {
     c = new call();
   } else {
-    c = free_calls_.back();
-    free_calls_.pop_back();
+    free_calls_ = c->next_;
+    --free_count_;
   }
   c->loop_ = this;
   c->prev_ = nullptr;
@@ -111,8 +114,7 @@ void event_loop::release(call& c) {
     live_calls_ = c.next_;
   }
   if (c.next_ != nullptr) c.next_->prev_ = c.prev_;
-  c.prev_ = c.next_ = nullptr;
-  if (free_calls_.size() >= max_free_calls) {
+  if (free_count_ >= max_free_calls) {
     delete &c;
     return;
   }
@@ -141,7 +143,10 @@ void event_loop::release(call& c) {
     m.deadline = std::chrono::steady_clock::time_point::max();
     m.peer = nullptr;
   }
-  free_calls_.push_back(&c);
+  c.prev_ = nullptr;
+  c.next_ = free_calls_;
+  free_calls_ = &c;
+  ++free_count_;
 }
 
 std::string& event_loop::read_buffer() {

@@ -130,7 +130,8 @@ class event_loop {
   void sweep();
   void became_busy();
 
-  std::vector<call*> free_calls_;
+  call* free_calls_ = nullptr;  // intrusive list of pooled calls (linked by call::next_)
+  std::size_t free_count_ = 0;
   call* live_calls_ = nullptr;  // intrusive list of calls handed out
   call* staged_ = nullptr;      // live, not dispatched yet
   std::vector<server_connection*> connections_;  // each knows its index here

@@ -66,59 +66,8 @@ value* member_named(structure& o, std::string_view name) {
 /// an id was present: §5 "Invalid Request" responses are due even to what was meant as a
 /// notification.
 void to_entry(value& v, entry& out) {
-  structure* o = std::get_if<structure>(&v.get());
-  if (o == nullptr) {
-    out = invalid_request(value{}, "a request must be a JSON object");
-    return;
-  }
-
-  value* version = nullptr;
-  value* method = nullptr;
-  value* params = nullptr;
-  value* id = nullptr;
-  for (member& m : *o) {
-    const std::string_view name = m.first;  // compared by size first
-    if (name == "jsonrpc") {
-      version = &m.second;
-    } else if (name == "method") {
-      method = &m.second;
-    } else if (name == "params") {
-      params = &m.second;
-    } else if (name == "id") {
-      id = &m.second;
-    }
-  }
-
-  if (id != nullptr && !is_valid_id(*id)) {
-    out = invalid_request(value{}, "\"id\" must be a string, a number or null");
-    return;
-  }
-  value id_value = id != nullptr ? std::move(*id) : value{};
-
-  if (!is_version_2(version)) {
-    out = invalid_request(std::move(id_value), "\"jsonrpc\" must be exactly \"2.0\"");
-    return;
-  }
-  std::string* name = if_string(method);
-  if (name == nullptr) {
-    out = invalid_request(std::move(id_value), "\"method\" must be a string");
-    return;
-  }
-  if (params != nullptr && !params->is_array() && !params->is_struct()) {
-    out = invalid_request(std::move(id_value), "\"params\" must be an array or an object");
-    return;
-  }
-
-  request& r = std::get<request>(out);
-  r.method = std::move(*name);
-  if (params != nullptr) r.params = std::move(*params);  // else the default empty array
-  r.id = std::move(id_value);
-  r.notification = id == nullptr;  // `"id": null` is a request answered with id null
-  // The idempotency key travels as the request id (protocol/idempotency.hpp).
-  if (const std::string* key = std::get_if<std::string>(&r.id.get());
-      key != nullptr && !r.notification && is_idempotency_key(*key)) {
-    r.meta.idempotency_key = *key;
-  }
+  response invalid;
+  if (!to_request(v, std::get<request>(out), invalid)) out = std::move(invalid);
 }
 
 /// A parsed text as a request or a batch (JSON-RPC 2.0 §6); its parts are moved out of `v`.
@@ -203,12 +152,78 @@ bool to_response(value& v, response& out, std::string& why) {
 // ----------------------------------------------------------------------------------------------
 // Reading
 
+bool to_request(value& v, request& r, response& invalid) {
+  structure* o = std::get_if<structure>(&v.get());
+  if (o == nullptr) {
+    invalid = invalid_request(value{}, "a request must be a JSON object");
+    return false;
+  }
+
+  value* version = nullptr;
+  value* method = nullptr;
+  value* params = nullptr;
+  value* id = nullptr;
+  for (member& m : *o) {
+    const std::string_view name = m.first;  // compared by size first
+    if (name == "jsonrpc") {
+      version = &m.second;
+    } else if (name == "method") {
+      method = &m.second;
+    } else if (name == "params") {
+      params = &m.second;
+    } else if (name == "id") {
+      id = &m.second;
+    }
+  }
+
+  if (id != nullptr && !is_valid_id(*id)) {
+    invalid = invalid_request(value{}, "\"id\" must be a string, a number or null");
+    return false;
+  }
+  auto refuse = [&](std::string_view why) {
+    invalid = invalid_request(id != nullptr ? std::move(*id) : value{}, why);
+    return false;
+  };
+  if (!is_version_2(version)) return refuse("\"jsonrpc\" must be exactly \"2.0\"");
+  std::string* name = if_string(method);
+  if (name == nullptr) return refuse("\"method\" must be a string");
+  if (params != nullptr && !params->is_array() && !params->is_struct()) {
+    return refuse("\"params\" must be an array or an object");
+  }
+
+  // Every field of `r` is set: it may be a reused request.
+  r.method = std::move(*name);
+  if (params != nullptr) {
+    r.params = std::move(*params);
+  } else if (r.params.is_array()) {
+    r.params.as_array().clear();  // no params: an empty array
+  } else {
+    r.params = array{};
+  }
+  r.notification = id == nullptr;  // `"id": null` is a request answered with id null
+  if (id != nullptr) {
+    r.id = std::move(*id);
+  } else {
+    r.id = value{};
+  }
+  // The idempotency key travels as the request id (protocol/idempotency.hpp).
+  if (const std::string* key = std::get_if<std::string>(&r.id.get());
+      key != nullptr && !r.notification && is_idempotency_key(*key)) {
+    r.meta.idempotency_key = *key;
+  } else {
+    r.meta.idempotency_key.clear();
+  }
+  return true;
+}
+
 message decode(json::reader& reader, std::string_view text, const decode_limits& limits) {
   value v;
   std::string why;
   if (!reader.parse(text, v, &why)) return parse_error_message(why);
   return to_message(v, limits);
 }
+
+message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
 
 message decode(std::string_view text, const decode_limits& limits) {
   json::reader reader(limits.max_depth);

@@ -39,6 +39,9 @@ struct message {
 message decode(json::reader& reader, std::string_view text, const decode_limits& limits);
 /// The same with a reader of its own (tests, one-off use).
 message decode(std::string_view text, const decode_limits& limits);
+/// Validates an already parsed JSON text as a request or a batch (what `decode` does after
+/// parsing); its parts are moved out of `v`.
+message decode_parsed(value& v, const decode_limits& limits);
 
 /// Frames and decodes JSON texts sent back to back on a byte stream (SPEC §2: JSON-RPC over raw
 /// TCP, whitespace between texts optional, no terminator required).
@@ -64,6 +67,12 @@ class stream_decoder {
   decode_limits limits_;
   json::stream_reader reader_;
 };
+
+/// Validates a parsed JSON text as one request object (JSON-RPC 2.0 §4), moving its parts
+/// into `r`, whose every field is set (so a reused request's storage serves again). False when
+/// it is not a valid request: `invalid` is then the -32600 response to send (§5: the id echoed
+/// when it was readable, else null), also for what was meant as a notification.
+bool to_request(value& v, request& r, response& invalid);
 
 /// The calls and answers of a decoded message, as one exchange (protocol/exchange.hpp): its
 /// requests to run and its entries answered at once; parts are moved out of `m`.

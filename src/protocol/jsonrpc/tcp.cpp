@@ -27,24 +27,39 @@ void send_line(session_host& host, const response& r) {
 
 class session final : public server_session {
  public:
-  explicit session(session_host& host) : host_(host), decoder_(host.limits()) {}
+  explicit session(session_host& host)
+      : host_(host),
+        limits_(host.limits()),
+        reader_(limits_.max_depth, limits_.max_message_bytes) {}
 
   verdict feed(std::string_view data, std::size_t& consumed) override {
     std::string_view input = data.substr(consumed);
     verdict v = verdict::more;
-    while (!input.empty()) {
-      message m;
-      const auto status = decoder_.feed(input, m);
-      if (status == stream_decoder::status::need_more) break;
-      if (status == stream_decoder::status::failed) {
-        // Answer it, then close: the stream cannot be resynchronised after a syntax error.
-        host_.protocol_error();
-        v = verdict::close;
+    while (!input.empty() && v == verdict::more) {
+      value text;
+      switch (reader_.feed(input, text)) {
+        case json::stream_reader::status::need_more:
+          break;
+        case json::stream_reader::status::complete:
+          process(text);
+          continue;
+        case json::stream_reader::status::failed:
+          // Answer it, then close: the stream cannot be resynchronised after a syntax error.
+          host_.protocol_error();
+          send_line(host_, error_line(status_code::parse_error, "Parse error: " + reader_.error()));
+          v = verdict::close;
+          continue;
+        case json::stream_reader::status::too_large:
+          host_.protocol_error();
+          send_line(host_, error_line(status_code::resource_exhausted,
+                                      "message too large: a JSON text may hold at most " +
+                                          std::to_string(limits_.max_message_bytes) + " bytes"));
+          v = verdict::close;
+          continue;
       }
-      process(m);
-      if (v == verdict::close) break;
+      break;
     }
-    consumed = data.size();  // the decoder keeps what it took of an unfinished text
+    consumed = data.size();  // the reader keeps what it took of an unfinished text
     return v;
   }
 
@@ -71,17 +86,25 @@ class session final : public server_session {
     std::list<batch>::iterator self;
   };
 
-  void process(message& m) {
-    if (!m.batch) {
-      auto& e = m.entries.front();
-      if (auto* r = std::get_if<response>(&e)) return send_line(host_, *r);
-      auto& req = std::get<request>(e);
-      const bool notification = req.notification;
-      request& call = host_.next_request();
-      call = std::move(req);
-      call.meta.protocol = protocol_names::jsonrpc;
-      host_.dispatch({nullptr, notification ? single_notification : single_call});
+  static response error_line(status_code code, std::string message) {
+    response r;
+    r.error = make_fault(code, std::move(message));
+    return r;
+  }
+
+  void process(value& text) {
+    if (text.is_struct()) {
+      // A single request, decoded straight into the staged call (the common case).
+      request& req = host_.next_request();
+      response invalid;
+      if (!to_request(text, req, invalid)) return send_line(host_, invalid);
+      req.meta.protocol = protocol_names::jsonrpc;
+      host_.dispatch({nullptr, req.notification ? single_notification : single_call});
       return;
+    }
+    message m = decode_parsed(text, limits_);
+    if (!m.batch) {  // not an object, an empty batch or one over the limit: one error
+      return send_line(host_, std::get<response>(m.entries.front()));
     }
     auto& b = batches_.emplace_front();
     b.self = batches_.begin();
@@ -106,7 +129,8 @@ class session final : public server_session {
   }
 
   session_host& host_;
-  stream_decoder decoder_;
+  decode_limits limits_;
+  json::stream_reader reader_;
   std::list<batch> batches_;
 };
 

@@ -130,30 +130,31 @@ struct reader {
 
   bool read(value& out) {
     switch (mp_typeof(*p)) {
+      // Scalars are put in place (emplace), not assigned from a temporary value.
       case MP_NIL:
         mp_decode_nil(&p);
-        out = value();
+        out.get().emplace<nil_t>();
         return true;
       case MP_BOOL:
-        out = value(mp_decode_bool(&p));
+        out.get().emplace<bool>(mp_decode_bool(&p));
         return true;
       case MP_UINT: {
         const std::uint64_t u = mp_decode_uint(&p);
         if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-          out = value(static_cast<double>(u));  // as JSON does above int64
+          out.get().emplace<double>(static_cast<double>(u));  // as JSON does above int64
         } else {
-          out = value(static_cast<std::int64_t>(u));
+          out.get().emplace<std::int64_t>(static_cast<std::int64_t>(u));
         }
         return true;
       }
       case MP_INT:
-        out = value(static_cast<std::int64_t>(mp_decode_int(&p)));
+        out.get().emplace<std::int64_t>(static_cast<std::int64_t>(mp_decode_int(&p)));
         return true;
       case MP_FLOAT:
-        out = value(static_cast<double>(mp_decode_float(&p)));
+        out.get().emplace<double>(static_cast<double>(mp_decode_float(&p)));
         return true;
       case MP_DOUBLE:
-        out = value(mp_decode_double(&p));
+        out.get().emplace<double>(mp_decode_double(&p));
         return true;
       case MP_STR: {
         std::uint32_t len = 0;
