@@ -25,24 +25,34 @@ char* grow(std::string& out, std::size_t n) {
   return out.data() + old;
 }
 
-void put_uint(std::string& out, std::uint64_t v) { mp_encode_uint(grow(out, mp_sizeof_uint(v)), v); }
+// Headers and numbers (at most 9 bytes) are encoded on the stack and appended once: cheaper
+// than growing the string first and writing into it.
+void put_uint(std::string& out, std::uint64_t v) {
+  char buf[9];
+  out.append(buf, static_cast<std::size_t>(mp_encode_uint(buf, v) - buf));
+}
 
 void put_int(std::string& out, std::int64_t v) {
   if (v >= 0) return put_uint(out, static_cast<std::uint64_t>(v));
-  mp_encode_int(grow(out, mp_sizeof_int(v)), v);
+  char buf[9];
+  out.append(buf, static_cast<std::size_t>(mp_encode_int(buf, v) - buf));
 }
 
 void put_str(std::string& out, std::string_view s) {
   const auto len = static_cast<std::uint32_t>(s.size());
-  mp_encode_str(grow(out, mp_sizeof_str(len)), s.data(), len);
+  char buf[5];
+  out.append(buf, static_cast<std::size_t>(mp_encode_strl(buf, len) - buf));
+  out.append(s);
 }
 
 void put_array_header(std::string& out, std::uint32_t n) {
-  mp_encode_array(grow(out, mp_sizeof_array(n)), n);
+  char buf[5];
+  out.append(buf, static_cast<std::size_t>(mp_encode_array(buf, n) - buf));
 }
 
 void put_map_header(std::string& out, std::uint32_t n) {
-  mp_encode_map(grow(out, mp_sizeof_map(n)), n);
+  char buf[5];
+  out.append(buf, static_cast<std::size_t>(mp_encode_map(buf, n) - buf));
 }
 
 // The timestamp extension (type -1) in its 96-bit form: nanoseconds (u32) then seconds (i64).
@@ -241,20 +251,34 @@ void frame_scanner::reset() {
 
 frame_scanner::status frame_scanner::scan(std::string_view data) {
   const auto* u = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t size = data.size();
+  // Worked on in a local (the stack's writes could alias the member) and stored on every exit.
+  std::size_t offset = offset_;
+  auto stop = [&](status s) {
+    offset_ = offset;
+    return s;
+  };
   while (!remaining_.empty()) {
-    if (remaining_.back() == 0) {
+    std::uint64_t& left = remaining_.back();
+    if (left == 0) {
       remaining_.pop_back();
       continue;
     }
-    if (offset_ >= data.size()) return offset_ > max_bytes_ ? status::too_large : status::need_more;
-    const unsigned char b = u[offset_];
+    if (offset >= size) return stop(offset > max_bytes_ ? status::too_large : status::need_more);
+    const unsigned char b = u[offset];
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+      // A one-byte object (fixint, nil, bool): the common case of params and ids.
+      if (offset + 1 > max_bytes_) return stop(status::too_large);
+      ++offset;
+      --left;
+      continue;
+    }
     std::size_t header = 1;     // bytes of the type byte and length fields
     std::uint64_t payload = 0;  // bytes after the header
     std::uint64_t children = 0;  // items inside (maps count keys and values)
     std::size_t length_bytes = 0;
     bool container = false, map = false;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-    } else if (b <= 0x8f) {
+    if (b <= 0x8f) {
       container = map = true;
       children = b & 0x0f;
     } else if (b <= 0x9f) {
@@ -287,13 +311,13 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
         case 0xdf: container = map = true; length_bytes = 4; break;
         default:
           reason_ = "0xc1 is never used in MessagePack";
-          return status::invalid;
+          return stop(status::invalid);
       }
       header += length_bytes;
-      if (offset_ + header > data.size()) {
-        return offset_ + header > max_bytes_ ? status::too_large : status::need_more;
+      if (offset + header > size) {
+        return stop(offset + header > max_bytes_ ? status::too_large : status::need_more);
       }
-      const std::uint64_t n = load_be(u + offset_ + 1, length_bytes);
+      const std::uint64_t n = load_be(u + offset + 1, length_bytes);
       if (container) {
         children = n;
       } else {
@@ -301,25 +325,25 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
       }
     }
     if (map) children *= 2;
-    const std::uint64_t end = offset_ + header + payload;
-    if (end > max_bytes_) return status::too_large;
-    if (end > data.size()) return status::need_more;
+    const std::uint64_t end = offset + header + payload;
+    if (end > max_bytes_) return stop(status::too_large);
+    if (end > size) return stop(status::need_more);
     // The object is whole: count it done in its container and descend into it if it has items.
-    offset_ = static_cast<std::size_t>(end);
-    --remaining_.back();
+    offset = static_cast<std::size_t>(end);
+    --left;
     if (container) {
       // remaining_.size() is this container's nesting level (the top level is 1), empty or not:
       // the same count JSON-RPC and XML-RPC apply.
       if (remaining_.size() > max_depth_) {
         reason_ = "nesting deeper than the limit";
-        return status::invalid;
+        return stop(status::invalid);
       }
       // Every item takes at least one byte: a count beyond the size limit cannot be honest.
-      if (children > max_bytes_) return status::too_large;
+      if (children > max_bytes_) return stop(status::too_large);
       if (children > 0) remaining_.push_back(children);
     }
   }
-  return status::complete;
+  return stop(status::complete);
 }
 
 // ---- decoding -----------------------------------------------------------------------------
@@ -446,10 +470,10 @@ bool decode_value(std::string_view data, const decode_limits& limits, value& out
 void encode_value(const value& v, std::string& out) {
   switch (v.kind()) {
     case kind::nil:
-      mp_encode_nil(grow(out, 1));
+      out.push_back(static_cast<char>(0xc0));  // nil
       return;
     case kind::boolean:
-      mp_encode_bool(grow(out, 1), v.as_bool());
+      out.push_back(static_cast<char>(v.as_bool() ? 0xc3 : 0xc2));
       return;
     case kind::integer:
       put_int(out, v.as_int());
@@ -493,9 +517,9 @@ void encode_response(const response& r, std::string& out) {
     put_int(out, r.error->code);
     put_str(out, "message");
     put_str(out, r.error->message);
-    mp_encode_nil(grow(out, 1));
+    out.push_back(static_cast<char>(0xc0));  // nil
   } else {
-    mp_encode_nil(grow(out, 1));
+    out.push_back(static_cast<char>(0xc0));  // nil
     encode_value(r.result, out);
   }
 }
