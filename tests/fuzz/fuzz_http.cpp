@@ -44,29 +44,35 @@ struct asked {
   bool head;
 };
 
-/// The requests in `input` up to the first refusal or a request that closes the connection;
-/// `refused` when the reader refuses one (the session then writes a 4xx and closes).
-std::vector<asked> requests_in(std::string_view input, bool& refused, int& continues) {
+/// The requests in `input` read in reads of `step` bytes, as the session's own reader gets them
+/// (Beast's parser may judge a head differently whole and in pieces), up to the first refusal or
+/// a request that closes the connection; `refused` when the reader refuses one (the session
+/// then writes a 4xx and closes).
+std::vector<asked> requests_in(std::string_view input, std::size_t step, bool& refused) {
   std::vector<asked> out;
   http_request_reader reader(max_message_bytes);
-  std::size_t consumed = 0;
+  std::string carry;
   refused = false;
-  continues = 0;
-  for (;;) {
-    const auto s = reader.next(input, consumed);
-    if (s == http_request_reader::step::need_more) return out;
-    if (s == http_request_reader::step::expect_continue) {
-      ++continues;
-      continue;
+  while (!input.empty()) {
+    const std::string_view read = input.substr(0, std::min(step, input.size()));
+    input.remove_prefix(read.size());
+    carry.append(read);
+    std::size_t consumed = 0;
+    for (;;) {
+      const auto s = reader.next(carry, consumed);
+      if (s == http_request_reader::step::need_more) break;
+      if (s == http_request_reader::step::expect_continue) continue;
+      if (s == http_request_reader::step::refused) {
+        refused = reader.refusal().has_value();
+        return out;
+      }
+      const http_request req = reader.take();
+      out.push_back({req.version(), req.keep_alive(), req.method() == bhttp::verb::head});
+      if (!req.keep_alive()) return out;
     }
-    if (s == http_request_reader::step::refused) {
-      refused = reader.refusal().has_value();
-      return out;
-    }
-    const http_request req = reader.take();
-    out.push_back({req.version(), req.keep_alive(), req.method() == bhttp::verb::head});
-    if (!req.keep_alive()) return out;
+    carry.erase(0, consumed);
   }
+  return out;
 }
 
 /// A 200 body must be readable by our own client codecs (when its content can be written).
@@ -123,8 +129,7 @@ void check_output(const std::string& out, const std::vector<asked>& requests, bo
 /// The transport's loop over `input` as one connection, reads of at most `step` bytes.
 void serve_connection(std::string_view input, std::size_t step, bool answer_later) {
   bool refused = false;
-  int continues = 0;
-  const std::vector<asked> requests = requests_in(input, refused, continues);
+  const std::vector<asked> requests = requests_in(input, step, refused);
 
   test::fake_host host(decode_limits{}, [answer_later](request& req, response& answer) {
     if (answer_later) return false;
