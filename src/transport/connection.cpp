@@ -140,7 +140,22 @@ asio::awaitable<void> server_connection::serve_bytes() {
       resumed = true;
       continue;
     }
-    if (!co_await read_more(fresh) || reading_stopped_) co_return;
+    // read_more(), written out here: one coroutine frame less per read on the busiest path,
+    // which keeps a read's frames within asio's per-thread recycling cache (no allocation).
+    if (unsent() >= max_unsent_bytes) {
+      // Backpressure on a client that does not read its answers.
+      co_await wait_until([this] { return unsent() < max_unsent_bytes; });
+    }
+    if (closed_ || reading_stopped_) co_return;
+    boost::system::error_code ec;
+    std::string& buffer = loop_.read_buffer();
+    const std::size_t n = co_await stream_->read_some(asio::buffer(buffer), ec);
+    if (ec) {
+      if (!closed_) peer_ended();
+      co_return;
+    }
+    if (reading_stopped_) co_return;
+    fresh = std::string_view(buffer.data(), n);
   }
 }
 
