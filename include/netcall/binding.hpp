@@ -210,7 +210,8 @@ decltype(auto) pass_param(const array& args, std::size_t index,
 }
 
 /// Wraps a typed callable as `value(const array&)`: checks the count, converts each param and
-/// the result. Exceptions thrown by `fn` pass through (the dispatcher maps them, SPEC §2).
+/// the result. Exceptions thrown by `fn` pass through (the server's procedure runner maps them,
+/// SPEC §2).
 template <class F>
 std::function<value(const array&)> make_invoker(F fn, std::vector<std::string> names) {
   using traits = callable_traits<std::decay_t<F>>;

@@ -152,9 +152,10 @@ struct framed {
   jsonrpc::message m;
 };
 
-/// Runs `pieces` through a fresh stream_decoder as reads from a socket would arrive, like
-/// serve_jsonrpc_stream does: messages up to and including the first failure. Past a failure
-/// it goes on feeding, to check that every later call repeats the verdict.
+/// Runs `pieces` through a fresh stream_decoder as reads from a socket would arrive (the
+/// JSON-RPC/TCP session frames with the same JSON stream reader): messages up to and including
+/// the first failure. Past a failure it goes on feeding, to check that every later call repeats
+/// the verdict.
 std::vector<framed> run_stream(const std::vector<std::string_view>& pieces) {
   using status = jsonrpc::stream_decoder::status;
   decode_limits limits;

@@ -2,8 +2,8 @@
 //
 // The input is a byte stream as MessagePack-RPC over raw TCP carries it. Beyond "never crash,
 // never leak, never hang", it checks what the codec promises (codec.hpp):
-// - frame_scanner frames the stream the same way whatever pieces it arrives in (fed exactly as
-//   serve_msgpack_stream feeds it) as when it is scanned in one piece;
+// - frame_scanner frames the stream the same way whatever pieces it arrives in (fed as the
+//   MessagePack session, protocol/msgpack/tcp.cpp, is fed) as when it is scanned in one piece;
 // - decode_request_into, reusing one request for every message as the server does, decodes
 //   each message as decode_request does;
 // - a request or notification decoded from a frame, written again by a client
@@ -41,7 +41,7 @@ struct framing {
   scan_status end = scan_status::need_more;
 };
 
-/// Frames `pieces` as serve_msgpack_stream does with the reads of a connection (the same
+/// Frames `pieces` as the MessagePack session does with the reads of a connection (the same
 /// pending-bytes bookkeeping), stopping at the first invalid or oversized object.
 framing frame(const std::vector<std::string_view>& pieces) {
   msgpack::frame_scanner scanner(max_depth, max_message_bytes);
@@ -137,7 +137,7 @@ void fuzz_frames(std::string_view input) {
                          std::to_string(split));
   NETCALL_FUZZ_CHECK(whole.end == pieces.end, "the stream ends differently when split");
 
-  // serve_msgpack_stream decodes every message of a loop into one reused request (no
+  // The MessagePack session decodes every message into a reused request (a pooled call's; no
   // allocation per call): what is left from earlier messages must never leak into a later one.
   request reused;
   fault reused_error;
