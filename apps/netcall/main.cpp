@@ -51,7 +51,8 @@ netcall::client_options client_options_from(const common_options& o) {
   auto timeout = netcall::parse_duration(o.timeout);
   if (!timeout || timeout->count() == 0) {
     throw usage_error("--timeout '" + o.timeout +
-                      "' is not a positive DURATION (a number with a unit: 250ms, 2s, 1m)");
+                      "' is not a positive DURATION (a number with a unit: 250ms, 2s, 1m; at "
+                      "most 525600m, 365 days)");
   }
   out.timeout = *timeout;
   out.retry.max_attempts = o.retries + 1;

@@ -30,7 +30,7 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
             if (!d) {
               throw CLI::ValidationError(name, "'" + text +
                                                    "' is not a DURATION (a number with a unit: "
-                                                   "250ms, 2s, 1m)");
+                                                   "250ms, 2s, 1m; at most 525600m, 365 days)");
             }
             out = *d;
           },

@@ -57,6 +57,10 @@ class byte_stream {
   /// and a reset can make the peer lose answers it has not read).
   virtual bool input_pending() const = 0;
 
+  /// Bytes written that the peer has not acknowledged yet (TCP: SIOCOUTQ). A reset would
+  /// destroy them: a close waits for them while the peer may still send.
+  virtual std::size_t unacknowledged() const = 0;
+
   /// Closes both directions now: pending operations complete with an error.
   virtual void close() = 0;
 

@@ -51,6 +51,7 @@ server_connection::server_connection(event_loop& loop, std::unique_ptr<byte_stre
 
 server_connection::~server_connection() {
   release_slot();
+  stop_finishing();
   loop_.remove(*this);
 }
 
@@ -179,11 +180,23 @@ asio::awaitable<void> server_connection::wait_for_answer(std::string& carry) {
 }
 
 asio::awaitable<void> server_connection::linger() {
+  using namespace boost::asio::experimental::awaitable_operators;
   if (!close_after_flush_) co_return;  // the peer left (its calls may still answer) or closed
+  // Until the answers are written (the close begins) the peer's bytes are read and dropped too.
   std::string& buffer = loop_.read_buffer();
+  linger_timer_ = std::make_unique<asio::steady_timer>(stream_->get_executor());
   while (!closed_ && !peer_ended_) {
+    // Re-armed by finish_close when the close begins while this waits.
+    linger_timer_->expires_at(lingering_ ? linger_until_ : asio::steady_timer::time_point::max());
     boost::system::error_code ec;
-    co_await stream_->read_some(asio::buffer(buffer), ec);
+    const auto first = co_await (stream_->wait_readable(ec) ||
+                                 linger_timer_->async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (closed_) break;
+    if (first.index() == 1) {
+      if (lingering_ && std::chrono::steady_clock::now() >= linger_until_) close();
+      continue;  // the close began meanwhile (the deadline was max): wait with it now
+    }
+    co_await stream_->read_some(asio::buffer(buffer), ec);  // readable: returns at once
     if (ec && !closed_) peer_ended();
   }
 }
@@ -255,6 +268,7 @@ void server_connection::call_finished() {
   --calls_;
   loop_.metrics.calls_in_flight.add(-1);
   if (calls_ > 0) return;
+  stop_finishing();
   if (peer_ended_) close_after_flush();
   if (self_) {
     auto last = std::move(self_);  // may end the connection, when this scope ends
@@ -320,17 +334,24 @@ void server_connection::finish_close() {
   if (closed_) return;
   if (peer_ended_) return close();  // nothing more will come: no reset to fear
   if (lingering_) return;
+  // Nothing of ours on its way and nothing unread: closing now can cut nothing. (Asked before
+  // the FIN, which itself counts as unacknowledged until the peer sees it.)
+  const bool nothing_at_risk = !stream_->input_pending() && stream_->unacknowledged() == 0;
   stream_->shutdown_send();  // a FIN after the last answer
-  if (!stream_->input_pending()) return close();
-  // The peer is still sending: read and drop its bytes until it closes (or linger_time).
+  if (nothing_at_risk) return close();
+  // Answers still on their way, or the peer still sending: a byte arriving on a closed socket
+  // would make the kernel reset the connection and drop what it has not delivered. Read and
+  // drop the peer's bytes until it closes, for at most linger_time (linger()).
   lingering_ = true;
   linger_until_ = std::chrono::steady_clock::now() + linger_time;
+  if (linger_timer_) linger_timer_->expires_at(linger_until_);  // wakes linger() to wait for it
 }
 
 void server_connection::close() {
   if (closed_) return;
   closed_ = true;
   release_slot();
+  stop_finishing();
   stream_->close();
   pending_.clear();
   notify();
@@ -338,11 +359,25 @@ void server_connection::close() {
 }
 
 void server_connection::peer_ended() {
+  if (peer_ended_) return;
   peer_ended_ = true;
   // A peer that left must not hold a slot while its calls finish (their outcomes are still
   // stored for retries); one that only half-closed still reads the answers.
   release_slot();
-  if (calls_ == 0) close_after_flush();
+  if (calls_ == 0) return close_after_flush();
+  auto& finishing = shared_.metrics.connections_finishing;
+  if (static_cast<std::size_t>(finishing.fetch_add(1, std::memory_order_relaxed)) >=
+      shared_.options.max_connections) {
+    finishing.fetch_sub(1, std::memory_order_relaxed);
+    return close();  // over the bound: the answers are dropped, the calls still run
+  }
+  finishing_ = true;
+}
+
+void server_connection::stop_finishing() {
+  if (!finishing_) return;
+  finishing_ = false;
+  shared_.metrics.connections_finishing.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void server_connection::release_slot() {
@@ -355,8 +390,7 @@ bool server_connection::idle(std::chrono::steady_clock::time_point now) const {
   if (closed_) return false;
   if (lingering_) return now >= linger_until_;
   if (now - last_activity_ < shared_.options.idle_timeout) return false;
-  // Calls in flight keep a connection open, unless its peer has left.
-  return calls_ == 0 || peer_ended_;
+  return calls_ == 0;  // calls in flight keep it open (their answers are awaited)
 }
 
 }  // namespace netcall::detail

@@ -6,8 +6,10 @@
 ///
 /// Lifetime: the connection holds a slot of --max-connections from accept until it closes or
 /// its peer finishes sending (a peer that left must not lock others out). A peer that finished
-/// sending with calls in flight still gets their answers (a half-closed client reads them); the
-/// connection closes once they are written, or at the idle timeout.
+/// sending with calls in flight still gets their answers (a half-closed client reads them): the
+/// connection closes once they are written. Such finishing connections are bounded too, by
+/// --max-connections again: beyond it one closes at once (its calls still run, their outcomes
+/// are stored; their answers are dropped), so descriptors stay bounded.
 ///
 /// Closing after answers is a lingering close (as Apache and nginx do): once everything queued
 /// is written, the sending side ends (a FIN after the last answer); when the peer's bytes are
@@ -126,6 +128,8 @@ class server_connection final : public session_host,
   /// The peer finished sending (or the read failed).
   void peer_ended();
   void release_slot();
+  /// No longer counted among the finishing connections (closed, or its last call finished).
+  void stop_finishing();
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
   std::size_t unsent() const { return pending_.size() + writing_.size(); }
 
@@ -155,10 +159,12 @@ class server_connection final : public session_host,
   bool lingering_ = false;        // the sending side ended; waiting for the peer to close
   std::chrono::steady_clock::time_point linger_until_;
   bool slot_held_ = true;
+  bool finishing_ = false;  // counted in connections_finishing
   bool resumed_ = false;
   std::size_t calls_ = 0;  // calls of this connection not finished
   std::chrono::steady_clock::time_point last_activity_;
   std::unique_ptr<boost::asio::steady_timer> signal_;  // cancelled by notify()
+  std::unique_ptr<boost::asio::steady_timer> linger_timer_;  // linger()'s deadline
   /// Set when serving ended with calls still running: they keep the connection alive (they
   /// refer to it by plain pointer), until the last finishes.
   std::shared_ptr<server_connection> self_;

@@ -43,6 +43,9 @@ std::string transport_metrics::render(std::span<const loop_metrics* const> loops
   metric("netcall_connections_refused_total", "counter",
          "Connections closed at once because --max-connections was reached.",
          connections_refused.load());
+  metric("netcall_connections_finishing", "gauge",
+         "Connections whose peer finished sending while their calls still run.",
+         connections_finishing.load());
   metric("netcall_calls_in_flight", "gauge",
          "Calls running and not yet answered (each call of a batch or system.multicall counts).",
          sum(&loop_metrics::calls_in_flight));

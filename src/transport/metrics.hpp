@@ -48,6 +48,9 @@ struct transport_metrics {
   std::atomic<std::int64_t> connections_active{0};
   std::atomic<std::int64_t> connections_total{0};
   std::atomic<std::int64_t> connections_refused{0};
+  /// Connections whose peer finished sending while their calls still run (no slot held; at
+  /// most --max-connections of them).
+  std::atomic<std::int64_t> connections_finishing{0};
 
   /// The Prometheus exposition text of these counters and the loops' (summed).
   std::string render(std::span<const loop_metrics* const> loops) const;

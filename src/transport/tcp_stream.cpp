@@ -4,6 +4,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include "common/endpoint.hpp"
 
 namespace netcall::detail {
@@ -50,6 +53,12 @@ void tcp_stream::shutdown_send() {
 bool tcp_stream::input_pending() const {
   boost::system::error_code ec;
   return socket_.available(ec) > 0 && !ec;
+}
+
+std::size_t tcp_stream::unacknowledged() const {
+  int queued = 0;
+  if (ioctl(const_cast<tcp::socket&>(socket_).native_handle(), SIOCOUTQ, &queued) != 0) return 0;
+  return queued > 0 ? static_cast<std::size_t>(queued) : 0;
 }
 
 void tcp_stream::close() {

@@ -25,6 +25,7 @@ class tcp_stream final : public byte_stream {
   void write(boost::asio::const_buffer data, write_callback done) override;
   void shutdown_send() override;
   bool input_pending() const override;
+  std::size_t unacknowledged() const override;
   void close() override;
   std::string remote_address() const override;
 

@@ -103,6 +103,12 @@ def jsonrpc_call_bytes(method, params, id):
     return json.dumps(rpc(method, params, id)).encode()
 
 
+def http_call_bytes(method, params, id):
+    body = json.dumps(rpc(method, params, id)).encode()
+    return (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
 def msgpack_call_bytes(method, params, id):
     return msgpack.packb([0, id, method, params], use_bin_type=True)
 
@@ -217,6 +223,97 @@ class PeerThatClosedFreesItsSlot(unittest.TestCase):
                                          {"jsonrpc": "2.0", "result": 200, "id": 1})
                     else:
                         self.assertEqual(msgpack.unpackb(answer, raw=False), [1, 1, None, 200])
+
+
+    def test_half_closed_peer_gets_an_answer_that_outlasts_the_idle_timeout(self):
+        # Calls in flight keep a connection open, half-closed or not (`printf ... | nc -N`).
+        with Netcalld("--idle-timeout", "1s") as d:
+            for name, data in [("jsonrpc", jsonrpc_call_bytes("sleep", [1800], 1)),
+                               ("http", http_call_bytes("sleep", [1800], 1))]:
+                with self.subTest(protocol=name):
+                    s = connect(d.port)
+                    try:
+                        s.sendall(data)
+                        s.shutdown(socket.SHUT_WR)
+                        answer, closed = read_until_close(s, timeout=6)
+                    finally:
+                        s.close()
+                    self.assertTrue(closed)
+                    self.assertIn(b'"result":1800', answer)
+
+    def test_connections_finishing_their_calls_are_bounded_too(self):
+        # A peer that half-closes frees its slot, but its socket stays open for the answers:
+        # such connections are bounded by --max-connections again, so descriptors stay bounded.
+        # Beyond it one closes at once (its call still runs).
+        with Netcalld("--max-connections", "3", "--shutdown-grace", "200ms") as d:
+            sockets = []
+            try:
+                for i in range(8):
+                    s = connect(d.port)
+                    sockets.append(s)
+                    s.sendall(jsonrpc_call_bytes("sleep", [60000], i))
+                    s.shutdown(socket.SHUT_WR)
+                    # The server saw the end of its stream: the slot is free for the next one.
+                    wait_for_metric(d.port, "netcall_calls_in_flight", lambda v, n=i: v >= n + 1)
+                    wait_for_metric(d.port, "netcall_connections_active",
+                                    lambda v: v <= 1)  # the scrape's own connection
+                self.assertLessEqual(metric(d.port, "netcall_connections_finishing"), 3)
+                ok, why = self.served(d.port)
+                self.assertTrue(ok, why)
+                closed = 0
+                for s in sockets:
+                    s.settimeout(0.5)
+                    try:
+                        closed += s.recv(1) == b""
+                    except socket.timeout:
+                        pass
+                self.assertEqual(closed, 5, "the connections beyond the bound are closed")
+            finally:
+                for s in sockets:
+                    s.close()
+
+
+class AnswersSurviveALateByteAfterTheClose(unittest.TestCase):
+    """Closing after the last answer is a lingering close: a byte the peer sends after the
+    server closed must not make the kernel reset the connection and drop the part of the answer
+    still on its way (the client here reads slowly, with a small receive buffer)."""
+
+    SIZE = 1_000_000
+
+    def check(self, send):
+        with Netcalld() as d:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+            s.settimeout(10)
+            try:
+                s.connect(("127.0.0.1", d.port))
+                send(s)
+                # The call ran and its answer went to the kernel (the server is in its close):
+                # the client's late byte arrives on a socket the server is closing.
+                wait_for_metric(d.port, 'netcall_calls_total{protocol="%s"}' % self.family,
+                                lambda v: v >= 1)
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v == 0)
+                try:
+                    s.sendall(b"\n")
+                except OSError:
+                    pass
+                data, closed = read_until_close(s, timeout=10)
+            finally:
+                s.close()
+            self.assertTrue(closed)
+            self.assertIn(b"w" * self.SIZE, data, "the answer was cut (%d bytes)" % len(data))
+
+    def test_http_connection_close(self):
+        self.family = "jsonrpc"
+        body = json.dumps(rpc("echo", ["w" * self.SIZE], 1)).encode()
+        self.check(lambda s: s.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body))
+
+    def test_positional_call_then_malformed_json(self):
+        self.family = "json-array"
+        self.check(lambda s: s.sendall(json.dumps(["echo", "w" * self.SIZE]).encode() +
+                                       b'["x",}'))
 
 
 class MulticallCountsLikeABatch(unittest.TestCase):

@@ -83,6 +83,8 @@ TEST(protocol_table, first_bytes_pick_the_protocol_in_table_order) {
   EXPECT_EQ(sniffed("["), "");
   EXPECT_EQ(sniffed("[  "), "");
   EXPECT_EQ(sniffed("PO"), "");
+  // A batch spread out with a lot of whitespace after `[` is JSON-RPC's.
+  EXPECT_EQ(sniffed("[" + std::string(2000, '\n')), "jsonrpc");
 }
 
 TEST(protocol_table, every_client_protocol_is_named_as_the_cli_names_it) {

@@ -7,15 +7,22 @@ namespace {
 
 bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
 
+/// Whitespace after `[` beyond which the text is left to JSON-RPC (a call names its method
+/// right away; a batch may be spread out any way it likes).
+constexpr std::size_t max_space_after_bracket = 1024;
+
 /// `[` then (after whitespace) `"`: the first element of the array is a string.
 sniff_result sniff(std::string_view first_bytes) {
   std::size_t i = 0;
   while (i < first_bytes.size() && is_space(first_bytes[i])) ++i;
   if (i == first_bytes.size()) return sniff_result::need_more;
   if (first_bytes[i] != '[') return sniff_result::not_mine;
-  ++i;
+  const std::size_t bracket = i++;
   while (i < first_bytes.size() && is_space(first_bytes[i])) ++i;
-  if (i == first_bytes.size()) return sniff_result::need_more;
+  if (i == first_bytes.size()) {
+    return i - bracket > max_space_after_bracket ? sniff_result::not_mine
+                                                 : sniff_result::need_more;
+  }
   return first_bytes[i] == '"' ? sniff_result::mine : sniff_result::not_mine;
 }
 
