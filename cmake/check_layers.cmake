@@ -3,7 +3,8 @@
 #   cmake -DROOT=<source dir> -DSTAMP=<file to touch> -P cmake/check_layers.cmake
 #
 # Layers, lowest first; a file may include its own layer and those below it:
-#   common < value < protocol < transport < server, client (server and client never each other)
+#   common < value < protocol < transport < client < cluster < server (a server may be a
+#   client of other nodes: the gateway; the client never includes the server)
 # Public headers (include/netcall/) belong to the layer that implements them, include only
 # public headers of their layer or below, and no Boost, Asio or spdlog. Apps include only public
 # headers and their own files. A layer folder is named by a quoted include from src/
@@ -13,8 +14,9 @@ set(rank_common 0)
 set(rank_value 1)
 set(rank_protocol 2)
 set(rank_transport 3)
-set(rank_server 4)
 set(rank_client 4)
+set(rank_cluster 5)
+set(rank_server 6)
 
 # The layer of each public header.
 set(public_duration common)
@@ -27,6 +29,8 @@ set(public_metadata value)
 set(public_protocol protocol)
 set(public_server server)
 set(public_client client)
+set(public_cluster cluster)
+set(public_channel cluster)
 
 set(violations "")
 
@@ -41,7 +45,7 @@ function(layer_of_include include out)
     endif()
     return()
   endif()
-  if(include MATCHES "^(common|value|protocol|transport|server|client)/")
+  if(include MATCHES "^(common|value|protocol|transport|server|client|cluster)/")
     set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
     return()
   endif()
@@ -68,7 +72,7 @@ function(check_file path layer)
       layer_of_include(${target} to)
     elseif(line MATCHES "#[ \t]*include[ \t]*<([^>]+)>")
       set(target ${CMAKE_MATCH_1})
-      if(target MATCHES "^(common|value|protocol|transport|server|client)/")
+      if(target MATCHES "^(common|value|protocol|transport|server|client|cluster)/")
         list(APPEND violations "${rel}: includes <${target}>: a layer's header is included in quotes")
         continue()
       endif()
@@ -103,7 +107,7 @@ function(check_file path layer)
   set(violations ${violations} PARENT_SCOPE)
 endfunction()
 
-foreach(layer common value protocol transport server client)
+foreach(layer common value protocol transport client cluster server)
   file(GLOB_RECURSE files ${ROOT}/src/${layer}/*.hpp ${ROOT}/src/${layer}/*.cpp)
   foreach(f IN LISTS files)
     check_file(${f} ${layer})
@@ -121,6 +125,6 @@ endforeach()
 if(violations)
   list(JOIN violations "\n  " text)
   message(FATAL_ERROR "netcall layering: an include points the wrong way:\n  ${text}\n"
-                      "(docs/architecture.md: common < value < protocol < transport < server, client)")
+                      "(docs/architecture.md: common < value < protocol < transport < client < cluster < server)")
 endif()
 file(TOUCH ${STAMP})

@@ -11,6 +11,9 @@ packages=(
   # Fuzzing (make fuzz, the fuzz preset): clang, its libFuzzer + sanitizer runtimes
   # (libclang_rt.fuzzer), and llvm-symbolizer for readable crash stacks.
   clang-14 libclang-rt-14-dev llvm-14
+  # Clusters (SPEC §5): a real etcd 3.4 for the registry tests, which start their own on free
+  # loopback ports (Debian's package may also start a system etcd on 2379; nothing here uses it).
+  etcd-server etcd-client
 )
 
 missing=()

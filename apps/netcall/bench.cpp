@@ -29,6 +29,7 @@ double cpu_seconds() {
 /// except the atomics read by the progress line.
 struct worker {
   std::unique_ptr<netcall::client> client;
+  std::unique_ptr<netcall::channel> channel;  // routed calls instead
   netcall::latency_histogram histogram;
   std::uint64_t errors = 0;
   std::atomic<std::uint64_t> completed{0};  // measured calls
@@ -91,10 +92,15 @@ void on_complete(run_state& s, worker& w, steady::time_point started, const netc
 
 void issue(run_state& s, worker& w) {
   const auto started = steady::now();
-  w.client->async_call_params(s.options->method, s.options->params,
-                              [&s, &w, started](netcall::outcome o) {
-                                on_complete(s, w, started, o);
-                              });
+  auto done = [&s, &w, started](netcall::outcome o) { on_complete(s, w, started, o); };
+  if (w.channel) {
+    netcall::route_options route;
+    route.idempotent = s.options->idempotent;
+    w.channel->async_call_params(s.options->target, s.options->method, s.options->params,
+                                 std::move(done), route);
+    return;
+  }
+  w.client->async_call_params(s.options->method, s.options->params, std::move(done));
 }
 
 std::string with_commas(std::uint64_t n) {
@@ -127,10 +133,14 @@ int run_bench(const bench_options& o) {
     netcall::client_options co = o.client;
     // Bench calls are never retried: no idempotency keys, so the server measures its call
     // path rather than its memory of outcomes (and the peers' load client sends none either).
-    co.idempotency_keys = false;
-    co.retry.max_attempts = 1;
     co.connections = o.connections / threads + (t < o.connections % threads ? 1 : 0);
-    w->client = std::make_unique<netcall::client>(o.target, co);
+    if (o.make_channel) {
+      w->channel = o.make_channel(co);
+    } else {
+      co.idempotency_keys = false;
+      co.retry.max_attempts = 1;
+      w->client = std::make_unique<netcall::client>(o.target, co);
+    }
     workers.push_back(std::move(w));
   }
 

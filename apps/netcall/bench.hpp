@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "netcall/channel.hpp"
 #include "netcall/client.hpp"
 #include "netcall/value.hpp"
 
@@ -30,6 +33,12 @@ struct bench_options {
   std::chrono::milliseconds warmup{1'000};
   /// Print one JSON object instead of the table.
   bool json = false;
+  /// Routed (`--cluster`, `--registry`): makes each client thread's channel; `target` is then
+  /// a node name or `any`. Calls keep their idempotency keys and retries (`--retries`), so
+  /// failover is measured as users get it.
+  std::function<std::unique_ptr<netcall::channel>(const netcall::client_options&)> make_channel;
+  /// Routed calls may move to another replica when their outcome is unknown (`--idempotent`).
+  bool idempotent = false;
 };
 
 /// Runs the benchmark, prints the report on stdout (progress on stderr when it is a terminal).

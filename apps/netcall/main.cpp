@@ -5,22 +5,33 @@
 #include <iostream>
 
 #include "bench.hpp"
+#include "cluster_commands.hpp"
+#include "netcall/channel.hpp"
 #include "netcall/client.hpp"
 #include "netcall/server.hpp"
 #include "netcall/value.hpp"
 
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_remote_error = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_unreachable = 3;
+using netcall_cli::exit_ok;
+using netcall_cli::exit_remote_error;
+using netcall_cli::exit_unreachable;
+using netcall_cli::exit_usage;
 
 struct common_options {
   std::string protocol = "jsonrpc";
   std::string timeout = "5s";
   int retries = 0;
   bool verbose = false;
+  // Routed calls (SPEC §5).
+  std::string cluster;
+  std::string registry;
+  std::string lb = "round_robin";
+  bool idempotent = false;
+};
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 void add_common(CLI::App& cmd, common_options& o) {
@@ -36,11 +47,64 @@ void add_common(CLI::App& cmd, common_options& o) {
       ->capture_default_str();
   cmd.add_flag("-v,--verbose", o.verbose,
                "Print each failed attempt that is retried on stderr (with --retries)");
+  cmd.add_option("--cluster", o.cluster,
+                 "Cluster file: TARGET may be a node name, or `any` for a node that serves "
+                 "METHOD (balanced, with failover)")
+      ->type_name("FILE");
+  cmd.add_option("--registry", o.registry,
+                 "etcd registry etcd://HOST:PORT: TARGET may be a registered node's name or `any`")
+      ->type_name("URL");
+  cmd.add_option("--lb", o.lb, "Load balancer of routed calls: round_robin or least_outstanding")
+      ->capture_default_str();
+  cmd.add_flag("--idempotent", o.idempotent,
+               "The call may run twice: a routed attempt whose outcome is unknown may move to "
+               "another replica");
 }
 
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+/// A routed call's channel, or null when TARGET is a plain HOST:PORT.
+std::unique_ptr<netcall::channel> channel_for(const common_options& o, const std::string& target,
+                                              const netcall::client_options& client) {
+  if (!o.cluster.empty() && !o.registry.empty()) {
+    throw usage_error("give --cluster or --registry, not both");
+  }
+  if (o.lb != "round_robin" && o.lb != "least_outstanding") {
+    throw usage_error("unknown --lb '" + o.lb + "' (choose round_robin or least_outstanding)");
+  }
+  if (o.cluster.empty() && o.registry.empty()) return nullptr;
+  netcall::channel_options options;
+  options.client = client;
+  options.load_balancer = o.lb;
+  if (!o.cluster.empty()) {
+    netcall::cluster_config config;
+    try {
+      config = netcall::load_cluster_file(o.cluster);
+    } catch (const netcall::cluster_file_error& e) {
+      throw usage_error(e.what());
+    }
+    if (target != "any" && config.find(target) == nullptr) {
+      if (netcall::is_node_address(target)) return nullptr;  // a plain HOST:PORT
+      throw usage_error("TARGET '" + target + "' is not a node of " + o.cluster +
+                        " (nor `any`, nor HOST:PORT)");
+    }
+    return std::make_unique<netcall::channel>(config, options);
+  }
+  if (target != "any" && !netcall::is_node_name(target)) {
+    if (netcall::is_node_address(target)) return nullptr;
+    throw usage_error("TARGET '" + target + "' is not a node name, `any`, nor HOST:PORT");
+  }
+  std::unique_ptr<netcall::resolver> resolver;
+  try {
+    resolver = netcall::make_etcd_resolver(o.registry);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string("--registry: ") + e.what());
+  }
+  auto ch = std::make_unique<netcall::channel>(std::move(resolver), options);
+  if (!ch->wait_for_membership(std::chrono::milliseconds(3'000))) {
+    throw netcall::error(netcall::status_code::unavailable,
+                         "registry " + o.registry + " did not answer within 3s");
+  }
+  return ch;
+}
 
 netcall::client_options client_options_from(const common_options& o) {
   netcall::client_options out;
@@ -91,13 +155,35 @@ netcall::value params_from(const std::vector<std::string>& words) {
   return netcall::value(std::move(positional));
 }
 
+// Text from a server, with control characters escaped (SPEC §3): a hostile server cannot
+// move the cursor or forge lines on the user's terminal.
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// SPEC §3: exit 3 with the reason when the server could not be reached or timed out; exit 1
+// with `netcall: error CODE: MESSAGE` when it answered with an error.
 int report(const netcall::error& e) {
-  std::fprintf(stderr, "netcall: %s\n", e.what());
   switch (e.code()) {
     case netcall::status_code::unavailable:
     case netcall::status_code::deadline_exceeded:
+      std::fprintf(stderr, "netcall: %s\n", escaped(e.what()).c_str());
       return exit_unreachable;
+    case netcall::status_code::protocol_error:
+      std::fprintf(stderr, "netcall: %s\n", escaped(e.what()).c_str());
+      return exit_remote_error;
     default:
+      std::fprintf(stderr, "netcall: error %d: %s\n", e.wire_code(), escaped(e.what()).c_str());
       return exit_remote_error;
   }
 }
@@ -106,8 +192,17 @@ int run_call(const common_options& o, const std::vector<std::string>& args) {
   if (args.size() < 2) throw usage_error("call needs TARGET and METHOD (see netcall call --help)");
   auto options = client_options_from(o);
   netcall::value params = params_from({args.begin() + 2, args.end()});
-  netcall::client client(args[0], options);
-  auto result = client.call_params(args[1], std::move(params));
+  netcall::value result;
+  if (auto ch = channel_for(o, args[0], options)) {
+    netcall::route_options route;
+    route.idempotent = o.idempotent;
+    result = ch->call_params(args[0], args[1], std::move(params), route);
+  } else {
+    netcall::call_options call;
+    call.idempotent = o.idempotent;
+    netcall::client client(args[0], options);
+    result = client.call_params(args[1], std::move(params), call);
+  }
   std::printf("%s\n", netcall::to_json(result).c_str());
   return exit_ok;
 }
@@ -228,8 +323,16 @@ int run_bench_command(const common_options& o, bench_flags f, std::vector<std::s
   b.connections = f.connections;
   b.threads = f.threads;
   b.json = f.json;
-  // Validate TARGET before starting threads (a malformed one is a usage error).
-  { netcall::client probe(b.target, b.client); }
+  b.idempotent = o.idempotent;
+  if (auto probe = channel_for(o, b.target, b.client)) {
+    // Routed: one channel per client thread, over the same cluster file or registry.
+    b.make_channel = [o, target = b.target](const netcall::client_options& client) {
+      return channel_for(o, target, client);
+    };
+  } else {
+    // Validate TARGET before starting threads (a malformed one is a usage error).
+    netcall::client check(b.target, b.client);
+  }
   return netcall_cli::run_bench(b);
 }
 
@@ -305,6 +408,28 @@ int main(int argc, char** argv) {
   add_bench_flags(*bench, bench_f);
   bench->prefix_command();
 
+  std::string cluster_file, cluster_registry, status_file, status_registry;
+  auto* cluster = app.add_subcommand(
+      "cluster", "Cluster administration (SPEC §5).\n"
+                 "  netcall cluster apply FILE [--registry URL]\n"
+                 "  netcall cluster status FILE | --registry URL");
+  cluster->require_subcommand(1);
+  auto* apply = cluster->add_subcommand(
+      "apply",
+      "Tell every node of FILE which of its listed procedures it serves (exit 0 all confirmed,\n"
+      "1 a node refused, 3 a node unreachable); with --registry, store the placement in etcd,\n"
+      "where registered nodes pick it up.");
+  apply->add_option("FILE", cluster_file, "Cluster file (YAML)")->required();
+  apply->add_option("--registry", cluster_registry, "etcd registry etcd://HOST:PORT")
+      ->type_name("URL");
+  auto* status = cluster->add_subcommand(
+      "status",
+      "Show every node: address, reachable, round-trip time, procedures served (exit 0 when\n"
+      "every node is reachable, 1 otherwise).");
+  status->add_option("FILE", status_file, "Cluster file (YAML)");
+  status->add_option("--registry", status_registry, "etcd registry etcd://HOST:PORT")
+      ->type_name("URL");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -312,6 +437,26 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "netcall: %s (see netcall --help)\n", e.what());
     return exit_usage;
+  }
+
+  if (cluster->parsed()) {
+    netcall::client_options admin;
+    admin.protocol = netcall::protocol::msgpack;
+    admin.timeout = std::chrono::seconds(2);
+    try {
+      if (apply->parsed()) return netcall_cli::cluster_apply(cluster_file, cluster_registry, admin);
+      if (status_file.empty() == status_registry.empty()) {
+        std::fprintf(stderr, "netcall: cluster status takes FILE or --registry URL (one of them)\n");
+        return exit_usage;
+      }
+      return netcall_cli::cluster_status(status_file, status_registry, admin);
+    } catch (const netcall::cluster_file_error& e) {
+      std::fprintf(stderr, "netcall: %s\n", e.what());
+      return exit_usage;
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "netcall: %s\n", e.what());
+      return exit_usage;
+    }
   }
 
   try {

@@ -7,12 +7,14 @@
 #include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <iostream>
 #include <sstream>
 
 #include "modules.hpp"
+#include "netcall/cluster.hpp"
 #include "netcall/server.hpp"
 
 namespace {
@@ -83,7 +85,9 @@ class memory_returner {
 
 int main(int argc, char** argv) {
   netcall::server_options options;
-  std::string name = "netcalld";
+  std::string name;
+  std::string cluster_file;
+  std::chrono::milliseconds registry_ttl{10'000};
   std::string modules = "all";
   std::string log_level = "info";
   std::int64_t threads = 0;
@@ -98,8 +102,22 @@ int main(int argc, char** argv) {
                  "Address to listen on, HOST:PORT (repeatable; port 0 picks a free port) "
                  "[default: 127.0.0.1:8000]")
       ->type_name("HOST:PORT");
-  app.add_option("--name", name, "This node's name (for logs and clusters)")
-      ->capture_default_str();
+  app.add_option("--name", name,
+                 "This node's name in its cluster (and in logs); without one, the first "
+                 "`netcall cluster apply` names it");
+  app.add_option("--cluster", cluster_file,
+                 "Cluster file (YAML): apply its placement at start, as `netcall cluster apply` "
+                 "would (needs --name)")
+      ->type_name("FILE");
+  app.add_flag("--gateway", options.gateway,
+               "Forward calls for methods other nodes serve (needs --cluster or --registry)");
+  app.add_option("--registry", options.registry_url,
+                 "etcd registry, etcd://HOST:PORT: register this node (needs --name), follow "
+                 "the placement stored there")
+      ->type_name("URL");
+  add_duration(app, "--registry-ttl", registry_ttl,
+               "Lease of the registry record: a dead node is gone after this long "
+               "[default: 10s]");
   app.add_option("--threads", threads, "Event-loop threads; 0 = one per core")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
@@ -156,7 +174,8 @@ int main(int argc, char** argv) {
   }
 
   auto logger = spdlog::stderr_logger_mt("netcalld");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + name + "] %v");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + (name.empty() ? "netcalld" : name) +
+                      "] %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -172,7 +191,28 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
 
-  netcall::server server(options);
+  options.name = name;
+  if (registry_ttl < std::chrono::seconds(1) || registry_ttl % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+    std::fprintf(stderr, "netcalld: --registry-ttl must be a whole number of seconds, at least 1s\n");
+    return exit_usage;
+  }
+  options.registry_ttl = std::chrono::duration_cast<std::chrono::seconds>(registry_ttl);
+  if (!cluster_file.empty()) {
+    try {
+      options.cluster = netcall::load_cluster_file(cluster_file);
+    } catch (const netcall::cluster_file_error& e) {
+      std::fprintf(stderr, "netcalld: --cluster: %s\n", e.what());
+      return exit_usage;
+    }
+  }
+  std::unique_ptr<netcall::server> owned;
+  try {
+    owned = std::make_unique<netcall::server>(options);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "netcalld: %s\n", e.what());
+    return exit_usage;
+  }
+  netcall::server& server = *owned;
   try {
     for (const auto& m : chosen) netcalld::register_module(server.procedures(), m);
   } catch (const std::invalid_argument& e) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "netcall/binding.hpp"
+#include "netcall/cluster.hpp"
 #include "netcall/duration.hpp"
 #include "netcall/metadata.hpp"
 #include "netcall/outcome.hpp"
@@ -181,6 +182,30 @@ struct server_options {
   std::chrono::milliseconds dedup_ttl{300'000};
   /// Upper bound of the stored outcomes' approximate size (bytes); the oldest go first.
   std::size_t dedup_max_bytes = 64u << 20;
+
+  // Clusters (SPEC §5, docs/clusters.md).
+
+  /// This node's name in its cluster (`--name`). Empty: the node takes the name the first
+  /// `cluster apply` gives its address.
+  std::string name;
+  /// Placement applied at start (`--cluster FILE`), as if `cluster apply` had sent it: listed
+  /// procedures this node does not serve answer -32601 naming the nodes that do. `name` must be
+  /// a node of it, unless `gateway` is set (a gateway need not be a node).
+  std::optional<cluster_config> cluster;
+  /// Forward a call for a method other nodes serve (by the placement, or by their registry
+  /// records) to one of them, with failover and the caller's idempotency key (`--gateway`).
+  /// Needs `cluster` or `registry_url`.
+  bool gateway = false;
+  /// An etcd registry, "etcd://HOST:PORT" (`--registry`): the node registers under
+  /// `/netcall/nodes/NAME` with a lease kept alive, follows the placement stored under
+  /// `/netcall/placement`, and (as a gateway) routes by the records there. Needs `name`.
+  std::string registry_url;
+  /// Time to live of the registration lease (`--registry-ttl`, seconds, default 10): a node
+  /// that dies is gone from the registry at most this long after.
+  std::chrono::seconds registry_ttl{10};
+  /// "HOST:PORT" other nodes and clients reach this node at, written in its registry record.
+  /// Empty: the first listen address with its real port.
+  std::string advertise_address;
 };
 
 /// An RPC server: a registry of procedures served on one or more listening ports.

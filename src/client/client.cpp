@@ -88,7 +88,7 @@ struct client::impl::logical_call : std::enable_shared_from_this<logical_call> {
                                         "ms passed")});
     }
     connection->submit(detail::attempt{req, sequence, attempt_deadline,
-                                    [self = shared_from_this()](outcome o) {
+                                    [self = shared_from_this()](outcome o, detail::attempt_end) {
                                       self->on_attempt(std::move(o));
                                     }});
   }

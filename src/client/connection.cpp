@@ -42,6 +42,7 @@ void connection::submit(attempt a) {
   arm_sweeper(a.deadline);
   if (state_ == state::connected && protocol_.multiplexed()) {
     protocol_.encode(*a.req, host_port_, out_);
+    pending_[k].written = true;
     flush();
     return;
   }
@@ -54,7 +55,7 @@ void connection::notify(std::shared_ptr<const request> req) {
   if (!protocol_.multiplexed()) {
     // The answer (204, or an XML-RPC response) must still be read: take a turn like a call.
     submit(attempt{std::move(req), next_notification_++, deadline_after(options_.timeout),
-                   [](outcome) {}});
+                   [](outcome, attempt_end) {}});
     return;
   }
   if (state_ == state::connected) {
@@ -99,6 +100,7 @@ void connection::send_waiting() {
     // Skip attempts that timed out while connecting (notifications have no pending entry).
     if (a.done == nullptr || pending_.contains(static_cast<key>(a.sequence))) {
       protocol_.encode(*a.req, host_port_, out_);
+      if (a.done != nullptr) mark_written(static_cast<key>(a.sequence));
     }
   }
   waiting_.clear();
@@ -138,6 +140,7 @@ void connection::pump() {
     const key k = static_cast<key>(a.sequence);
     if (!pending_.contains(k)) continue;  // timed out while queued
     protocol_.encode(*a.req, host_port_, out_);
+    mark_written(k);
     busy_ = true;
     current_ = k;
     current_is_notification_ = a.req->notification;
@@ -165,7 +168,7 @@ void connection::fail_all(const error& why) {
   waiting_.clear();
   deadlines_ = {};
   for (auto& [k, p] : calls) {
-    if (p.done) p.done({value(), why});
+    if (p.done) p.done({value(), why}, p.written ? attempt_end::lost : attempt_end::not_sent);
   }
 }
 
@@ -175,12 +178,18 @@ void connection::shutdown(const error& why) {
   fail_all(why);
 }
 
-void connection::complete(key k, outcome o) {
+void connection::complete(key k, outcome o, attempt_end how) {
   auto it = pending_.find(k);
   if (it == pending_.end()) return;  // answered after its timeout: dropped
   auto done = std::move(it->second.done);
+  if (how == attempt_end::lost && !it->second.written) how = attempt_end::not_sent;
   pending_.erase(it);
-  if (done) done(std::move(o));
+  if (done) done(std::move(o), how);
+}
+
+void connection::mark_written(key k) {
+  auto it = pending_.find(k);
+  if (it != pending_.end()) it->second.written = true;
 }
 
 void connection::on_answer(response& r) {
@@ -189,12 +198,12 @@ void connection::on_answer(response& r) {
     const key k = current_;
     const bool notification = current_is_notification_;
     busy_ = false;
-    complete(k, notification ? outcome{} : from_response(r));
+    complete(k, notification ? outcome{} : from_response(r), attempt_end::answered);
     return;
   }
   key k = 0;
   if (!protocol_.sequence_of(r.id, k)) return;
-  complete(k, from_response(r));
+  complete(k, from_response(r), attempt_end::answered);
 }
 
 void connection::arm_sweeper(steady::time_point when) {
@@ -220,7 +229,8 @@ void connection::sweep() {
     const auto sent = it->second.sent;
     complete(k, failed(status_code::deadline_exceeded,
                        "no answer from " + host_port_ + " within " +
-                           std::to_string(waited.count()) + "ms"));
+                           std::to_string(waited.count()) + "ms"),
+             attempt_end::lost);
     if (!protocol_.multiplexed() && busy_ && current_ == k) {
       // Its answer may still come on this connection and would be taken for the next call's:
       // start a new connection for the calls queued behind it.

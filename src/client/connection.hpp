@@ -28,6 +28,17 @@ namespace netcall::detail {
 
 using steady = std::chrono::steady_clock;
 
+/// How an attempt ended, for failover (SPEC §5): whether the call may have run.
+enum class attempt_end {
+  answered,  ///< the server answered (the outcome is its answer, an error included)
+  not_sent,  ///< failed before the request was handed to the connection: it certainly did not
+             ///< run (could not connect; the connection closed or the attempt timed out first)
+  lost,      ///< sent but no answer (timed out, connection lost): it may or may not have run
+};
+
+/// Receives an attempt's outcome and how it ended.
+using attempt_done = std::function<void(outcome, attempt_end)>;
+
 /// One attempt of a call, as the connection sends it.
 struct attempt {
   /// The request, shared by every attempt, prepared by the protocol for `sequence`
@@ -40,7 +51,7 @@ struct attempt {
   steady::time_point deadline;
   /// Receives the attempt's outcome (transport failures as `unavailable`/`deadline_exceeded`).
   /// Empty for a notification.
-  std::function<void(outcome)> done;
+  attempt_done done;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -55,12 +66,15 @@ class connection : public std::enable_shared_from_this<connection> {
   void notify(std::shared_ptr<const request> req);
   /// Fails every call in flight with `why` and closes the connection.
   void shutdown(const error& why);
+  /// Calls submitted and not yet answered (in flight or waiting to be sent).
+  std::size_t outstanding() const { return pending_.size(); }
 
  private:
   struct pending {
-    std::function<void(outcome)> done;
+    attempt_done done;
     steady::time_point deadline;
     steady::time_point sent;  // when it was submitted
+    bool written = false;     // handed to the connection's output: it may have run
   };
   using key = std::uint32_t;  // the sequence number as the wire carries it (32-bit msgid)
 
@@ -71,7 +85,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void flush();
   static void on_written(void* self, const boost::system::error_code& ec);
   void pump();
-  void complete(key k, outcome o);
+  void complete(key k, outcome o, attempt_end how);
+  void mark_written(key k);
   void arm_sweeper(steady::time_point when);
   void sweep();
   boost::asio::awaitable<void> read_loop(std::shared_ptr<byte_stream> stream,

@@ -64,7 +64,9 @@ std::vector<std::string> server::start() {
     spdlog::info("signal {}: shutting down", signo);
     stop();
   });
-  return impl_->transport->start(impl_->options.listen);
+  auto bound = impl_->transport->start(impl_->options.listen);
+  impl_->pipeline.node().started(bound);
+  return bound;
 }
 
 void server::run() {
@@ -74,6 +76,7 @@ void server::run() {
     impl_->stop_requested_cv.wait(lock, [this] { return impl_->stop_requested; });
   }
   impl_->pipeline.stopping() = true;  // calls that arrive from now on are refused with -32002
+  impl_->pipeline.node().stopping();   // leave the registry first: clients stop choosing us
   impl_->transport->stop(impl_->options.shutdown_grace);
 }
 

@@ -13,10 +13,10 @@ namespace {
 
 std::vector<interceptor*> chain_of(const server_options& options, interceptor& limit,
                                    interceptor& delay, interceptor& dedup, interceptor& gate,
-                                   interceptor& runner) {
+                                   interceptor& router, interceptor& runner) {
   std::vector<interceptor*> chain{&limit};
   if (options.response_delay.count() > 0) chain.push_back(&delay);
-  chain.insert(chain.end(), {&dedup, &gate, &runner});
+  chain.insert(chain.end(), {&dedup, &gate, &router, &runner});
   return chain;
 }
 
@@ -24,14 +24,19 @@ std::vector<interceptor*> chain_of(const server_options& options, interceptor& l
 
 server_pipeline::server_pipeline(const server_options& options, registry& procedures)
     : cache_(options.dedup_ttl, options.dedup_max_bytes),
+      node_(options, procedures),
       limit_(options.max_in_flight_per_connection),
       delay_(options.response_delay),
       dedup_(cache_, stopping_),
       gate_(stopping_),
+      router_(node_, procedures),
       runner_(procedures),
-      calls_(chain_of(options, limit_, delay_, dedup_, gate_, runner_)),
-      entries_({&limit_, &runner_}) {
+      calls_(chain_of(options, limit_, delay_, dedup_, gate_, router_, runner_)),
+      entries_({&limit_, &router_, &runner_}) {
   for (auto& e : builtin_procedures(procedures, entries_, options.max_batch)) {
+    registry_access::add_reserved(procedures, std::move(e));
+  }
+  for (auto& e : node_.admin_procedures()) {
     registry_access::add_reserved(procedures, std::move(e));
   }
 }

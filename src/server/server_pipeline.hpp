@@ -2,17 +2,21 @@
 /// \file
 /// The server's call pipelines, assembled from server_options (docs/architecture.md):
 ///
-///   calls:   in_flight_limit → delay (when --delay is set) → dedup → shutdown_gate → runner
-///   entries: in_flight_limit → runner          (the calls inside system.multicall)
+///   calls:   in_flight_limit → delay (when --delay is set) → dedup → shutdown_gate
+///            → cluster_router → runner
+///   entries: in_flight_limit → cluster_router → runner   (the calls inside system.multicall)
 ///
 /// Outermost first: the in-flight limit refuses before anything else; --delay holds answers;
 /// dedup answers retries and moves their arrival back to the first attempt's, which --delay
-/// counts from; the shutdown gate refuses new calls once stopping; the runner runs the
+/// counts from; the shutdown gate refuses new calls once stopping; the cluster router answers
+/// or forwards (gateway) what the placement sends to other nodes (SPEC §5); the runner runs the
 /// procedure. A new interceptor is a file pair in server/interceptors/ and a line here.
 
 #include <atomic>
 
 #include "netcall/server.hpp"
+#include "server/cluster_node.hpp"
+#include "server/interceptors/cluster_router.hpp"
 #include "server/interceptors/dedup.hpp"
 #include "server/interceptors/delay.hpp"
 #include "server/interceptors/in_flight_limit.hpp"
@@ -34,14 +38,18 @@ class server_pipeline {
   std::atomic<bool>& stopping() { return stopping_; }
   /// The outcomes kept for retries.
   outcome_cache& cache() { return cache_; }
+  /// The server as a cluster node: placement, gateway, registration.
+  cluster_node& node() { return node_; }
 
  private:
   std::atomic<bool> stopping_{false};
   outcome_cache cache_;
+  cluster_node node_;
   in_flight_limit limit_;
   delay delay_;
   dedup dedup_;
   shutdown_gate gate_;
+  cluster_router router_;
   procedure_runner runner_;
   pipeline calls_;
   pipeline entries_;
