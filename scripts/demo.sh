@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo` (SPEC §1): starts two netcalld nodes on loopback, calls them over every protocol,
-# shows a remote error, a timeout and introspection, then stops the nodes it started (by PID).
+# shows a remote error, a timeout and introspection, then makes the two a cluster (SPEC §5):
+# apply, routed calls by name and `any`, a gateway called from Python, and failover after one
+# node is killed. Stops every node it started (by PID).
 set -euo pipefail
 bin=${1:-build/bin}
 py=/usr/bin/python3
@@ -104,4 +106,40 @@ echo
 echo "== A short benchmark (closed loop, 64 calls in flight on 8 connections, MessagePack-RPC)"
 show "$bin/netcall" bench --protocol msgpack "$alpha" add 2 3 --duration 2s --warmup 500ms
 echo
-echo "demo finished; stopping alpha and beta"
+echo "== A two-node cluster (SPEC §5, docs/clusters.md): one file names the nodes and places procedures"
+cat >"$workdir/cluster.yaml" <<YAML
+nodes:
+  alpha: $alpha
+  beta: $beta
+procedures:
+  add: [alpha, beta]
+  subtract: [alpha]
+  divide: [beta]
+YAML
+echo "\$ cat cluster.yaml"
+cat "$workdir/cluster.yaml"
+cluster=$workdir/cluster.yaml
+show "$bin/netcall" cluster apply "$cluster"
+show "$bin/netcall" cluster status "$cluster"
+echo "-- routed by node name, and by \`any\` (a node that serves the method, balanced)"
+show "$bin/netcall" call --cluster "$cluster" alpha subtract 9 2
+show "$bin/netcall" call --cluster "$cluster" any divide 1 4
+echo "-- the wrong node names the right one"
+show "$bin/netcall" call --cluster "$cluster" alpha divide 1 4
+echo
+echo "== A gateway: one address for the whole cluster, for clients in any language"
+start_node gateway --gateway --cluster "$cluster" --modules text
+gateway=127.0.0.1:$port
+show $py -c "
+import xmlrpc.client
+p = xmlrpc.client.ServerProxy('http://$gateway/RPC2')
+print('through the gateway: subtract(9, 2) =', p.subtract(9, 2), '(alpha) | divide(1, 4) =', p.divide(1, 4), '(beta)')"
+echo
+echo "== Failover: beta is killed (SIGKILL); calls of add, served by both, go to alpha"
+kill -KILL "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null || true
+show "$bin/netcall" call --cluster "$cluster" any add 2 3
+show "$bin/netcall" bench --cluster "$cluster" any add 2 3 --calls 2000 --concurrency 8 --warmup 0ms
+show "$bin/netcall" cluster status "$cluster"
+echo
+echo "demo finished; stopping the nodes"
