@@ -42,7 +42,7 @@ struct run_state {
   steady::time_point measure_from;
   steady::time_point stop_at;
   std::atomic<bool> stopping{false};
-  std::atomic<std::uint64_t> measured_budget{0};  // calls still to measure (with --calls)
+  std::atomic<std::int64_t> issue_budget{0};  // measured calls still to start (with --calls)
   std::atomic<unsigned> in_flight{0};
   std::mutex done_mutex;
   std::condition_variable done_cv;
@@ -50,48 +50,44 @@ struct run_state {
 
 void issue(run_state& s, worker& w);
 
+// One of the `concurrency` call slots is done: the run ends when the last one is.
+void release_slot(run_state& s) {
+  if (s.in_flight.fetch_sub(1) == 1) {
+    std::lock_guard lock(s.done_mutex);
+    s.done_cv.notify_all();
+  }
+}
+
 void on_complete(run_state& s, worker& w, steady::time_point started, const netcall::outcome& o) {
   const auto now = steady::now();
-  if (started >= s.measure_from && !s.stopping.load(std::memory_order_relaxed)) {
-    bool count = true;
-    if (s.options->calls > 0) {
-      // Take one from the budget; the last one ends the run.
-      std::uint64_t left = s.measured_budget.load(std::memory_order_relaxed);
-      do {
-        if (left == 0) {
-          count = false;
-          break;
-        }
-      } while (!s.measured_budget.compare_exchange_weak(left, left - 1));
-      if (count && left == 1) s.stopping = true;
+  const bool by_count = s.options->calls > 0;
+  // Measured: every call started after the warm-up (with --calls, exactly that many are
+  // started); with --duration, those that complete before the end.
+  if (started >= s.measure_from && (by_count || !s.stopping.load(std::memory_order_relaxed))) {
+    w.histogram.record(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count()));
+    if (o.failure) {
+      if (w.errors++ == 0) w.first_error = o.failure->what();
+      if (o.failure->code() == netcall::status_code::unavailable) w.unreachable = true;
     }
-    if (count) {
-      w.histogram.record(static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count()));
-      if (o.failure) {
-        if (w.errors++ == 0) w.first_error = o.failure->what();
-        if (o.failure->code() == netcall::status_code::unavailable) w.unreachable = true;
-      }
-      w.completed.fetch_add(1, std::memory_order_relaxed);
-    }
+    w.completed.fetch_add(1, std::memory_order_relaxed);
   } else if (o.failure && o.failure->code() == netcall::status_code::unavailable) {
     w.unreachable = true;  // in warm-up: the server is not there at all
     if (w.first_error.empty()) w.first_error = o.failure->what();
   }
-  if (s.options->calls == 0 && now >= s.stop_at) s.stopping = true;
+  if (!by_count && now >= s.stop_at) s.stopping = true;
   if (w.unreachable && w.completed.load() == 0) s.stopping = true;
-  if (s.stopping.load(std::memory_order_relaxed)) {
-    if (s.in_flight.fetch_sub(1) == 1) {
-      std::lock_guard lock(s.done_mutex);
-      s.done_cv.notify_all();
-    }
-    return;
-  }
+  if (s.stopping.load(std::memory_order_relaxed)) return release_slot(s);
   issue(s, w);
 }
 
 void issue(run_state& s, worker& w) {
   const auto started = steady::now();
+  if (s.options->calls > 0 && started >= s.measure_from &&
+      s.issue_budget.fetch_sub(1, std::memory_order_relaxed) <= 0) {
+    s.stopping = true;  // --calls N: N measured calls were started; the others drain
+    return release_slot(s);
+  }
   auto done = [&s, &w, started](netcall::outcome o) { on_complete(s, w, started, o); };
   if (w.channel) {
     netcall::route_options route;
@@ -149,7 +145,7 @@ int run_bench(const bench_options& o) {
   const auto start = steady::now();
   s.measure_from = start + o.warmup;
   s.stop_at = s.measure_from + o.duration;
-  s.measured_budget = o.calls;
+  s.issue_budget = static_cast<std::int64_t>(o.calls);
   s.in_flight = o.concurrency;
 
   const bool progress = isatty(STDERR_FILENO) && !o.json;

@@ -44,6 +44,17 @@ class Bench(unittest.TestCase):
         self.assertIn("p99.9", r.stdout)
         self.assertIn("client CPU", r.stdout)
 
+    def test_calls_n_runs_exactly_n_calls(self):
+        # --calls N starts exactly N measured calls, however many are in flight: a counter
+        # moved by the bench moves by N (with no warm-up, every call is measured).
+        with Netcalld() as d:
+            r = run(["bench", d.address, "counter.increment", "--calls", "100",
+                     "--concurrency", "64", "--warmup", "0ms", "--json"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["calls"], 100)
+            got = run(["call", d.address, "counter.get"])
+            self.assertEqual(got.stdout, "100\n")
+
     def test_errors_are_counted_and_exit_1(self):
         r = run(["bench", self.server.address, "divide", "1", "0", "--calls", "50",
                  "--warmup", "0ms", "--json"], timeout=60)
