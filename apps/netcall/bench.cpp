@@ -131,6 +131,9 @@ int run_bench(const bench_options& o) {
     // path rather than its memory of outcomes (and the peers' load client sends none either).
     co.connections = o.connections / threads + (t < o.connections % threads ? 1 : 0);
     if (o.make_channel) {
+      // Keys only when a retry may need them (--retries): moves of attempts that certainly
+      // did not run need none, and a direct bench sends none either.
+      co.idempotency_keys = co.retry.max_attempts > 1;
       w->channel = o.make_channel(co);
     } else {
       co.idempotency_keys = false;

@@ -34,8 +34,8 @@ struct bench_options {
   /// Print one JSON object instead of the table.
   bool json = false;
   /// Routed (`--cluster`, `--registry`): makes each client thread's channel; `target` is then
-  /// a node name or `any`. Calls keep their idempotency keys and retries (`--retries`), so
-  /// failover is measured as users get it.
+  /// a node name or `any`. Calls keep their retries (`--retries`, with idempotency keys then),
+  /// so failover is measured as users get it.
   std::function<std::unique_ptr<netcall::channel>(const netcall::client_options&)> make_channel;
   /// Routed calls may move to another replica when their outcome is unknown (`--idempotent`).
   bool idempotent = false;

@@ -67,7 +67,9 @@ struct client::impl {
 struct client::impl::logical_call : std::enable_shared_from_this<logical_call> {
   client::impl* owner = nullptr;
   detail::connection* connection = nullptr;
-  std::shared_ptr<const detail::request> req;
+  /// The request every attempt sends; attempts hold it through this object's ownership (one
+  /// allocation a call).
+  detail::request request;
   std::uint64_t sequence = 0;
   int attempts_made = 0;
   int max_attempts = 1;
@@ -87,7 +89,9 @@ struct client::impl::logical_call : std::enable_shared_from_this<logical_call> {
                                         std::to_string(owner->options.deadline.count()) +
                                         "ms passed")});
     }
-    connection->submit(detail::attempt{req, sequence, attempt_deadline,
+    auto self = shared_from_this();
+    std::shared_ptr<const detail::request> req(self, &request);  // aliasing: no allocation
+    connection->submit(detail::attempt{std::move(req), sequence, attempt_deadline,
                                     [self = shared_from_this()](outcome o, detail::attempt_end) {
                                       self->on_attempt(std::move(o));
                                     }});
@@ -157,15 +161,16 @@ void client::async_call_params(std::string_view method, value params,
   c->owner = impl_.get();
   c->connection = &d.pick();
   c->sequence = d.next_sequence.fetch_add(1, std::memory_order_relaxed);
-  auto req = d.make_request(method, std::move(params), false);
+  detail::request& req = c->request;
+  req.method = std::string(method);
+  req.params = std::move(params);
   if (d.options.idempotency_keys) {
     // One key for every attempt of this logical call (SPEC §4); the protocol puts it where it
     // travels (docs/failures.md: JSON-RPC's request id, which still ends with the sequence
     // number; an HTTP header; MessagePack-RPC's fifth element).
-    req->meta.idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
+    req.meta.idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
   }
-  d.protocol.prepare(*req, static_cast<std::uint32_t>(c->sequence));
-  c->req = std::move(req);
+  d.protocol.prepare(req, static_cast<std::uint32_t>(c->sequence));
   const bool retriable = d.options.idempotency_keys || call.idempotent;
   c->max_attempts = retriable ? std::max(1, d.options.retry.max_attempts) : 1;
   if (d.options.deadline.count() > 0) {
@@ -173,7 +178,10 @@ void client::async_call_params(std::string_view method, value params,
   }
   c->backoff_cap = d.options.retry.initial_backoff;
   c->done = std::move(done);
-  boost::asio::post(d.io, [c] { c->start_attempt(); });
+  // From a completion (the I/O thread itself, as a closed loop calls) start at once: no trip
+  // through the scheduler's queue and its lock.
+  if (d.io.get_executor().running_in_this_thread()) return c->start_attempt();
+  boost::asio::post(d.io, [c = std::move(c)] { c->start_attempt(); });
 }
 
 value client::call_params(std::string_view method, value params, call_options call) {

@@ -37,12 +37,24 @@ connection::connection(asio::io_context& io, asio::ip::tcp::endpoint endpoint,
 
 void connection::submit(attempt a) {
   const key k = static_cast<key>(a.sequence);
-  pending_[k] = pending{std::move(a.done), a.deadline, steady::now()};
+  const bool send_now = state_ == state::connected && protocol_.multiplexed();
+  pending p{std::move(a.done), a.deadline, steady::now(), send_now};
+  if (auto it = pending_.find(k); it != pending_.end()) {
+    it->second = std::move(p);
+  } else if (!spare_.empty()) {
+    // A node of an answered call: no allocation per call.
+    auto node = std::move(spare_.back());
+    spare_.pop_back();
+    node.key() = k;
+    node.mapped() = std::move(p);
+    pending_.insert(std::move(node));
+  } else {
+    pending_.emplace(k, std::move(p));
+  }
   deadlines_.emplace(a.deadline, k);
   arm_sweeper(a.deadline);
-  if (state_ == state::connected && protocol_.multiplexed()) {
+  if (send_now) {
     protocol_.encode(*a.req, host_port_, out_);
-    pending_[k].written = true;
     flush();
     return;
   }
@@ -183,7 +195,11 @@ void connection::complete(key k, outcome o, attempt_end how) {
   if (it == pending_.end()) return;  // answered after its timeout: dropped
   auto done = std::move(it->second.done);
   if (how == attempt_end::lost && !it->second.written) how = attempt_end::not_sent;
-  pending_.erase(it);
+  auto node = pending_.extract(it);
+  if (spare_.size() < max_spare_nodes) {
+    node.mapped().done = nullptr;
+    spare_.push_back(std::move(node));
+  }
   if (done) done(std::move(o), how);
 }
 

@@ -109,6 +109,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t generation_ = 0;  // bumped per connection: stale reads and writes are ignored
 
   std::unordered_map<key, pending> pending_;
+  /// Nodes of answered calls, reused by the next ones (at most max_spare_nodes).
+  static constexpr std::size_t max_spare_nodes = 1024;
+  std::vector<std::unordered_map<key, pending>::node_type> spare_;
   /// Attempts submitted while not connected (and, one at a time protocols, waiting their turn).
   std::deque<attempt> waiting_;
   std::priority_queue<std::pair<steady::time_point, key>,

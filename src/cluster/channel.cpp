@@ -165,8 +165,9 @@ struct channel::impl {
 struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
   impl* owner = nullptr;
   std::string target;  // a node name, or empty for `any`
-  std::string method;
-  std::shared_ptr<const detail::request> req;
+  /// The request every attempt sends (its method is the call's); attempts hold it through this
+  /// object's ownership: one allocation a call.
+  detail::request request;
   std::uint64_t sequence = 0;
   bool idempotent = false;
   bool known_only = false;
@@ -222,13 +223,13 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
       }
       return it->second;
     }
-    const auto& serving = o.route(method, known_only);
+    const auto& serving = o.route(request.method, known_only);
     if (serving.empty()) {
       if (o.endpoints.empty()) {
         last_error = error(status_code::unavailable, "no node of the cluster is known");
       } else if (!last_error) {
-        last_error = error(status_code::method_not_found,
-                           "method not found: " + method + " (no node of the cluster serves it)");
+        last_error = error(status_code::method_not_found, "method not found: " + request.method +
+                                                              " (no node of the cluster serves it)");
       }
       return nullptr;
     }
@@ -246,8 +247,7 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
       }
     }
     if (o.scratch.empty()) return nullptr;  // every replica tried in this round
-    endpoint* e = o.balancer->pick(o.scratch);
-    return o.by_name.find(e->name())->second;
+    return o.balancer->pick(o.scratch)->shared_from_this();
   }
 
   void start() {
@@ -268,7 +268,8 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
     ++attempts;
     const auto attempt_deadline =
         std::min(deadline, detail::saturating_add(now, owner->options.client.timeout));
-    e->submit(detail::attempt{req, sequence, attempt_deadline,
+    std::shared_ptr<const detail::request> req(shared_from_this(), &request);  // aliasing
+    e->submit(detail::attempt{std::move(req), sequence, attempt_deadline,
                               [self = shared_from_this(), e](outcome o, attempt_end how) {
                                 self->on_attempt(e, std::move(o), how);
                               }});
@@ -365,11 +366,10 @@ void channel::async_call_params(std::string_view target, std::string_view method
   auto c = std::make_shared<impl::routed_call>();
   c->owner = &d;
   if (target != "any") c->target = std::string(target);
-  c->method = std::string(method);
   c->sequence = d.next_sequence.fetch_add(1, std::memory_order_relaxed);
-  auto req = std::make_shared<detail::request>();
-  req->method = c->method;
-  req->params = std::move(params);
+  detail::request& req = c->request;
+  req.method = std::string(method);
+  req.params = std::move(params);
   if (!options.idempotency_key.empty()) {
     if (d.options.client.protocol == protocol::jsonrpc ||
         d.options.client.protocol == protocol::jsonrpc_http) {
@@ -377,22 +377,23 @@ void channel::async_call_params(std::string_view target, std::string_view method
           "route_options::idempotency_key needs MessagePack-RPC or XML-RPC (JSON-RPC's request "
           "id carries the channel's own keys)");
     }
-    req->meta.idempotency_key = std::move(options.idempotency_key);
+    req.meta.idempotency_key = std::move(options.idempotency_key);
   } else if (d.options.client.idempotency_keys) {
-    req->meta.idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
+    req.meta.idempotency_key = detail::make_idempotency_key(d.client_id, c->sequence);
   }
-  d.protocol.prepare(*req, static_cast<std::uint32_t>(c->sequence));
-  c->req = std::move(req);
+  d.protocol.prepare(req, static_cast<std::uint32_t>(c->sequence));
   c->idempotent = options.idempotent;
   c->known_only = options.known_servers_only;
-  const bool retriable = !c->req->meta.idempotency_key.empty() || options.idempotent;
+  const bool retriable = !req.meta.idempotency_key.empty() || options.idempotent;
   c->retries_left = retriable ? std::max(0, d.options.client.retry.max_attempts - 1) : 0;
   if (d.options.client.deadline.count() > 0) {
     c->deadline = detail::saturating_add(steady::now(), d.options.client.deadline);
   }
   c->backoff_cap = d.options.client.retry.initial_backoff;
   c->done = std::move(done);
-  boost::asio::post(d.io, [c] { c->start(); });
+  // From a completion (the I/O thread itself) start at once, as the client does.
+  if (d.io.get_executor().running_in_this_thread()) return c->start();
+  boost::asio::post(d.io, [c = std::move(c)] { c->start(); });
 }
 
 value channel::call_params(std::string_view target, std::string_view method, value params,
