@@ -215,7 +215,10 @@ struct server_options {
 /// procedures are registry entries like any other (docs/architecture.md).
 class server {
  public:
-  /// Registers the built-in `system.*` procedures.
+  /// Registers the built-in `system.*` procedures (and `system.cluster.apply`/`info`, SPEC §5).
+  /// Throws std::invalid_argument for inconsistent cluster options: a `cluster` without a
+  /// `name` or whose nodes do not include it (unless `gateway`), a `gateway` without `cluster`
+  /// or `registry_url`, a malformed `registry_url` or one without `name`, a malformed `name`.
   explicit server(server_options options = {});
   ~server();
   server(const server&) = delete;
