@@ -1,4 +1,7 @@
 // netcall: the command-line client (SPEC §3): `call` and `list`.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdio>
@@ -372,6 +375,13 @@ int run_list(const common_options& o, const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // stdout holds only results (SPEC §3): the library's warnings (an etcd registry that does not
+  // answer) go to stderr.
+  auto logger = spdlog::stderr_logger_mt("netcall");
+  logger->set_pattern("netcall: %l: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+
   CLI::App app{
       "netcall: call procedures on a netcall (or any JSON-RPC 2.0 / XML-RPC) server.\n"
       "Exit codes: 0 success, 1 the server answered with an error, 2 usage error,\n"

@@ -192,6 +192,14 @@ int main(int argc, char** argv) {
   }
 
   options.name = name;
+  for (const char* flag : {"--registry", "--cluster", "--name"}) {
+    if (app.count(flag) > 0 && (std::string(flag) == "--registry" ? options.registry_url.empty()
+                                 : std::string(flag) == "--cluster" ? cluster_file.empty()
+                                                                    : name.empty())) {
+      std::fprintf(stderr, "netcalld: %s is empty\n", flag);
+      return exit_usage;
+    }
+  }
   if (registry_ttl < std::chrono::seconds(1) || registry_ttl % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
     std::fprintf(stderr, "netcalld: --registry-ttl must be a whole number of seconds, at least 1s\n");
     return exit_usage;

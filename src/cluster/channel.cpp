@@ -92,6 +92,10 @@ struct channel::impl {
   /// The same, without the nodes whose procedures are unknown (route_options::known_servers_only).
   std::unordered_map<std::string, std::vector<endpoint*>, name_hash, std::equal_to<>> known_routes;
   std::vector<endpoint*> scratch;  // candidates of one pick
+  bool membership_seen = false;     // on the I/O thread: apply() ran once
+  /// Calls made before the resolver's first membership: started when it arrives (or failed
+  /// at their deadline by their own timer).
+  std::vector<std::function<void()>> waiting_for_membership;
 
   std::mutex membership_mutex;
   std::condition_variable membership_known;
@@ -128,6 +132,11 @@ struct channel::impl {
     placement = std::move(m.placement);
     routes.clear();
     known_routes.clear();
+    if (!membership_seen) {
+      membership_seen = true;
+      auto waiting = std::move(waiting_for_membership);
+      for (auto& start : waiting) start();
+    }
     {
       std::lock_guard lock(membership_mutex);
       have_membership = true;
@@ -257,6 +266,11 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
                   "deadline of " + std::to_string(owner->options.client.deadline.count()) +
                       "ms passed");
     }
+    if (!owner->membership_seen) {
+      // The resolver has not reported yet (an etcd read under way): wait for it rather than
+      // fail a call that may well be served, at most this attempt's timeout.
+      return wait_for_membership(now);
+    }
     auto e = choose();
     if (!e) {
       if (!sticky && target.empty() && !tried.empty() && retries_left > 0) {
@@ -308,6 +322,21 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
     // Not idempotent: only the same node, with the same idempotency key, may see it again.
     if (target.empty()) sticky = e;
     retry_or_finish();
+  }
+
+  void wait_for_membership(steady::time_point now) {
+    const auto until =
+        std::min(deadline, detail::saturating_add(now, owner->options.client.timeout));
+    wait = std::make_unique<boost::asio::steady_timer>(owner->io, until);
+    auto self = shared_from_this();
+    owner->waiting_for_membership.push_back([self] {
+      if (self->wait) self->wait->cancel();
+    });
+    wait->async_wait([self](const boost::system::error_code&) {
+      self->wait.reset();
+      if (self->owner->membership_seen) return self->start();
+      self->fail(status_code::unavailable, "the cluster's membership is not known yet");
+    });
   }
 
   void retry_or_finish() {

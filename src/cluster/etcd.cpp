@@ -1,18 +1,20 @@
 #include "cluster/etcd.hpp"
 
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -193,6 +195,15 @@ std::string error_text(const json::value& error, const json::object& whole) {
 
 std::string encode(std::string_view bytes) { return base64_encode(bytes); }
 
+/// A transport failure in words (Beast's "partial message" is etcd going away mid-answer).
+std::string describe(const boost::system::error_code& ec) {
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::error::eof) {
+    return "etcd closed the connection";
+  }
+  return ec.message();
+}
+
 std::string int64_text(std::int64_t n) { return std::to_string(n); }
 
 }  // namespace
@@ -243,10 +254,15 @@ asio::awaitable<void> client::connect(operation& op, steady::time_point deadline
   guard.async_wait([resolver = op.resolver](const boost::system::error_code& waited) {
     if (!waited) resolver->cancel();
   });
-  const auto endpoints =
-      co_await op.resolver->async_resolve(parts->host, parts->port, asio::use_awaitable);
+  auto [resolve_error, endpoints] = co_await op.resolver->async_resolve(
+      parts->host, parts->port, asio::as_tuple(asio::use_awaitable));
   guard.cancel();
   op.resolver.reset();
+  if (resolve_error == asio::error::operation_aborted && !op.cancelled &&
+      steady::now() >= deadline) {
+    resolve_error = beast::error::timeout;  // cancelled by the guard, not by a caller
+  }
+  if (resolve_error) throw boost::system::system_error(resolve_error);
   co_await op.stream.async_connect(endpoints, asio::use_awaitable);
 }
 
@@ -276,7 +292,7 @@ asio::awaitable<client::answer> client::request(std::string_view path, std::stri
                   failure(std::string(path) + ": no answer within " +
                           std::to_string(request_timeout_.count()) + " ms"));
     }
-    throw error(status_code::unavailable, failure(std::string(path) + ": " + e.code().message()));
+    throw error(status_code::unavailable, failure(std::string(path) + ": " + describe(e.code())));
   }
   boost::system::error_code ec;
   auto& res = parser.get();
@@ -296,8 +312,7 @@ json::object ok_body(const std::string& where, unsigned status, json::object bod
   if (status == 200 && !body.contains("error")) return body;
   const json::value* err = body.if_contains("error");
   const std::string text = err ? error_text(*err, body) : json::serialize(body);
-  throw error(status_code::unavailable,
-              where + ": HTTP " + std::to_string(status) + ": " + text);
+  throw error(status_code::unavailable, where + ": HTTP " + std::to_string(status) + ": " + text);
 }
 
 }  // namespace
@@ -307,11 +322,8 @@ asio::awaitable<std::int64_t> client::lease_grant(std::chrono::seconds ttl) {
   body["TTL"] = int64_text(ttl.count());
   auto a = co_await request("/v3/lease/grant", json::serialize(body));
   const auto where = failure("/v3/lease/grant");
+  // LeaseGrantResponse has an `error` string of its own; ok_body refuses it like a gateway error.
   const auto o = ok_body(where, a.status, std::move(a.body));
-  // LeaseGrantResponse.error is a string field of its own (3.4 still sets it on some failures).
-  if (const auto* e = o.if_contains("error"); e && e->is_string() && !e->get_string().empty()) {
-    throw error(status_code::unavailable, where + ": " + std::string(e->get_string()));
-  }
   const auto id = int64_field(o, "ID");
   if (!id || *id == 0) throw error(status_code::unavailable, where + ": answered without an ID");
   co_return *id;
@@ -369,7 +381,8 @@ range_result decode_range(const std::string& where, const json::object& o) {
   if (const auto* kvs = o.if_contains("kvs")) {
     if (!kvs->is_array()) throw error(status_code::unavailable, where + ": kvs is not an array");
     for (const auto& item : kvs->get_array()) {
-      if (!item.is_object()) throw error(status_code::unavailable, where + ": a kv is not an object");
+      if (!item.is_object())
+        throw error(status_code::unavailable, where + ": a kv is not an object");
       auto key = bytes_field(item.get_object(), "key");
       auto value = bytes_field(item.get_object(), "value");
       if (!key || !value) {
@@ -409,7 +422,8 @@ std::vector<event> decode_events(const std::string& where, const json::object& r
   std::vector<event> out;
   const auto* events = result.if_contains("events");
   if (!events) return out;
-  if (!events->is_array()) throw error(status_code::unavailable, where + ": events is not an array");
+  if (!events->is_array())
+    throw error(status_code::unavailable, where + ": events is not an array");
   for (const auto& item : events->get_array()) {
     const auto* e = item.if_object();
     const auto* kv = e ? object_field(*e, "kv") : nullptr;
@@ -424,7 +438,8 @@ std::vector<event> decode_events(const std::string& where, const json::object& r
     }
     auto key = bytes_field(*kv, "key");
     auto value = bytes_field(*kv, "value");
-    if (!key || !value) throw error(status_code::unavailable, where + ": a key or value is not base64");
+    if (!key || !value)
+      throw error(status_code::unavailable, where + ": a key or value is not base64");
     ev.key = std::move(*key);
     if (!ev.removed) ev.value = std::move(*value);
     out.push_back(std::move(ev));
@@ -468,7 +483,8 @@ asio::awaitable<void> client::watch_prefix(
       co_await http::async_read(op->stream, buffer, parser, asio::use_awaitable);
       boost::system::error_code ec;
       auto parsed = json::parse(parser.get().body(), ec);
-      json::object o = (!ec && parsed.is_object()) ? std::move(parsed.get_object()) : json::object{};
+      json::object o =
+          (!ec && parsed.is_object()) ? std::move(parsed.get_object()) : json::object{};
       if (o.empty()) o["error"] = "HTTP " + std::to_string(parser.get().result_int());
       ok_body(where, parser.get().result_int(), std::move(o));  // throws: the status is not 200
     }
@@ -532,7 +548,7 @@ asio::awaitable<void> client::watch_prefix(
     throw error(status_code::unavailable,
                 where + ": no answer within " + std::to_string(request_timeout_.count()) + " ms");
   }
-  if (failed) throw error(status_code::unavailable, where + ": " + failed.message());
+  if (failed) throw error(status_code::unavailable, where + ": " + describe(failed));
   throw error(status_code::unavailable, where + ": the stream ended");
 }
 

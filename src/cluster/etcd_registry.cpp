@@ -91,8 +91,7 @@ struct registration::impl {
 };
 
 asio::awaitable<void> registration::impl::run([[maybe_unused]] std::shared_ptr<impl> self) {
-  const auto keepalive_every =
-      std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
+  const auto keepalive_every = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
   auto backoff = min_backoff;
   bool need_put = true;
   bool failing = false;
@@ -162,8 +161,8 @@ registration::registration(asio::io_context& io, std::string etcd_host_port, std
                            std::string value, std::chrono::seconds ttl) {
   if (ttl < 1s) throw std::invalid_argument("etcd registration: the lease TTL must be >= 1 s");
   if (key.empty()) throw std::invalid_argument("etcd registration: empty key");
-  impl_ = std::make_shared<impl>(io, std::move(etcd_host_port), std::move(key), std::move(value),
-                                 ttl);
+  impl_ =
+      std::make_shared<impl>(io, std::move(etcd_host_port), std::move(key), std::move(value), ttl);
 }
 
 registration::~registration() {
@@ -265,23 +264,23 @@ asio::awaitable<void> watcher::impl::run([[maybe_unused]] std::shared_ptr<impl> 
         known = std::move(current);
         report();
       }
-      co_await etcd.watch_prefix(
-          prefix, found.revision + 1, [this](const std::vector<event>& events, std::int64_t) {
-            bool changed = false;
-            for (const auto& e : events) {
-              if (e.removed) {
-                changed = known.erase(e.key) > 0 || changed;
-              } else {
-                auto [it, inserted] = known.try_emplace(e.key, e.value);
-                if (!inserted && it->second != e.value) {
-                  it->second = e.value;
-                  changed = true;
-                }
-                changed = changed || inserted;
-              }
-            }
-            if (changed && !stopping) report();
-          });
+      co_await etcd.watch_prefix(prefix, found.revision + 1,
+                                 [this](const std::vector<event>& events, std::int64_t) {
+                                   bool changed = false;
+                                   for (const auto& e : events) {
+                                     if (e.removed) {
+                                       changed = known.erase(e.key) > 0 || changed;
+                                     } else {
+                                       auto [it, inserted] = known.try_emplace(e.key, e.value);
+                                       if (!inserted && it->second != e.value) {
+                                         it->second = e.value;
+                                         changed = true;
+                                       }
+                                       changed = changed || inserted;
+                                     }
+                                   }
+                                   if (changed && !stopping) report();
+                                 });
       // The watch returns only when cancelled; by halt() unless something else cancelled it.
     } catch (const error& e) {
       if (!failing) spdlog::warn("{} (watching {}); resynchronising", e.what(), prefix);

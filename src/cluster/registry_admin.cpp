@@ -38,4 +38,13 @@ membership read_registry(std::string_view registry_url) {
   return detail::membership_of_records(records);
 }
 
+namespace detail {
+
+std::optional<std::string> read_placement(std::string_view registry_url) {
+  return run_once<std::optional<std::string>>(registry_url, [](etcd::client& etcd) {
+    return etcd.get(std::string(placement_key));
+  });
+}
+
+}  // namespace detail
 }  // namespace netcall

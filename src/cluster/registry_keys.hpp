@@ -6,6 +6,7 @@
 ///   /netcall/placement    the YAML text of the applied cluster file (`cluster apply --registry`)
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,11 @@ namespace netcall::detail {
 
 inline constexpr std::string_view node_prefix = "/netcall/nodes/";
 inline constexpr std::string_view placement_key = "/netcall/placement";
+
+/// The placement stored in the registry at `registry_url` now (the YAML text), or nullopt when
+/// none is. Blocks at most about 2 s; throws netcall::error(unavailable) when etcd does not
+/// answer, std::invalid_argument for a malformed URL.
+std::optional<std::string> read_placement(std::string_view registry_url);
 
 /// A node record's JSON value.
 std::string node_record(std::string_view address, const std::vector<std::string>& procedures);

@@ -117,6 +117,21 @@ cluster_node::cluster_node(const server_options& options, const registry& proced
     table_.store(table_of(options.name, *options.cluster));
     active_ = true;
   }
+  if (!options.registry_url.empty() && !options.cluster) {
+    // A placement stored by `cluster apply --registry` holds from the first call on: read it
+    // before listening (the watcher keeps it current afterwards). etcd down: start without.
+    try {
+      if (auto text = read_placement(options.registry_url)) {
+        auto config = parse_cluster(*text, "registry placement");
+        if (config.find(options.name) != nullptr) {
+          table_.store(table_of(options.name, config));
+          active_ = true;
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("registry placement not read at start: {}", e.what());
+    }
+  }
   if (options.gateway) {
     channel_options c;
     c.client.protocol = protocol::msgpack;  // carries any idempotency key (docs/clusters.md)

@@ -300,3 +300,202 @@ def wait_until_refusing_calls(client, timeout=5.0, interval=0.01):
             break
         time.sleep(min(interval, left))  # poll interval
     raise TimeoutError("the server still ran calls %.1f s after the signal" % timeout)
+
+
+# etcd for cluster tests (SPEC §5). Appended: the imports the etcd helpers need beyond the above.
+import base64  # noqa: E402
+import shutil  # noqa: E402
+
+
+def free_loopback_port():
+    """A free TCP port on 127.0.0.1 (bound to port 0, read, closed; callers retry when another
+    process takes it first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ETCD = os.environ.get("NETCALL_ETCD", "etcd")
+ETCDCTL = os.environ.get("NETCALL_ETCDCTL", "etcdctl")
+
+
+class Etcd:
+    """A single-member etcd 3.4 for tests (SPEC §5): `with Etcd() as e: e.url`.
+
+    Starts on two free 127.0.0.1 ports (client, peer) with a temporary data directory, trying new
+    ports when etcd cannot bind them, and waits until `GET /health` answers true (bounded).
+    `stop()` (SIGTERM, then SIGKILL, by PID) and `start()` again restart it on the same ports and
+    data directory: an outage. `kill9()` is a crash. The directory is removed on `close()` (and
+    when the context ends)."""
+
+    def __init__(self, binary=ETCD, start_timeout=30.0, attempts=5):
+        self.binary = binary
+        self.start_timeout = start_timeout
+        self.attempts = attempts
+        self.proc = None
+        self.dir = None
+        self.client_port = None
+        self.peer_port = None
+
+    @property
+    def host_port(self):
+        return "127.0.0.1:%d" % self.client_port
+
+    @property
+    def url(self):
+        """etcd://127.0.0.1:PORT, as netcalld's --registry takes it."""
+        return "etcd://" + self.host_port
+
+    @property
+    def endpoint(self):
+        """http://127.0.0.1:PORT, for etcdctl --endpoints."""
+        return "http://" + self.host_port
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    @property
+    def log_path(self):
+        return os.path.join(self.dir, "etcd.log")
+
+    def log(self):
+        """What etcd wrote to stdout and stderr so far (all its starts)."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        """The first call picks the ports and the directory; later ones restart on the same."""
+        if self.alive():
+            return self
+        if self.dir is not None:
+            self._run()
+            return self
+        self.dir = tempfile.mkdtemp(prefix="netcall-etcd-")
+        for attempt in range(1, self.attempts + 1):
+            self.client_port = free_loopback_port()
+            self.peer_port = free_loopback_port()
+            if self.client_port == self.peer_port:
+                continue
+            try:
+                self._run()
+                return self
+            except _EtcdPortTaken:
+                shutil.rmtree(os.path.join(self.dir, "data"), ignore_errors=True)
+                if attempt == self.attempts:
+                    self.close()
+                    raise RuntimeError("etcd could not bind its ports in %d attempts"
+                                       % self.attempts)
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    def _run(self):
+        client_url = "http://127.0.0.1:%d" % self.client_port
+        peer_url = "http://127.0.0.1:%d" % self.peer_port
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--name", "netcall-test",
+                 "--data-dir", os.path.join(self.dir, "data"),
+                 "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                 "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                 "--initial-cluster", "netcall-test=" + peer_url, "--log-level", "warn"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.proc = None
+                if "address already in use" in self.log():
+                    raise _EtcdPortTaken()
+                raise RuntimeError("etcd exited at start: " + self.log())
+            if self.healthy(timeout=1.0):
+                return
+            time.sleep(0.02)  # poll interval
+        self.stop()
+        raise RuntimeError("etcd did not answer /health within %.0f s: %s"
+                           % (self.start_timeout, self.log()))
+
+    def healthy(self, timeout=1.0):
+        """True when `GET /health` answers {"health":"true"}."""
+        try:
+            status, _, body = http_get(self.client_port, "/health", timeout=timeout)
+        except (OSError, ValueError):
+            return False
+        if status != 200:
+            return False
+        try:
+            return json.loads(body).get("health") == "true"
+        except ValueError:
+            return False
+
+    def stop(self, timeout=10.0):
+        """SIGTERM by PID, SIGKILL after `timeout` s; the ports and data stay for start()."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill9(self):
+        """SIGKILL by PID, as a crash; waits for the process to go."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10.0)
+        self.proc = None
+
+    def close(self):
+        """Stops etcd and removes its directory."""
+        self.stop()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _EtcdPortTaken(Exception):
+    pass
+
+
+def etcdctl(etcd, *args, timeout=10.0):
+    """Runs `etcdctl --endpoints=http://127.0.0.1:PORT ARGS...` (API v3) against an `Etcd`;
+    returns its stdout; raises RuntimeError when it fails."""
+    env = dict(os.environ, ETCDCTL_API="3")
+    res = subprocess.run(
+        [ETCDCTL, "--endpoints=" + etcd.endpoint, "--dial-timeout=2s", "--command-timeout=5s",
+         *args], capture_output=True, text=True, timeout=timeout, env=env)
+    if res.returncode != 0:
+        raise RuntimeError("etcdctl %s failed: %s" % (" ".join(args), res.stderr.strip()))
+    return res.stdout
+
+
+def etcd_get_prefix(etcd, prefix):
+    """Every key under `prefix` in `etcd` (an `Etcd`) and its value, as {key: value} (str; keys
+    and values are read as UTF-8, e.g. the JSON node records of /netcall/nodes/)."""
+    out = json.loads(etcdctl(etcd, "get", "--prefix", prefix, "-w", "json"))
+    result = {}
+    for kv in out.get("kvs", []):
+        key = base64.b64decode(kv["key"]).decode("utf-8", errors="replace")
+        value = base64.b64decode(kv.get("value", "")).decode("utf-8", errors="replace")
+        result[key] = value
+    return result
