@@ -78,7 +78,9 @@ class client {
   /// unary requests each fail after `request_timeout` (ms; also bounds a watch's start).
   client(boost::asio::any_io_executor executor, std::string host_port,
          std::chrono::milliseconds request_timeout = default_request_timeout);
+  /// Coroutines of the client must have ended (they use it); `cancel()` first to end them.
   ~client();
+  /// Not copyable: it tracks its operations in flight.
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 

@@ -38,6 +38,7 @@ class registration {
   /// looks). After a `stop()`, even one still under way: the stop completes (the lease is
   /// revoked and `done` runs).
   ~registration();
+  /// Not copyable: one registration is one lease.
   registration(const registration&) = delete;
   registration& operator=(const registration&) = delete;
 
@@ -74,6 +75,7 @@ class watcher {
           std::function<void(const std::map<std::string, std::string>&)> on_change);
   /// Stops (see `stop`).
   ~watcher();
+  /// Not copyable: one watcher is one watch.
   watcher(const watcher&) = delete;
   watcher& operator=(const watcher&) = delete;
 
