@@ -311,3 +311,84 @@ TEST_F(fixture, while_stopping_known_outcomes_are_answered_and_new_calls_refused
   // The refused key was not registered: after a restart a retry of it may run.
   EXPECT_EQ(server->cache().size(), 2u);
 }
+
+// Placement (SPEC §5): system.cluster.apply from a loopback peer only; listed procedures placed
+// elsewhere answer -32601 naming the serving nodes, in calls and in multicall entries alike.
+namespace {
+
+const char* const placement_yaml =
+    "nodes: {alpha: 127.0.0.1:8181, beta: 127.0.0.1:8282}\n"
+    "procedures: {subtract: [beta], counter.increment: [alpha, beta]}\n";
+
+struct cluster_fixture : fixture {
+  std::optional<response> call_from(const std::string& peer_address, const std::string& method,
+                                    value params) {
+    peer_info peer{peer_address, {}};
+    auto out = std::make_shared<std::optional<response>>();
+    boost::asio::post(loop.io(), [&] {
+      call& c = loop.acquire_detached([out](response& r) { *out = r; });
+      c.req.method = method;
+      c.req.params = std::move(params);
+      c.req.id = 1;
+      c.req.meta.peer = &peer;
+      server->calls().handle(c);
+    });
+    run_until([&] { return out->has_value(); });
+    return *out;
+  }
+};
+
+}  // namespace
+
+TEST_F(cluster_fixture, apply_from_a_remote_peer_is_refused_and_changes_nothing) {
+  auto r = call_from("10.0.0.5:40000", "system.cluster.apply", array{"alpha", placement_yaml});
+  ASSERT_TRUE(r->error);
+  EXPECT_EQ(r->error->code, -32003);
+  EXPECT_EQ(call_now("subtract", array{5, 3})->result, value(2)) << "still served here";
+}
+
+TEST_F(cluster_fixture, applied_placement_answers_32601_naming_the_serving_nodes) {
+  for (int i = 0; i < 2; ++i) {  // applying twice changes nothing
+    auto r = call_from("127.0.0.1:40000", "system.cluster.apply", array{"alpha", placement_yaml});
+    ASSERT_FALSE(r->error) << r->error->message;
+    EXPECT_EQ(*r->result.find("serves"), value(array{"counter.increment"}));
+    auto refused = call_now("subtract", array{5, 3});
+    ASSERT_TRUE(refused->error);
+    EXPECT_EQ(refused->error->code, -32601);
+    EXPECT_EQ(refused->error->message, "method not found: subtract (served by beta)");
+    EXPECT_FALSE(call_now("counter.increment", array{})->error) << "placed here";
+    EXPECT_FALSE(call_now("positional", array{1})->error) << "unlisted: served as before";
+  }
+  auto entries = call_now("system.multicall",
+                          array{array{structure{{"methodName", "subtract"},
+                                                {"params", array{5, 3}}}}});
+  ASSERT_FALSE(entries->error);
+  const value* code = entries->result.as_array().at(0).find("faultCode");
+  ASSERT_NE(code, nullptr) << "a multicall entry is placed like a call";
+  EXPECT_EQ(*code, value(-32601));
+  auto info = call_now("system.cluster.info", array{});
+  EXPECT_EQ(*info->result.find("node"), value("alpha"));
+}
+
+TEST_F(cluster_fixture, apply_naming_this_node_otherwise_is_refused) {
+  ASSERT_FALSE(call_from("[::1]:40000", "system.cluster.apply", array{"alpha", placement_yaml})
+                   ->error);
+  auto r = call_from("127.0.0.1:40000", "system.cluster.apply", array{"beta", placement_yaml});
+  ASSERT_TRUE(r->error);
+  EXPECT_EQ(r->error->code, -32602);
+  EXPECT_NE(r->error->message.find("this node is 'alpha'"), std::string::npos) << r->error->message;
+  auto bad = call_from("127.0.0.1:40000", "system.cluster.apply", array{"alpha", "nodes: ["});
+  ASSERT_TRUE(bad->error);
+  EXPECT_EQ(bad->error->code, -32602);
+}
+
+TEST(loopback_peers, are_127_8_and_v6_loopback_only) {
+  EXPECT_TRUE(is_loopback_peer("127.0.0.1:5"));
+  EXPECT_TRUE(is_loopback_peer("127.1.2.3:5"));
+  EXPECT_TRUE(is_loopback_peer("[::1]:5"));
+  EXPECT_TRUE(is_loopback_peer("[::ffff:127.0.0.1]:5"));
+  EXPECT_FALSE(is_loopback_peer("10.0.0.1:5"));
+  EXPECT_FALSE(is_loopback_peer("[::2]:5"));
+  EXPECT_FALSE(is_loopback_peer("1127.0.0.1:5"));
+  EXPECT_FALSE(is_loopback_peer("[fe80::1]:5"));
+}
