@@ -93,6 +93,7 @@ struct channel::impl {
   std::unordered_map<std::string, std::vector<endpoint*>, name_hash, std::equal_to<>> known_routes;
   std::vector<endpoint*> scratch;  // candidates of one pick
   bool membership_seen = false;     // on the I/O thread: apply() ran once
+  bool closing = false;             // on the I/O thread: the channel is being destroyed
   /// Calls made before the resolver's first membership: started when it arrives (or failed
   /// at their deadline by their own timer).
   std::vector<std::function<void()>> waiting_for_membership;
@@ -260,6 +261,7 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
   }
 
   void start() {
+    if (owner->closing) return fail(status_code::unavailable, "channel closed");
     const auto now = steady::now();
     if (now >= deadline) {
       return fail(status_code::deadline_exceeded,
@@ -377,6 +379,7 @@ channel::~channel() {
   auto& d = *impl_;
   d.source->stop();
   boost::asio::post(d.io, [&d] {
+    d.closing = true;  // calls failed by the shutdowns below start no new attempt
     for (auto& e : d.endpoints) e->shutdown(error(status_code::unavailable, "channel closed"));
     d.io.stop();
   });

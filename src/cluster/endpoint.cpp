@@ -26,6 +26,12 @@ endpoint::endpoint(boost::asio::io_context& io, node_info node, const channel_op
 }
 
 void endpoint::submit(attempt a) {
+  if (closed_) {
+    // The node left (or the channel is closing): nothing is sent.
+    if (a.done) a.done({value(), error(status_code::unavailable, "node " + node_.name + " left")},
+                       attempt_end::not_sent);
+    return;
+  }
   connection* best = connections_.front().get();
   for (auto& c : connections_) {
     if (c->outstanding() < best->outstanding()) best = c.get();

@@ -32,7 +32,8 @@ class endpoint : public std::enable_shared_from_this<endpoint> {
   }
   void set_procedures(std::vector<std::string> p) { node_.procedures = std::move(p); }
 
-  /// Sends an attempt on the connection with the fewest calls outstanding.
+  /// Sends an attempt on the connection with the fewest calls outstanding; after `shutdown`,
+  /// fails it at once as not sent.
   void submit(attempt a);
   /// Calls in flight on this endpoint from this channel.
   std::size_t outstanding() const { return outstanding_; }
@@ -47,7 +48,9 @@ class endpoint : public std::enable_shared_from_this<endpoint> {
   /// growing back-off, then check actively.
   void on_failure();
 
-  /// Fails everything in flight with `why` and stops the health checks (the node left).
+  /// Fails everything in flight with `why` and stops the health checks (the node left). Must
+  /// be called before the endpoint is dropped while calls are in flight: their completions hold
+  /// the endpoint (the channel does this for every endpoint it drops or owns at its end).
   void shutdown(const error& why);
 
  private:

@@ -26,6 +26,10 @@ struct fixture : testing::Test {
       endpoints.push_back(owned.back().get());
     }
   }
+  // As the channel does: calls still in flight are failed, which frees what they hold.
+  void TearDown() override {
+    for (auto& e : owned) e->shutdown(error(status_code::unavailable, "test over"));
+  }
 };
 
 TEST_F(fixture, round_robin_lands_evenly) {
