@@ -53,4 +53,18 @@ error::error(status_code code, const std::string& message)
 error::error(status_code code, int wire_code, const std::string& message)
     : std::runtime_error(message), code_(code), wire_code_(wire_code) {}
 
+error::error(const error& other)
+    : std::runtime_error(std::string(other.what())),
+      code_(other.code_),
+      wire_code_(other.wire_code_) {}
+
+error& error::operator=(const error& other) {
+  if (this != &other) {
+    std::runtime_error::operator=(std::runtime_error(std::string(other.what())));
+    code_ = other.code_;
+    wire_code_ = other.wire_code_;
+  }
+  return *this;
+}
+
 }  // namespace netcall
