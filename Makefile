@@ -5,9 +5,11 @@ JOBS ?= $(shell nproc)
 # Seconds each fuzz target runs in `make fuzz` (and so in `make test`; kept so that `make test`
 # stays under 25 minutes on 2 cores).
 FUZZ_TIME ?= 30
-# What the ThreadSanitizer step runs (label integration): the two programs and the C++
-# integration tests. Unit tests are not built there (they run under ASan).
-TSAN_TARGETS := netcalld netcall_cli $(notdir $(basename $(wildcard tests/integration/*_test.cpp)))
+# What the ThreadSanitizer step runs (label integration): the two programs, the examples the
+# CLI tests start, and the C++ integration tests. Unit tests are not built there (they run under
+# ASan).
+TSAN_TARGETS := netcalld netcall_cli calculator_server calculator_client \
+                $(notdir $(basename $(wildcard tests/integration/*_test.cpp)))
 
 setup:
 	@bash scripts/setup.sh
