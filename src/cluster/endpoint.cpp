@@ -9,8 +9,7 @@ namespace netcall::detail {
 
 endpoint::endpoint(boost::asio::io_context& io, node_info node, const channel_options& options,
                    const client_protocol& protocol)
-    : io_(io),
-      node_(std::move(node)),
+    : node_(std::move(node)),
       options_(options),
       protocol_(protocol),
       probe_options_(options.client),

@@ -57,7 +57,6 @@ class endpoint : public std::enable_shared_from_this<endpoint> {
   void schedule_check();
   void check();
 
-  boost::asio::io_context& io_;
   node_info node_;
   const channel_options& options_;
   const client_protocol& protocol_;
