@@ -25,8 +25,9 @@ import time
 import unittest
 import xmlrpc.client
 
-from harness import (ETCD, NETCALL, NETCALLD, Etcd, LineClient, Netcalld, etcd_get_prefix,
-                     etcdctl, run, wait_for_metric)
+from harness import (ETCD, NETCALL, NETCALLD, Etcd, LineClient, Netcalld, cluster_yaml,
+                     counter, etcd_get_prefix, etcdctl, free_port, run, wait_for_metric,
+                     wait_until)
 
 NODES = "/netcall/nodes/"
 PLACEMENT = "/netcall/placement"
@@ -43,49 +44,6 @@ def note(what, seconds):
     """Reports a measured delay on stderr when NETCALL_ETCD_TIMINGS is set."""
     if os.environ.get("NETCALL_ETCD_TIMINGS"):
         sys.stderr.write("\n  [timing] %s: %.3f s\n" % (what, seconds))
-
-
-def free_port():
-    """A port nothing listens on (bound then released)."""
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def counter(port):
-    """counter.get of the node on `port`, over a raw JSON-RPC connection of its own."""
-    with LineClient(port, timeout=5) as c:
-        answer = c.call("counter.get", id="get")
-    if "result" not in answer:
-        raise AssertionError("counter.get on port %d answered %r" % (port, answer))
-    return answer["result"]
-
-
-def wait_until(predicate, what, timeout=10.0, interval=0.02):
-    """Polls `predicate()` until it returns a true value and returns it. Bounded in time and in
-    count; raises TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / interval) + 1):
-        value = predicate()
-        if value:
-            return value
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        time.sleep(min(interval, left))  # poll interval
-    raise TimeoutError("%s: not within %.1f s" % (what, timeout))
-
-
-def cluster_yaml(nodes, procedures=None):
-    """The text of a cluster file: `nodes` {name: "HOST:PORT"}, `procedures` {proc: [names]}."""
-    lines = ["nodes:"] + ["  %s: %s" % (n, a) for n, a in nodes.items()]
-    if procedures:
-        lines.append("procedures:")
-        lines += ["  %s: [%s]" % (p, ", ".join(ns)) for p, ns in procedures.items()]
-    return "\n".join(lines) + "\n"
 
 
 def not_found(method, *servers):

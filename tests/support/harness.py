@@ -499,3 +499,40 @@ def etcd_get_prefix(etcd, prefix):
         value = base64.b64decode(kv.get("value", "")).decode("utf-8", errors="replace")
         result[key] = value
     return result
+
+
+# Cluster tests (test_cluster.py, test_cluster_etcd.py).
+free_port = free_loopback_port
+
+
+def counter(port):
+    """counter.get of the node on `port`, over a raw JSON-RPC connection of its own."""
+    with LineClient(port, timeout=5) as c:
+        answer = c.call("counter.get", id="get")
+    if "result" not in answer:
+        raise AssertionError("counter.get on port %d answered %r" % (port, answer))
+    return answer["result"]
+
+
+def wait_until(predicate, what, timeout=10.0, interval=0.02):
+    """Polls `predicate()` until it returns a true value and returns it. Bounded in time and in
+    count; raises TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / interval) + 1):
+        value = predicate()
+        if value:
+            return value
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(interval, left))  # poll interval
+    raise TimeoutError("%s: not within %.1f s" % (what, timeout))
+
+
+def cluster_yaml(nodes, procedures=None):
+    """The text of a cluster file: `nodes` {name: "HOST:PORT"}, `procedures` {proc: [names]}."""
+    lines = ["nodes:"] + ["  %s: %s" % (n, a) for n, a in nodes.items()]
+    if procedures:
+        lines.append("procedures:")
+        lines += ["  %s: [%s]" % (p, ", ".join(ns)) for p, ns in procedures.items()]
+    return "\n".join(lines) + "\n"
