@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -31,11 +33,38 @@ struct common_options {
   std::string registry;
   std::string lb = "round_robin";
   bool idempotent = false;
+  // Security (SPEC §6).
+  std::string token;
+  bool tls = false;
+  std::string ca;
 };
 
 struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// Adds --token, --tls and --ca (SPEC §6) to `cmd`.
+void add_security(CLI::App& cmd, common_options& o) {
+  cmd.add_option("--token", o.token,
+                 "Token the server requires (default: $NETCALL_TOKEN). HTTP sends it as "
+                 "Authorization: Bearer; raw TCP calls system.authenticate first");
+  cmd.add_flag("--tls", o.tls, "Connect with TLS, verifying the server with the system's CAs");
+  cmd.add_option("--ca", o.ca, "Verify the server's TLS certificate with this CA (PEM); implies --tls")
+      ->type_name("FILE");
+}
+
+/// Applies the security options of `o` to `out`: the token from --token or $NETCALL_TOKEN,
+/// TLS with --tls or --ca (an unreadable CA is a usage error).
+void apply_security(const common_options& o, netcall::client_options& out) {
+  out.token = o.token;
+  if (out.token.empty()) {
+    if (const char* env = std::getenv("NETCALL_TOKEN")) out.token = env;
+  }
+  out.tls = o.tls || !o.ca.empty();
+  out.tls_ca_file = o.ca;
+  if (!o.ca.empty() && !std::ifstream(o.ca)) throw usage_error("cannot read --ca " + o.ca);
+}
+
 
 void add_common(CLI::App& cmd, common_options& o) {
   cmd.add_option("--protocol", o.protocol, "Wire protocol: jsonrpc, jsonrpc-http, xmlrpc or msgpack")
@@ -62,6 +91,7 @@ void add_common(CLI::App& cmd, common_options& o) {
   cmd.add_flag("--idempotent", o.idempotent,
                "The call may run twice: a routed attempt whose outcome is unknown may move to "
                "another replica");
+  add_security(cmd, o);
 }
 
 /// A routed call's channel, or null when TARGET is a plain HOST:PORT.
@@ -123,6 +153,7 @@ netcall::client_options client_options_from(const common_options& o) {
   }
   out.timeout = *timeout;
   out.retry.max_attempts = o.retries + 1;
+  apply_security(o, out);
   if (o.verbose) {
     out.on_retry = [](const netcall::error& why, int attempt, std::chrono::milliseconds wait) {
       std::fprintf(stderr, "netcall: attempt %d failed: %s; retrying in %lldms\n", attempt,
@@ -419,6 +450,7 @@ int main(int argc, char** argv) {
   bench->prefix_command();
 
   std::string cluster_file, cluster_registry, status_file, status_registry;
+  common_options admin_opts;
   auto* cluster = app.add_subcommand(
       "cluster", "Cluster administration (SPEC §5).\n"
                  "  netcall cluster apply FILE [--registry URL]\n"
@@ -432,6 +464,7 @@ int main(int argc, char** argv) {
   apply->add_option("FILE", cluster_file, "Cluster file (YAML)")->required();
   apply->add_option("--registry", cluster_registry, "etcd registry etcd://HOST:PORT")
       ->type_name("URL");
+  add_security(*apply, admin_opts);
   auto* status = cluster->add_subcommand(
       "status",
       "Show every node: address, reachable, round-trip time, procedures served (exit 0 when\n"
@@ -439,6 +472,7 @@ int main(int argc, char** argv) {
   status->add_option("FILE", status_file, "Cluster file (YAML)");
   status->add_option("--registry", status_registry, "etcd registry etcd://HOST:PORT")
       ->type_name("URL");
+  add_security(*status, admin_opts);
 
   try {
     app.parse(argc, argv);
@@ -454,6 +488,7 @@ int main(int argc, char** argv) {
     admin.protocol = netcall::protocol::msgpack;
     admin.timeout = std::chrono::seconds(2);
     try {
+      apply_security(admin_opts, admin);
       if (apply->parsed()) return netcall_cli::cluster_apply(cluster_file, cluster_registry, admin);
       if (status_file.empty() == status_registry.empty()) {
         std::fprintf(stderr, "netcall: cluster status takes FILE or --registry URL (one of them)\n");
@@ -464,6 +499,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "netcall: %s\n", e.what());
       return exit_usage;
     } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "netcall: %s\n", e.what());
+      return exit_usage;
+    } catch (const usage_error& e) {
       std::fprintf(stderr, "netcall: %s\n", e.what());
       return exit_usage;
     }

@@ -160,6 +160,35 @@ int main(int argc, char** argv) {
                "[default: 60s]");
   add_duration(app, "--shutdown-grace", options.shutdown_grace,
                "On SIGINT/SIGTERM, how long calls in flight may still finish [default: 5s]");
+  // Security (SPEC §6, docs/security.md).
+  std::string token;
+  auto* token_opt = app.add_option("--token", token,
+                                   "Every call must carry this token (HTTP Authorization: Bearer; "
+                                   "raw TCP: system.authenticate). Prefer --token-file: a command "
+                                   "line is visible to other users");
+  auto* token_file_opt =
+      app.add_option("--token-file", options.token_file,
+                     "File of accepted tokens, one a line (reread on SIGHUP: rotation)")
+          ->type_name("FILE");
+  token_opt->excludes(token_file_opt);
+  app.add_option("--tls-cert", options.tls_cert_file,
+                 "PEM certificate chain: every listener also accepts TLS (needs --tls-key; "
+                 "reread on SIGHUP)")
+      ->type_name("FILE");
+  app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")
+      ->type_name("FILE");
+  app.add_flag("--tls-only", options.tls_only, "Refuse connections that do not start with TLS");
+  app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                 "Require client certificates signed by this CA (PEM)")
+      ->type_name("FILE");
+  app.add_option("--allow-origin", options.allow_origins,
+                 "A web origin (https://app.example.com) whose browser requests are answered, "
+                 "with CORS headers (repeatable; * for any). Others with an Origin get 403")
+      ->type_name("ORIGIN");
+  app.add_option("--allow-host", options.allow_hosts,
+                 "A name HTTP requests may give in Host besides the listen addresses and "
+                 "localhost (repeatable; * for any). Others get 403 (DNS rebinding)")
+      ->type_name("HOST");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -192,6 +221,7 @@ int main(int argc, char** argv) {
   }
 
   options.name = name;
+  if (app.count("--token") > 0) options.tokens.push_back(token);
   for (const char* flag : {"--registry", "--cluster", "--name"}) {
     if (app.count(flag) > 0 && (std::string(flag) == "--registry" ? options.registry_url.empty()
                                  : std::string(flag) == "--cluster" ? cluster_file.empty()

@@ -63,6 +63,22 @@ struct client_options {
   unsigned connections = 1;
   /// Largest answer accepted (bytes).
   std::size_t max_message_bytes = 16u << 20;
+  /// The token the server requires (SPEC §6, `netcall --token`): the HTTP protocols send it in
+  /// every request (`Authorization: Bearer TOKEN`); JSON-RPC and MessagePack-RPC over TCP call
+  /// `system.authenticate(token)` first on each connection, and a refusal fails every call of
+  /// that connection with `unauthenticated` (-32003), not retried. Empty: none is sent.
+  std::string token;
+  /// Connect with TLS (SPEC §6 `--tls`) on every protocol, verifying the server's certificate
+  /// against `tls_ca_file`, or the system's CAs when that is empty, and its name against the
+  /// target's host (an IP address or a DNS name). A failed verification is `unavailable`
+  /// naming OpenSSL's reason.
+  bool tls = false;
+  /// PEM file of the CAs that sign the server's certificate (`netcall --ca`); implies `tls`.
+  std::string tls_ca_file;
+  /// The client's own certificate chain and key, PEM, for servers that require one
+  /// (`netcalld --tls-client-ca`); implies `tls`.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   /// Called on the client's I/O thread before each retry, with the failure of the attempt
   /// that is retried, its number (1 for the first) and the wait before the next one: to log
   /// retries (`netcall call --verbose`). Must not block.
@@ -88,7 +104,8 @@ class call_awaitable;
 /// `application_error`, with `error::wire_code` the number it sent) for an error answer.
 class client {
  public:
-  /// `host_port` is "HOST:PORT" (or "[V6]:PORT"); throws std::invalid_argument when malformed.
+  /// `host_port` is "HOST:PORT" (or "[V6]:PORT"); throws std::invalid_argument when malformed,
+  /// or when a TLS file of `options` cannot be read.
   /// Starts the client's I/O thread; connects on the first call.
   explicit client(std::string host_port, client_options options = {});
   /// Fails the calls still in flight with `unavailable` and joins the I/O thread.

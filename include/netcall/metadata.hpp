@@ -14,8 +14,14 @@ namespace netcall {
 struct peer_info {
   /// The client's address, "HOST:PORT" ("[V6]:PORT" for IPv6).
   std::string address;
-  /// The verified subject of the client's TLS certificate; empty without one.
+  /// The verified subject of the client's TLS certificate (RFC 2253 form, e.g.
+  /// "CN=client,O=example"); empty without one.
   std::string tls_identity;
+  /// True when the connection is TLS.
+  bool tls = false;
+  /// True once the connection presented a valid token with `system.authenticate` (raw TCP
+  /// protocols, SPEC §6).
+  bool authenticated = false;
 };
 
 /// The metadata of one call.
@@ -26,8 +32,12 @@ struct call_metadata {
   /// The idempotency key shared by every attempt of one logical call, or empty (SPEC §4;
   /// docs/failures.md says where each protocol carries it).
   std::string idempotency_key;
-  /// The caller's token, or empty (SPEC §6).
+  /// The caller's token, or empty (SPEC §6): the HTTP Authorization header's on the server; on
+  /// the client, what the HTTP protocols send in it.
   std::string token;
+  /// Server side: true when the call carried a valid token, or came on a connection that
+  /// authenticated (SPEC §6). Admin procedures accept such calls from any peer (SPEC §5).
+  bool authenticated = false;
   /// When the caller stops waiting for the answer (steady clock); max() when unknown.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   /// Server side: when the call arrived. For a retry (same idempotency key) the pipeline moves

@@ -206,6 +206,30 @@ struct server_options {
   /// "HOST:PORT" other nodes and clients reach this node at, written in its registry record.
   /// Empty: the first listen address with its real port.
   std::string advertise_address;
+
+  // Security (SPEC §6, docs/security.md).
+
+  /// Tokens every call must carry (`--token`, repeatable). With `token_file` as well, both
+  /// count. None (and no file): calls need no token.
+  std::vector<std::string> tokens;
+  /// A file of tokens, one a line, `#` comments (`--token-file`): read at start and again by
+  /// `reload()` (SIGHUP), so tokens rotate without a restart.
+  std::string token_file;
+  /// PEM certificate chain and private key (`--tls-cert`, `--tls-key`): every listener then
+  /// also accepts TLS, told from plain connections by their first byte. Reloaded by `reload()`.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  /// Refuse connections that do not start with TLS (`--tls-only`; needs a certificate).
+  bool tls_only = false;
+  /// Require client certificates signed by this CA, PEM (`--tls-client-ca`); the verified
+  /// subject is `peer_info::tls_identity`.
+  std::string tls_client_ca_file;
+  /// Web origins ("https://app.example.com") whose browser requests are answered, with CORS
+  /// headers (`--allow-origin`; "*" for any). Any other request with an Origin gets 403.
+  std::vector<std::string> allow_origins;
+  /// Host names HTTP requests may name in `Host` besides the listen addresses and localhost
+  /// (`--allow-host`; "*" for any). Others get 403 (DNS rebinding).
+  std::vector<std::string> allow_hosts;
 };
 
 /// An RPC server: a registry of procedures served on one or more listening ports.
@@ -216,7 +240,9 @@ struct server_options {
 class server {
  public:
   /// Registers the built-in `system.*` procedures (and `system.cluster.apply`/`info`, SPEC §5).
-  /// Throws std::invalid_argument for inconsistent cluster options: a `cluster` without a
+  /// Reads the token file and the TLS files. Throws std::invalid_argument for one that cannot
+  /// be read, a malformed token, `tls_only` or `tls_client_ca_file` without a certificate, a
+  /// certificate without its key; and for inconsistent cluster options: a `cluster` without a
   /// `name` or whose nodes do not include it (unless `gateway`), a `gateway` without `cluster`
   /// or `registry_url`, a malformed `registry_url` or one without `name`, a malformed `name`.
   explicit server(server_options options = {});
@@ -251,6 +277,12 @@ class server {
 
   /// Asks `run` to shut down; callable from any thread or a signal-free context.
   void stop();
+
+  /// Reads `token_file` and the TLS certificate and key again (what SIGHUP does while `run`
+  /// runs): new calls and handshakes use them, connections already open are kept. Callable
+  /// from any thread after `start`. Throws std::invalid_argument when a file cannot be read
+  /// (then the old tokens and certificate stay in use).
+  void reload();
 
  private:
   struct impl;

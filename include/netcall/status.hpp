@@ -26,8 +26,9 @@ namespace netcall {
 /// | application_error  | -32000    | server: the procedure failed (threw); message is its own      |
 /// | resource_exhausted | -32001    | server: a limit was hit (e.g. a message over the size limit)   |
 /// | unavailable        | -32002    | client: could not connect / connection lost; server: stopping |
-/// | deadline_exceeded  | -32003    | client: no answer within the timeout                          |
-/// | protocol_error     | -32004    | client: the server's answer could not be understood           |
+/// | unauthenticated    | -32003    | server: no valid token (SPEC §6); the call was not run        |
+/// | deadline_exceeded  | -32004    | client: no answer within the timeout                          |
+/// | protocol_error     | -32005    | client: the server's answer could not be understood           |
 ///
 /// A fault from a foreign server with a code outside this table keeps its number
 /// (`error::wire_code`) and is classified as `application_error`.
@@ -43,6 +44,7 @@ enum class status_code {
   unavailable,
   deadline_exceeded,
   protocol_error,
+  unauthenticated,
 };
 
 /// The number a status code is written as on every wire protocol (table above). `ok` is 0.

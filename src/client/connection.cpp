@@ -3,7 +3,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <map>
+#include <mutex>
+#include <tuple>
+
 #include "common/duration.hpp"
+#include "protocol/access_policy.hpp"
 #include "transport/tcp_stream.hpp"
 
 namespace netcall::detail {
@@ -23,6 +28,25 @@ outcome from_response(response& r) {
 
 }  // namespace
 
+tls_context client_tls_context(const client_options& options) {
+  if (!options.tls && options.tls_ca_file.empty() && options.tls_cert_file.empty()) return nullptr;
+  static std::mutex mutex;
+  static std::map<std::tuple<std::string, std::string, std::string>, tls_context> made;
+  const auto k = std::make_tuple(options.tls_ca_file, options.tls_cert_file, options.tls_key_file);
+  std::lock_guard lock(mutex);
+  auto& ctx = made[k];
+  if (!ctx) {
+    try {
+      ctx = make_client_tls_context(options.tls_ca_file, options.tls_cert_file,
+                                    options.tls_key_file);
+    } catch (...) {
+      made.erase(k);
+      throw;
+    }
+  }
+  return ctx;
+}
+
 connection::connection(asio::io_context& io, asio::ip::tcp::endpoint endpoint,
                        std::string host_port, const client_options& options,
                        const client_protocol& protocol)
@@ -31,6 +55,7 @@ connection::connection(asio::io_context& io, asio::ip::tcp::endpoint endpoint,
       host_port_(std::move(host_port)),
       options_(options),
       protocol_(protocol),
+      tls_(client_tls_context(options)),
       sweeper_(io) {
   limits_.max_message_bytes = options.max_message_bytes;
 }
@@ -54,7 +79,7 @@ void connection::submit(attempt a) {
   deadlines_.emplace(a.deadline, k);
   arm_sweeper(a.deadline);
   if (send_now) {
-    protocol_.encode(*a.req, host_port_, out_);
+    protocol_.encode(*a.req, host_port_, options_.token, out_);
     flush();
     return;
   }
@@ -71,7 +96,7 @@ void connection::notify(std::shared_ptr<const request> req) {
     return;
   }
   if (state_ == state::connected) {
-    protocol_.encode(*req, host_port_, out_);
+    protocol_.encode(*req, host_port_, options_.token, out_);
     flush();
     return;
   }
@@ -82,36 +107,76 @@ void connection::notify(std::shared_ptr<const request> req) {
 void connection::connect() {
   state_ = state::connecting;
   const std::uint64_t generation = ++generation_;
-  async_connect_tcp(io_.get_executor(), endpoint_,
-                    [self = shared_from_this(), generation](const boost::system::error_code& ec,
+  auto self = shared_from_this();
+  auto failed_to_connect = [self, generation](const std::string& why) {
+    if (generation != self->generation_) return;  // given up meanwhile
+    self->state_ = state::idle;
+    self->fail_all(error(status_code::unavailable,
+                         "cannot connect to " + self->host_port_ + ": " + why));
+  };
+  if (!tls_) {
+    async_connect_tcp(io_.get_executor(), endpoint_,
+                      [self, generation, failed_to_connect](const boost::system::error_code& ec,
                                                             std::unique_ptr<byte_stream> s) {
-                      if (generation != self->generation_) return;  // given up meanwhile
-                      if (ec) {
-                        self->state_ = state::idle;
-                        self->fail_all(error(status_code::unavailable,
-                                             "cannot connect to " + self->host_port_ + ": " +
-                                                 ec.message()));
-                        return;
-                      }
-                      self->stream_ = std::move(s);
-                      self->reader_ = self->protocol_.make_reader(self->limits_, self->host_port_);
-                      self->state_ = state::connected;
-                      self->last_receive_ = steady::now();
-                      asio::co_spawn(self->io_, self->read_loop(self->stream_, generation),
-                                     asio::detached);
-                      if (self->protocol_.multiplexed()) {
-                        self->send_waiting();
-                      } else {
-                        self->pump();
-                      }
+                        if (ec) return failed_to_connect(ec.message());
+                        self->connected(std::move(s), generation);
+                      });
+    return;
+  }
+  async_connect_tls(io_.get_executor(), endpoint_, tls_, std::string(host_of(host_port_)),
+                    !protocol_.multiplexed(),
+                    [self, generation, failed_to_connect](const boost::system::error_code& ec,
+                                                          std::unique_ptr<byte_stream> s,
+                                                          const std::string& why) {
+                      if (ec) return failed_to_connect(why);
+                      self->connected(std::move(s), generation);
                     });
+}
+
+void connection::connected(std::unique_ptr<byte_stream> s, std::uint64_t generation) {
+  if (generation != generation_) return;  // given up meanwhile
+  stream_ = std::move(s);
+  reader_ = protocol_.make_reader(limits_, host_port_);
+  state_ = state::connected;
+  last_receive_ = steady::now();
+  asio::co_spawn(io_, read_loop(stream_, generation), asio::detached);
+  if (!options_.token.empty() && protocol_.authenticates_connection()) authenticate();
+  if (protocol_.multiplexed()) {
+    send_waiting();
+  } else {
+    pump();
+  }
+}
+
+void connection::authenticate() {
+  auto req = std::make_shared<request>();
+  req->method = "system.authenticate";
+  req->params = value(array{value(options_.token)});
+  protocol_.prepare(*req, authenticate_key);
+  const auto deadline = deadline_after(options_.timeout);
+  pending_[authenticate_key] = pending{
+      [weak = weak_from_this()](outcome o, attempt_end) {
+        auto self = weak.lock();
+        if (!self || !o.failure) return;
+        // The server refused the token: nothing of this connection ran, and a retry would be
+        // refused the same way.
+        error why = *o.failure;
+        if (why.code() == status_code::unauthenticated) {
+          self->reset_connection();
+          self->fail_all(why, attempt_end::answered);
+        }
+      },
+      deadline, steady::now(), true};
+  deadlines_.emplace(deadline, authenticate_key);
+  arm_sweeper(deadline);
+  protocol_.encode(*req, host_port_, {}, out_);
 }
 
 void connection::send_waiting() {
   for (auto& a : waiting_) {
     // Skip attempts that timed out while connecting (notifications have no pending entry).
     if (a.done == nullptr || pending_.contains(static_cast<key>(a.sequence))) {
-      protocol_.encode(*a.req, host_port_, out_);
+      protocol_.encode(*a.req, host_port_, options_.token, out_);
       if (a.done != nullptr) mark_written(static_cast<key>(a.sequence));
     }
   }
@@ -151,7 +216,7 @@ void connection::pump() {
     waiting_.pop_front();
     const key k = static_cast<key>(a.sequence);
     if (!pending_.contains(k)) continue;  // timed out while queued
-    protocol_.encode(*a.req, host_port_, out_);
+    protocol_.encode(*a.req, host_port_, options_.token, out_);
     mark_written(k);
     busy_ = true;
     current_ = k;
@@ -181,6 +246,16 @@ void connection::fail_all(const error& why) {
   deadlines_ = {};
   for (auto& [k, p] : calls) {
     if (p.done) p.done({value(), why}, p.written ? attempt_end::lost : attempt_end::not_sent);
+  }
+}
+
+void connection::fail_all(const error& why, attempt_end how) {
+  auto calls = std::move(pending_);
+  pending_.clear();
+  waiting_.clear();
+  deadlines_ = {};
+  for (auto& [k, p] : calls) {
+    if (p.done) p.done({value(), why}, how);
   }
 }
 

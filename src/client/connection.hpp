@@ -23,6 +23,7 @@
 #include "netcall/client.hpp"
 #include "protocol/protocol.hpp"
 #include "transport/byte_stream.hpp"
+#include "transport/tls_stream.hpp"
 
 namespace netcall::detail {
 
@@ -54,6 +55,11 @@ struct attempt {
   attempt_done done;
 };
 
+/// The TLS context of client connections with `options` (null without TLS), made once per
+/// distinct CA, certificate and key in the process and shared. Throws std::invalid_argument
+/// when a file cannot be read.
+tls_context client_tls_context(const client_options& options);
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint,
@@ -77,9 +83,17 @@ class connection : public std::enable_shared_from_this<connection> {
     bool written = false;     // handed to the connection's output: it may have run
   };
   using key = std::uint32_t;  // the sequence number as the wire carries it (32-bit msgid)
+  /// The key of a connection's `system.authenticate` (logical calls count from 1).
+  static constexpr key authenticate_key = 0;
 
   void connect();
+  /// The connection is open: authenticate (raw protocols with a token), then send what waits.
+  void connected(std::unique_ptr<byte_stream> s, std::uint64_t generation);
+  /// Sends `system.authenticate(token)` ahead of everything else (SPEC §6); its refusal fails
+  /// every call of the connection as answered (`unauthenticated`: no call ran).
+  void authenticate();
   void fail_all(const error& why);
+  void fail_all(const error& why, attempt_end how);
   void reset_connection();
   void send_waiting();
   void flush();
@@ -98,6 +112,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string host_port_;
   const client_options& options_;
   const client_protocol& protocol_;
+  tls_context tls_;  // null: plain TCP
   decode_limits limits_;
 
   enum class state { idle, connecting, connected } state_ = state::idle;

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/limits.hpp"
+#include "protocol/access_policy.hpp"
 #include "protocol/message.hpp"
 
 namespace netcall::detail {
@@ -77,6 +78,9 @@ class session_host {
 
   /// The connection's peer.
   virtual const peer_info& peer() const = 0;
+
+  /// Who may call the server: tokens, allowed origins and hosts (SPEC §6).
+  virtual access_policy& access() = 0;
 
   /// The server's metrics in the Prometheus text format (HTTP `GET /metrics`, SPEC §2).
   virtual std::string metrics_text() = 0;
@@ -162,8 +166,14 @@ class client_protocol {
   virtual bool sequence_of(const value& id, std::uint32_t& out) const = 0;
 
   /// Appends `r` as it goes on the wire (framing included). `host` is "HOST:PORT" of the server
-  /// (HTTP's Host header).
-  virtual void encode(const request& r, std::string_view host, std::string& out) const = 0;
+  /// (HTTP's Host header); `token` the client's token, or empty (SPEC §6: HTTP sends it in each
+  /// request's Authorization header; raw TCP protocols ignore it here).
+  virtual void encode(const request& r, std::string_view host, std::string_view token,
+                      std::string& out) const = 0;
+
+  /// True when a token is presented once per connection, by calling `system.authenticate`
+  /// before anything else (raw TCP protocols, SPEC §6); false when each request carries it.
+  virtual bool authenticates_connection() const { return true; }
 
   /// A reader for the answers of one connection to `host` ("HOST:PORT", for messages).
   virtual std::unique_ptr<response_reader> make_reader(const decode_limits& limits,

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "protocol/access_policy.hpp"
 #include "server/procedure_runner.hpp"
 
 namespace netcall::detail {
@@ -91,8 +92,25 @@ void multicall(pipeline& entries, std::size_t max_batch, array params, call_cont
 }  // namespace
 
 std::vector<registry::entry> builtin_procedures(const registry& procedures, pipeline& entries,
-                                                std::size_t max_batch) {
+                                                std::size_t max_batch,
+                                                const access_policy& access) {
   std::vector<registry::entry> out;
+  out.push_back({{"system.authenticate", {"token"}, {{"boolean", "string"}},
+                  "Authenticates this connection with a token (raw TCP protocols; HTTP sends "
+                  "it in the Authorization header). Answers true; a wrong token is error "
+                  "-32003 and the connection closes."},
+                 [&access](const array& args) -> value {
+                   if (args.size() != 1 || !args[0].is_string()) {
+                     throw error(status_code::invalid_params,
+                                 "invalid params: system.authenticate takes one string (a token)");
+                   }
+                   if (!access.token_valid(args[0].as_string())) {
+                     throw error(status_code::unauthenticated,
+                                 "unauthenticated: wrong token; the connection closes");
+                   }
+                   return value(true);
+                 },
+                 {}});
   out.push_back({{"system.listMethods", {}, {{"array"}},
                   "Lists the names of every method this server serves."},
                  [&procedures](const array& args) -> value {

@@ -12,11 +12,16 @@
 
 namespace netcall::detail {
 
+class access_policy;
+
 /// The entries `system.listMethods`, `system.methodHelp`, `system.methodSignature` (answering
 /// from `procedures`) and `system.multicall` (running each entry as a child call through
 /// `entries`, the pipeline of calls inside a call: at most `max_batch` entries, each counted
 /// against the connection's calls in flight).
+/// and `system.authenticate(token)` (answers true when `access` accepts the token, else fails
+/// with -32003: SPEC §6; the auth interceptor authenticates the connection by its answer).
 std::vector<registry::entry> builtin_procedures(const registry& procedures, pipeline& entries,
-                                                std::size_t max_batch);
+                                                std::size_t max_batch,
+                                                const access_policy& access);
 
 }  // namespace netcall::detail

@@ -1,5 +1,7 @@
 #include "server/cluster_node.hpp"
 
+#include "common/token_set.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -86,6 +88,10 @@ std::shared_ptr<const placement_table> table_of(const std::string& self,
 
 }  // namespace
 
+bool admin_allowed(const call_metadata& meta) {
+  return meta.authenticated || meta.peer == nullptr || is_loopback_peer(meta.peer->address);
+}
+
 bool is_loopback_peer(std::string_view address) {
   if (address.starts_with("127.")) return true;
   if (address.starts_with("[::1]")) return true;
@@ -138,6 +144,12 @@ cluster_node::cluster_node(const server_options& options, const registry& proced
     c.client.timeout = std::chrono::seconds(30);
     c.client.retry.max_attempts = 3;  // an unknown outcome: the same node, the same key
     c.client.connections = 2;
+    // Nodes of one cluster share their tokens: the gateway presents its own first one.
+    if (!options_.tokens.empty()) {
+      c.client.token = options_.tokens.front();
+    } else if (!options_.token_file.empty()) {
+      c.client.token = token_set::read_file(options_.token_file).front();
+    }
     if (options.cluster) {
       membership m = membership_of(*options.cluster);
       // The gateway never forwards to itself (it would be asked again).
@@ -206,15 +218,14 @@ std::vector<registry::entry> cluster_node::admin_procedures() {
                       {{"struct", "string", "string"}},
                       "Applies a cluster file's placement to this node (SPEC §5 cluster apply): "
                       "node is this node's name in it, cluster the file's YAML text. Loopback "
-                      "peers only. Returns {node, serves}."};
+                      "peers, or calls with the node's token, only. Returns {node, serves}."};
   apply_entry.async = [this](array params, call_context& ctx, completion done) {
-    const peer_info* peer = ctx.metadata().peer;
-    if (peer != nullptr && !is_loopback_peer(peer->address)) {
+    if (!admin_allowed(ctx.metadata())) {
       // -32003 "unauthenticated, not run" (SPEC §2, §6).
-      return done({value(), error(status_code::application_error, -32003,
+      return done({value(), error(status_code::unauthenticated,
                                   "unauthenticated: system.cluster.apply is accepted from "
-                                  "loopback peers only (SPEC §5); run netcall cluster apply on "
-                                  "the node's host")});
+                                  "loopback peers, or with the node's token (SPEC §5); run "
+                                  "netcall cluster apply on the node's host, or give --token")});
     }
     try {
       if (params.size() != 2 || !params[0].is_string() || !params[1].is_string()) {

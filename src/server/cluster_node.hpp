@@ -96,4 +96,8 @@ class cluster_node {
 /// ::ffff:127.x.y.z.
 bool is_loopback_peer(std::string_view address);
 
+/// True when an admin procedure may run for a call with `meta` (SPEC §5, §6): it came from a
+/// loopback peer, or it carried a valid token (the server has tokens and the call passed them).
+bool admin_allowed(const call_metadata& meta);
+
 }  // namespace netcall::detail

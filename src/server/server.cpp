@@ -6,7 +6,9 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "server/cluster_node.hpp"
 #include "server/server_pipeline.hpp"
+#include "transport/tls_stream.hpp"
 #include "transport/transport.hpp"
 
 namespace netcall {
@@ -25,13 +27,73 @@ detail::transport_options transport_options_of(const server_options& o) {
   return t;
 }
 
+/// The tokens of `o`: `--token`s and the token file's (SPEC §6); null when there are none.
+std::shared_ptr<const detail::token_set> tokens_of(const server_options& o) {
+  std::vector<std::string> all = o.tokens;
+  if (!o.token_file.empty()) {
+    auto from_file = detail::token_set::read_file(o.token_file);
+    all.insert(all.end(), from_file.begin(), from_file.end());
+  }
+  if (all.empty()) return nullptr;
+  return std::make_shared<const detail::token_set>(std::move(all));
+}
+
+detail::access_policy& configure(detail::access_policy& access, const server_options& o) {
+  access.set_tokens(tokens_of(o));
+  access.allowed_origins = o.allow_origins;
+  access.allowed_hosts = o.allow_hosts;
+  return access;
+}
+
+std::unique_ptr<detail::tls_settings> tls_of(const server_options& o) {
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    throw std::invalid_argument("--tls-cert and --tls-key go together");
+  }
+  if (o.tls_cert_file.empty()) {
+    if (o.tls_only) throw std::invalid_argument("--tls-only needs --tls-cert and --tls-key");
+    if (!o.tls_client_ca_file.empty()) {
+      throw std::invalid_argument("--tls-client-ca needs --tls-cert and --tls-key");
+    }
+    return nullptr;
+  }
+  auto tls = std::make_unique<detail::tls_settings>();
+  tls->context.store(detail::make_server_tls_context(o.tls_cert_file, o.tls_key_file,
+                                                     o.tls_client_ca_file));
+  tls->tls_only = o.tls_only;
+  return tls;
+}
+
+/// SPEC §6: listening where others can reach the port without a token (or without TLS) is
+/// said once, at start, naming the risk.
+void warn_about_exposure(const std::vector<std::string>& bound, const server_options& o,
+                         bool tokens) {
+  for (const auto& address : bound) {
+    if (detail::is_loopback_peer(address)) continue;
+    if (!tokens) {
+      spdlog::warn("listening on {} without a token: anyone who can reach this address can call "
+                   "every procedure (give --token-file; docs/security.md)",
+                   address);
+    }
+    if (o.tls_cert_file.empty()) {
+      spdlog::warn("listening on {} without TLS: calls{} cross the network in clear text (give "
+                   "--tls-cert and --tls-key; docs/security.md)",
+                   address, tokens ? " and tokens" : "");
+    }
+  }
+}
+
 }  // namespace
 
 struct server::impl {
-  explicit impl(server_options o) : options(std::move(o)), pipeline(options, procedures) {}
+  explicit impl(server_options o)
+      : options(std::move(o)),
+        tls(tls_of(options)),
+        pipeline(options, procedures, configure(access, options)) {}
 
   server_options options;
   registry procedures;
+  detail::access_policy access;
+  std::unique_ptr<detail::tls_settings> tls;
   detail::server_pipeline pipeline;
 
   std::mutex mutex;
@@ -57,16 +119,43 @@ void server::listen(std::string host_port) { impl_->options.listen.push_back(std
 std::vector<std::string> server::start() {
   if (impl_->transport) throw std::logic_error("server already started");
   if (impl_->options.listen.empty()) impl_->options.listen.push_back("127.0.0.1:8000");
-  impl_->transport = std::make_unique<detail::transport>(transport_options_of(impl_->options),
-                                                         impl_->pipeline.calls());
+  impl_->access.set_listen_addresses(impl_->options.listen);
+  impl_->transport = std::make_unique<detail::transport>(
+      transport_options_of(impl_->options), impl_->pipeline.calls(), impl_->access,
+      impl_->tls.get());
   // Signals are watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure.
-  impl_->transport->watch_signals([this](int signo) {
-    spdlog::info("signal {}: shutting down", signo);
-    stop();
-  });
+  impl_->transport->watch_signals(
+      [this](int signo) {
+        spdlog::info("signal {}: shutting down", signo);
+        stop();
+      },
+      [this] {
+        try {
+          reload();
+          spdlog::info("SIGHUP: reloaded{}{}", impl_->options.token_file.empty() ? "" : " tokens",
+                       impl_->tls ? " TLS certificate and key" : "");
+        } catch (const std::exception& e) {
+          spdlog::error("SIGHUP: reload failed, keeping what was loaded: {}", e.what());
+        }
+      });
   auto bound = impl_->transport->start(impl_->options.listen);
+  warn_about_exposure(bound, impl_->options, impl_->access.tokens_required());
   impl_->pipeline.node().started(bound);
   return bound;
+}
+
+void server::reload() {
+  // Everything is read before anything is replaced: a failure changes nothing.
+  std::shared_ptr<const detail::token_set> tokens;
+  if (!impl_->options.token_file.empty()) tokens = tokens_of(impl_->options);
+  detail::tls_context context;
+  if (impl_->tls) {
+    context = detail::make_server_tls_context(impl_->options.tls_cert_file,
+                                              impl_->options.tls_key_file,
+                                              impl_->options.tls_client_ca_file);
+  }
+  if (tokens) impl_->access.set_tokens(std::move(tokens));
+  if (context) impl_->tls->context.store(std::move(context));
 }
 
 void server::run() {

@@ -11,29 +11,34 @@ struct registry_access {
 
 namespace {
 
-std::vector<interceptor*> chain_of(const server_options& options, interceptor& limit,
-                                   interceptor& delay, interceptor& dedup, interceptor& gate,
-                                   interceptor& router, interceptor& runner) {
+std::vector<interceptor*> chain_of(const server_options& options, bool tokens,
+                                   interceptor& limit, interceptor& auth, interceptor& delay,
+                                   interceptor& dedup, interceptor& gate, interceptor& router,
+                                   interceptor& runner) {
   std::vector<interceptor*> chain{&limit};
+  if (tokens) chain.push_back(&auth);
   if (options.response_delay.count() > 0) chain.push_back(&delay);
-  chain.insert(chain.end(), {&dedup, &gate, &router, &runner});
+  for (interceptor* i : {&dedup, &gate, &router, &runner}) chain.push_back(i);
   return chain;
 }
 
 }  // namespace
 
-server_pipeline::server_pipeline(const server_options& options, registry& procedures)
+server_pipeline::server_pipeline(const server_options& options, registry& procedures,
+                                 access_policy& access)
     : cache_(options.dedup_ttl, options.dedup_max_bytes),
       node_(options, procedures),
       limit_(options.max_in_flight_per_connection),
+      auth_(access),
       delay_(options.response_delay),
       dedup_(cache_, stopping_),
       gate_(stopping_),
       router_(node_, procedures),
       runner_(procedures),
-      calls_(chain_of(options, limit_, delay_, dedup_, gate_, router_, runner_)),
+      calls_(chain_of(options, access.tokens_required(), limit_, auth_, delay_, dedup_, gate_,
+                      router_, runner_)),
       entries_({&limit_, &router_, &runner_}) {
-  for (auto& e : builtin_procedures(procedures, entries_, options.max_batch)) {
+  for (auto& e : builtin_procedures(procedures, entries_, options.max_batch, access)) {
     registry_access::add_reserved(procedures, std::move(e));
   }
   for (auto& e : node_.admin_procedures()) {

@@ -2,11 +2,13 @@
 /// \file
 /// The server's call pipelines, assembled from server_options (docs/architecture.md):
 ///
-///   calls:   in_flight_limit → delay (when --delay is set) → dedup → shutdown_gate
-///            → cluster_router → runner
+///   calls:   in_flight_limit → auth (with tokens) → delay (when --delay is set) → dedup
+///            → shutdown_gate → cluster_router → runner
 ///   entries: in_flight_limit → cluster_router → runner   (the calls inside system.multicall)
 ///
-/// Outermost first: the in-flight limit refuses before anything else; --delay holds answers;
+/// Outermost first: the in-flight limit refuses before anything else (it also bounds the calls
+/// auth holds while slowing a peer down); auth refuses calls without a valid token (SPEC §6),
+/// so nothing inside it runs for them; --delay holds answers;
 /// dedup answers retries and moves their arrival back to the first attempt's, which --delay
 /// counts from; the shutdown gate refuses new calls once stopping; the cluster router answers
 /// or forwards (gateway) what the placement sends to other nodes (SPEC §5); the runner runs the
@@ -16,6 +18,8 @@
 
 #include "netcall/server.hpp"
 #include "server/cluster_node.hpp"
+#include "protocol/access_policy.hpp"
+#include "server/interceptors/auth.hpp"
 #include "server/interceptors/cluster_router.hpp"
 #include "server/interceptors/dedup.hpp"
 #include "server/interceptors/delay.hpp"
@@ -29,8 +33,10 @@ namespace netcall::detail {
 
 class server_pipeline {
  public:
-  /// Registers the built-in `system.*` procedures in `procedures` (which must outlive this).
-  server_pipeline(const server_options& options, registry& procedures);
+  /// Registers the built-in `system.*` procedures in `procedures`; `access` says who may call
+  /// (tokens: the auth interceptor is in the chain when `access.tokens_required()`). Both must
+  /// outlive this.
+  server_pipeline(const server_options& options, registry& procedures, access_policy& access);
 
   /// Every call a connection dispatches goes here (the transport's call handler).
   pipeline& calls() { return calls_; }
@@ -46,6 +52,7 @@ class server_pipeline {
   outcome_cache cache_;
   cluster_node node_;
   in_flight_limit limit_;
+  auth auth_;
   delay delay_;
   dedup dedup_;
   shutdown_gate gate_;

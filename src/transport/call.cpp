@@ -24,6 +24,10 @@ const std::shared_ptr<loop_anchor>& call::anchor() const { return loop_->anchor(
 
 bool call::on_loop_thread() const { return loop_->io().get_executor().running_in_this_thread(); }
 
+void call::authenticate_connection() {
+  if (connection_) connection_->peer_.authenticated = true;
+}
+
 std::size_t call::calls_on_connection() const {
   return connection_ ? connection_->calls_ : 1;
 }

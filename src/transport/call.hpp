@@ -51,6 +51,13 @@ class call {
   /// Calls running on the call's connection, this one and its children included (1 for a call
   /// of no connection).
   std::size_t calls_on_connection() const;
+  /// The call's connection presented a valid token (SPEC §6): later calls on it are
+  /// authenticated (`peer_info::authenticated`). No effect for a call of no connection.
+  void authenticate_connection();
+  /// The call's connection closes once this call's answer is written, reading nothing more
+  /// (a wrong token on a raw TCP protocol, SPEC §6).
+  void close_connection_after_answer() { close_connection_ = true; }
+
   /// True for a child call (see make_child).
   bool is_child() const { return child_; }
   /// A new call on the same connection whose answer goes to `done` instead of a session (the
@@ -69,6 +76,7 @@ class call {
   reply_tag tag_;
   std::function<void(response&)> done_;  // where the answer goes when not to a session
   bool child_ = false;
+  bool close_connection_ = false;
   call* prev_ = nullptr;  // the loop's list of live calls
   call* next_ = nullptr;
 };

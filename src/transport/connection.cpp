@@ -82,13 +82,28 @@ asio::awaitable<void> server_connection::serve_bytes() {
     close();
     co_return;
   }
-  // The first bytes tell the protocol (protocol/protocols.hpp has the order).
+  // The first bytes tell the protocol (protocol/protocols.hpp has the order); a TLS handshake
+  // first, when the server has a certificate, and then the protocol inside (SPEC §6).
   std::string carry;
   const server_protocol* chosen = nullptr;
+  bool tls_decided = shared_.tls == nullptr;
   while (chosen == nullptr) {
     std::string_view fresh;
     if (!co_await read_more(fresh) || reading_stopped_) co_return;
     carry.append(fresh);
+    if (!tls_decided) {
+      tls_decided = true;
+      if (is_tls_handshake(carry)) {
+        if (!co_await start_tls(carry)) co_return;
+        continue;
+      }
+      if (shared_.tls->tls_only) {
+        protocol_error();
+        spdlog::debug("closing connection from {}: not TLS (--tls-only)", peer_.address);
+        close();
+        co_return;
+      }
+    }
     bool undecided = false;
     for (const server_protocol* p : server_protocols()) {
       const auto verdict = p->sniff(carry);
@@ -158,6 +173,28 @@ asio::awaitable<void> server_connection::serve_bytes() {
     if (reading_stopped_) co_return;
     fresh = std::string_view(buffer.data(), n);
   }
+}
+
+asio::awaitable<bool> server_connection::start_tls(std::string& carry) {
+  auto tls = std::make_unique<tls_stream>(std::move(stream_), shared_.tls->context.load(),
+                                          tls_stream::role::server, carry);
+  tls_stream& t = *tls;
+  stream_ = std::move(tls);  // a close meanwhile (idle sweep, shutdown) closes it
+  carry.clear();
+  boost::system::error_code ec;
+  co_await t.handshake(ec);
+  if (closed_) co_return false;
+  if (ec) {
+    protocol_error();
+    spdlog::debug("closing connection from {}: TLS handshake failed: {}", peer_.address,
+                  t.failure());
+    close();
+    co_return false;
+  }
+  peer_.tls = true;
+  peer_.tls_identity = t.peer_subject();
+  touch();
+  co_return true;
 }
 
 asio::awaitable<void> server_connection::wait_for_answer(std::string& carry) {
@@ -261,6 +298,11 @@ void server_connection::start_call(call&) {
 void server_connection::deliver(call& c) {
   if (c.answer.error) loop_.metrics.call_errors.add(1);
   session_->on_answer(c.answer, c.tag_);
+  if (c.close_connection_) {
+    c.close_connection_ = false;  // the call goes back to the pool
+    close_when_written();
+    return;
+  }
   if (!feeding_) flush();
 }
 

@@ -29,6 +29,7 @@
 #include "transport/byte_stream.hpp"
 #include "transport/call.hpp"
 #include "transport/metrics.hpp"
+#include "transport/tls_stream.hpp"
 
 namespace netcall::detail {
 
@@ -51,6 +52,10 @@ struct transport_options {
 struct transport_shared {
   transport_options options;
   call_handler& handler;
+  /// Who may call (SPEC §6): owned by the server.
+  access_policy& access;
+  /// TLS (SPEC §6), owned by the server; null when the server has no certificate.
+  tls_settings* tls = nullptr;
   transport_metrics metrics;
   /// Every loop's counters, for a scrape.
   std::vector<const loop_metrics*> loop_counters;
@@ -78,6 +83,7 @@ class server_connection final : public session_host,
   void resume() override;
   const decode_limits& limits() const override { return shared_.options.limits; }
   const peer_info& peer() const override { return peer_; }
+  access_policy& access() override { return shared_.access; }
   std::string metrics_text() override;
   void protocol_error() override;
 
@@ -118,6 +124,9 @@ class server_connection final : public session_host,
   void close_after_flush();
   /// Sniffs the protocol, then feeds the session read after read.
   boost::asio::awaitable<void> serve_bytes();
+  /// The first bytes began a TLS handshake: wraps the stream in TLS and runs the handshake
+  /// (the bytes in `carry` are its start); false when the connection is over.
+  boost::asio::awaitable<bool> start_tls(std::string& carry);
   /// After the session said `wait`: waits until it resumes, reading meanwhile (the bytes are
   /// added to `carry`, up to a bound) so that a peer that leaves is seen.
   boost::asio::awaitable<void> wait_for_answer(std::string& carry);

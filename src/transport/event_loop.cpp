@@ -123,6 +123,7 @@ void event_loop::release(call& c) {
   c.connection_ = nullptr;
   if (c.done_) c.done_ = nullptr;
   c.child_ = false;
+  c.close_connection_ = false;
   c.handler = nullptr;
   c.stage = 0;
   c.marks = 0;
@@ -142,6 +143,7 @@ void event_loop::release(call& c) {
     if (!m.token.empty()) m.token.clear();
     m.deadline = std::chrono::steady_clock::time_point::max();
     m.peer = nullptr;
+    m.authenticated = false;  // never carried over to the next call
   }
   c.prev_ = nullptr;
   c.next_ = free_calls_;

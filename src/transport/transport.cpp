@@ -44,8 +44,9 @@ asio::awaitable<void> serve_new(event_loop& loop, std::unique_ptr<byte_stream> s
 
 }  // namespace
 
-transport::transport(transport_options options, call_handler& handler)
-    : shared_{std::move(options), handler, {}, {}} {
+transport::transport(transport_options options, call_handler& handler, access_policy& access,
+                     tls_settings* tls)
+    : shared_{std::move(options), handler, access, tls, {}, {}} {
   unsigned n = shared_.options.threads ? shared_.options.threads
                                        : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
@@ -133,12 +134,24 @@ asio::awaitable<void> transport::accept_loop(std::shared_ptr<tcp::acceptor> acce
   }
 }
 
-void transport::watch_signals(std::function<void(int)> on_signal) {
+void transport::watch_signals(std::function<void(int)> on_signal,
+                              std::function<void()> on_reload) {
   signals_ = std::make_unique<asio::signal_set>(loops_.front()->io(), SIGINT, SIGTERM);
   signals_->async_wait(
       [on_signal = std::move(on_signal)](const boost::system::error_code& ec, int signo) {
         if (!ec) on_signal(signo);
       });
+  if (!on_reload) return;
+  reload_signal_ = std::make_unique<asio::signal_set>(loops_.front()->io(), SIGHUP);
+  wait_for_reload(std::make_shared<std::function<void()>>(std::move(on_reload)));
+}
+
+void transport::wait_for_reload(std::shared_ptr<std::function<void()>> on_reload) {
+  reload_signal_->async_wait([this, on_reload](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    (*on_reload)();
+    wait_for_reload(on_reload);
+  });
 }
 
 void transport::stop(std::chrono::milliseconds grace) {
@@ -176,6 +189,7 @@ void transport::stop(std::chrono::milliseconds grace) {
   for (auto& t : threads_) t.join();
   threads_.clear();
   signals_.reset();  // the loops are stopped: no handler runs concurrently
+  reload_signal_.reset();
   work_.clear();
   acceptors_.clear();
 }

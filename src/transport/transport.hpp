@@ -26,7 +26,10 @@ namespace netcall::detail {
 
 class transport {
  public:
-  transport(transport_options options, call_handler& handler);
+  /// `access` (tokens, origins, hosts: SPEC §6) and `tls` (null: no TLS) must outlive the
+  /// transport.
+  transport(transport_options options, call_handler& handler, access_policy& access,
+            tls_settings* tls = nullptr);
   /// Stops (without grace) and destroys the loops, with the calls still running on them.
   ~transport();
   transport(const transport&) = delete;
@@ -44,13 +47,15 @@ class transport {
   void stop(std::chrono::milliseconds grace);
 
   /// Calls `on_signal(signo)` on the first event loop (so never inside a procedure) when the
-  /// process gets SIGINT or SIGTERM. Call before `start`; the watch ends at `stop`.
-  void watch_signals(std::function<void(int)> on_signal);
+  /// process gets SIGINT or SIGTERM, and `on_reload()` there on each SIGHUP. Call before
+  /// `start`; the watch ends at `stop`.
+  void watch_signals(std::function<void(int)> on_signal, std::function<void()> on_reload = {});
 
   /// The transport's counters.
   transport_metrics& metrics() { return shared_.metrics; }
 
  private:
+  void wait_for_reload(std::shared_ptr<std::function<void()>> on_reload);
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
 
   transport_shared shared_;
@@ -59,6 +64,7 @@ class transport {
   std::vector<std::thread> threads_;
   std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::unique_ptr<boost::asio::signal_set> signals_;  // on the first loop; destroyed before it
+  std::unique_ptr<boost::asio::signal_set> reload_signal_;  // SIGHUP, likewise
   std::atomic<std::size_t> next_loop_{0};
   std::atomic<bool> accepting_{true};
   bool stopped_ = false;

@@ -20,8 +20,9 @@ constexpr status_row status_table[] = {
     {status_code::application_error, -32000, "application_error"},
     {status_code::resource_exhausted, -32001, "resource_exhausted"},
     {status_code::unavailable, -32002, "unavailable"},
-    {status_code::deadline_exceeded, -32003, "deadline_exceeded"},
-    {status_code::protocol_error, -32004, "protocol_error"},
+    {status_code::unauthenticated, -32003, "unauthenticated"},
+    {status_code::deadline_exceeded, -32004, "deadline_exceeded"},
+    {status_code::protocol_error, -32005, "protocol_error"},
 };
 
 }  // namespace

@@ -69,6 +69,9 @@ class fake_host final : public detail::session_host {
   const detail::decode_limits& limits() const override { return limits_; }
   const peer_info& peer() const override { return peer_; }
   std::string metrics_text() override { return "netcall_test_metric 1\n"; }
+  detail::access_policy& access() override { return access_; }
+  /// What `access()` answers: no token required, no origin allowed, loopback hosts.
+  detail::access_policy access_;
   void protocol_error() override { ++protocol_errors; }
 
  private:

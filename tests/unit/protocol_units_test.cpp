@@ -389,7 +389,7 @@ TEST(client_units, jsonrpc_carries_the_key_as_the_id_and_reads_answers_by_line) 
   ASSERT_TRUE(p.sequence_of(r.id, seq));
   EXPECT_EQ(seq, 42u);
   std::string wire;
-  p.encode(r, "h:1", wire);
+  p.encode(r, "h:1", {}, wire);
   EXPECT_EQ(wire.back(), '\n');
   const auto answers =
       read_all(p, R"({"jsonrpc":"2.0","result":3,"id":1})" "\n"
@@ -405,7 +405,7 @@ TEST(client_units, msgpack_round_trips_through_the_server_session) {
   r.params = array{"x"};
   p.prepare(r, 9);
   std::string wire;
-  p.encode(r, "h:1", wire);
+  p.encode(r, "h:1", {}, wire);
   fake_host host;
   auto s = open(msgpack::tcp_server, host);
   feed(*s, wire);
@@ -427,7 +427,7 @@ TEST(client_units, http_clients_round_trip_through_the_server_session) {
     r.meta.idempotency_key = "nc1:0123456789abcdef:7";
     p.prepare(r, 7);
     std::string wire;
-    p.encode(r, "h:1", wire);
+    p.encode(r, "h:1", {}, wire);
     EXPECT_NE(wire.find("Idempotency-Key: nc1:0123456789abcdef:7"), std::string::npos);
     fake_host host;
     auto s = open(http::server, host);

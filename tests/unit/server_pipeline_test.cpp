@@ -40,7 +40,7 @@ struct fixture : ::testing::Test {
                            done({value(1), std::nullopt});
                            done({value(2), std::nullopt});
                          });
-    server = std::make_unique<server_pipeline>(options, procedures);
+    server = std::make_unique<server_pipeline>(options, procedures, access);
   }
 
   /// Starts a call; its answer lands in the returned slot (when it comes).
@@ -79,6 +79,7 @@ struct fixture : ::testing::Test {
 
   server_options options;
   registry procedures;
+  access_policy access;
   std::int64_t counter = 0;
   event_loop loop;
   std::unique_ptr<server_pipeline> server;

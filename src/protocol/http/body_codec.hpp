@@ -48,9 +48,10 @@ class body_codec {
   /// The path a client POSTs to.
   virtual std::string_view path() const = 0;
 
-  /// How strongly a codec claims a POST. The strongest claim wins: a media type over the path,
-  /// the path over the body's first byte.
-  enum class claim { none, body, path, media_type };
+  /// How strongly a codec claims a POST. The strongest claim wins: a media type over the path
+  /// (with the body's first byte). A body alone claims nothing (SPEC §6: what a web page can
+  /// POST unasked must not run).
+  enum class claim { none, path, media_type };
   /// This codec's claim on a POST with `type` (media_type() of its Content-Type), to `path`,
   /// with `body`.
   virtual claim claims(std::string_view type, std::string_view path,

@@ -46,13 +46,20 @@ class reader final : public response_reader {
     parser_.reset();
     closing_ = !res.keep_alive();
     out = response{};
+    fault reason;
     if (res.result() == beast_http::status::ok) {
-      fault reason;
       if (!codec_.decode_answer(res.body(), limits_, out, reason)) {
         out = response{};
         out.error = make_fault(status_code::protocol_error,
                                "unreadable answer from " + host_ + ": " + reason.message);
       }
+    } else if (res.result() == beast_http::status::unauthorized &&
+               codec_.decode_answer(res.body(), limits_, out, reason) && out.error) {
+      // The server's own -32003 (SPEC §6): its message says what is missing.
+    } else if (res.result() == beast_http::status::unauthorized) {
+      out = response{};
+      out.error = make_fault(status_code::unauthenticated,
+                             "HTTP 401 from " + host_ + ": " + res.body());
     } else {
       // 204 answers a notification (the connection drops it); anything else is not an answer.
       out.error = make_fault(status_code::protocol_error,
@@ -74,7 +81,8 @@ class reader final : public response_reader {
 
 }  // namespace
 
-void body_client::encode(const request& r, std::string_view host, std::string& out) const {
+void body_client::encode(const request& r, std::string_view host, std::string_view token,
+                         std::string& out) const {
   std::string body;  // protocol objects are shared by every client: no state of their own
   codec_.encode_call(r, body);
   out += "POST ";
@@ -84,6 +92,11 @@ void body_client::encode(const request& r, std::string_view host, std::string& o
   out += "\r\nUser-Agent: netcall\r\nContent-Type: ";
   out += codec_.content_type();
   out += "\r\n";
+  if (!token.empty()) {
+    out += "Authorization: Bearer ";
+    out += token;
+    out += "\r\n";
+  }
   if (!r.meta.idempotency_key.empty()) {
     out += idempotency_header;
     out += ": ";

@@ -91,7 +91,7 @@ inline std::string media_type(std::string_view content_type) {
 
 /// An answer of the HTTP unit before it is written.
 struct http_answer {
-  unsigned status = 200;          ///< 200, 204, 400, 404, 405, 413, 415 or 431
+  unsigned status = 200;          ///< 200, 204, 400, 401, 403, 404, 405, 413, 415, 429 or 431
   std::string_view content_type;  ///< empty: no Content-Type header (204)
   std::string body;               ///< sent unless the request was HEAD
 };
@@ -104,9 +104,10 @@ inline http_answer text_answer(unsigned status, std::string body) {
 /// Appends the status line and headers of `a` to `out` (its body is not appended): `Server`,
 /// `Content-Type`, `Content-Length` (none on 204, RFC 9110 §8.6), `Allow` on 405, and
 /// `Connection` where the answer departs from its HTTP version's default (close on 1.1,
-/// keep-alive on 1.0). The version answered is the request's (10 or 11).
+/// keep-alive on 1.0), then `extra_headers` (whole lines, each ending in CRLF: CORS,
+/// WWW-Authenticate). The version answered is the request's (10 or 11).
 inline void append_http_head(std::string& out, const http_answer& a, unsigned version,
-                             bool keep_alive) {
+                             bool keep_alive, std::string_view extra_headers = {}) {
   char digits[24];
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   out.append(digits, std::to_chars(digits, digits + sizeof digits, a.status).ptr);
@@ -120,7 +121,7 @@ inline void append_http_head(std::string& out, const http_answer& a, unsigned ve
     out += a.content_type;
     out += "\r\n";
   }
-  if (a.status == 405) out += "Allow: GET, HEAD, POST\r\n";
+  if (a.status == 405) out += "Allow: GET, HEAD, POST, OPTIONS\r\n";
   if (a.status != 204) {
     out += "Content-Length: ";
     out.append(digits, std::to_chars(digits, digits + sizeof digits, a.body.size()).ptr);
@@ -128,7 +129,21 @@ inline void append_http_head(std::string& out, const http_answer& a, unsigned ve
   }
   if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
   if (version != 10 && !keep_alive) out += "Connection: close\r\n";
+  out += extra_headers;
   out += "\r\n";
+}
+
+/// True when a request's Transfer-Encoding is present and does not end in `chunked`: its body
+/// length cannot be known, so it must be refused with 400 and the connection closed (RFC 9112
+/// §6.3 item 4). Otherwise the bytes of such a body would be read as the next request (request
+/// smuggling). A request with both Transfer-Encoding and Content-Length is refused by Beast's
+/// parser itself (400, then close: RFC 9112 §6.3 item 3 allows the refusal and requires the
+/// close).
+inline bool transfer_coding_unknown(const http_request_parser& parser) {
+  const auto& fields = parser.get();
+  const auto it = fields.find(boost::beast::http::field::transfer_encoding);
+  if (it == fields.end()) return false;
+  return !parser.chunked();
 }
 
 /// Reads the requests of one connection, one after another, from the bytes as they arrive.
@@ -157,6 +172,11 @@ class http_request_reader {
       std::size_t used = 0;
       if (!rest.empty()) used = parser_->put(boost::asio::buffer(rest.data(), rest.size()), ec);
       consumed += used;
+      if (parser_->is_header_done() && transfer_coding_unknown(*parser_)) {
+        refusal_ = text_answer(400, "malformed HTTP request: a Transfer-Encoding that does not "
+                                    "end in chunked (RFC 9112 section 6.3)\n");
+        return step::refused;
+      }
       if (!ec && parser_->is_done()) return step::request;
       if (!ec && used > 0) continue;
       if (ec && ec != http::error::need_more) {

@@ -1,14 +1,22 @@
-// HTTP/1.1 server session (SPEC §2), parsed by Boost.Beast (http/message.hpp):
-//   GET or HEAD /healthz -> 200 "ok"; /metrics -> Prometheus text; any other path -> 404;
-//   POST -> the body codec with the strongest claim (a media type, then the path, then the body's
-//   first byte: protocol/http/body_codec.hpp), or 415 when none claims it;
+// HTTP/1.1 server session (SPEC §2, §6), parsed by Boost.Beast (http/message.hpp). In order:
+//   a Host that is not the server's (DNS rebinding) -> 403; an Origin not allowed -> 403, an
+//   allowed one gets CORS headers (and a preflight OPTIONS its 204);
+//   GET or HEAD /healthz -> 200 "ok" (always open); /metrics -> Prometheus text (token needed
+//   when the server has tokens: 401); any other path -> 404;
+//   POST -> the body codec that claims its Content-Type (application/json: JSON-RPC, text/xml:
+//   XML-RPC; a POST to /RPC2 with an XML body and no Content-Type: XML-RPC), else 415: the
+//   types a browser sends cross-origin unasked (text/plain, forms) never run anything;
 //   any other method -> 405.
+// The calls of a POST carry the request's token (Authorization: Bearer, or Basic whose password
+// is the token) in their metadata; the server's auth interceptor checks it, and a request
+// whose calls were refused as unauthenticated (-32003) is answered 401 with WWW-Authenticate.
 // Requests are answered in order (HTTP/1.1 pipelining): while the calls of one request run, the
 // session stops taking bytes, so what follows waits in the transport, unparsed.
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <vector>
 
+#include "protocol/http/auth.hpp"
 #include "protocol/http/message.hpp"
 #include "protocol/http/unit.hpp"
 #include "protocol/idempotency.hpp"
@@ -47,6 +55,7 @@ class session final : public server_session {
           continue;
         case http_request_reader::step::refused:
           host_.protocol_error();
+          extra_headers_.clear();
           if (const auto& refusal = reader_.refusal()) write(*refusal, 11, false, false);
           return verdict::close;
         case http_request_reader::step::request:
@@ -65,6 +74,9 @@ class session final : public server_session {
   }
 
   void on_answer(response& answer, reply_tag tag) override {
+    if (answer.error && answer.error->code == wire_code(status_code::unauthenticated)) {
+      unauthenticated_ = true;
+    }
     if (auto& slot = exchange_.answers[tag.index]) *slot = std::move(answer);
     if (--remaining_ > 0) return;
     complete();
@@ -78,11 +90,48 @@ class session final : public server_session {
  private:
   /// Answers `req` or starts its calls; true when its answer was written.
   bool start(http_request& req) {
+    extra_headers_.clear();
+    unauthenticated_ = false;
+    access_policy& access = host_.access();
+    const auto host = req[beast_http::field::host];
+    if (!access.host_allowed(std::string_view(host.data(), host.size()))) {
+      write(text_answer(403, "host not allowed: a request must name the server by an address it "
+                             "listens on, localhost, or a name given with --allow-host (DNS "
+                             "rebinding protection)\n"));
+      return true;
+    }
+    const auto origin_field = req[beast_http::field::origin];
+    const std::string_view origin(origin_field.data(), origin_field.size());
+    const bool has_origin = req.find(beast_http::field::origin) != req.end();
+    if (has_origin) {
+      if (!access.origin_allowed(origin)) {
+        write(text_answer(403, "cross-origin request refused: the origin is not listed with "
+                               "--allow-origin\n"));
+        return true;
+      }
+      extra_headers_ += "Access-Control-Allow-Origin: ";
+      extra_headers_ += origin;
+      extra_headers_ += "\r\nVary: Origin\r\n";
+    }
+    if (req.method() == beast_http::verb::options) {
+      if (has_origin) {
+        // A CORS preflight (Fetch standard): what the actual request may use.
+        extra_headers_ +=
+            "Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
+            "Access-Control-Allow-Headers: Content-Type, Authorization, Idempotency-Key\r\n"
+            "Access-Control-Max-Age: 600\r\n";
+      } else {
+        extra_headers_ += "Allow: GET, HEAD, POST, OPTIONS\r\n";
+      }
+      write({204, {}, {}});
+      return true;
+    }
     const std::string_view path = target_path(req);
     if (req.method() == beast_http::verb::get || head_) {
       if (path == "/healthz") {
         write(text_answer(200, "ok\n"));
       } else if (path == "/metrics") {
+        if (!authorized(req)) return true;
         write({200, "text/plain; version=0.0.4", host_.metrics_text()});
       } else {
         write(text_answer(404, "not found: GET serves /healthz and /metrics; calls are POSTed\n"));
@@ -95,8 +144,8 @@ class session final : public server_session {
     }
     const std::size_t chosen = choose_codec(req);
     if (chosen == no_codec) {
-      write(text_answer(415, "unsupported content type: POST text/xml (XML-RPC) or "
-                             "application/json (JSON-RPC)\n"));
+      write(text_answer(415, "unsupported content type: POST with Content-Type text/xml "
+                             "(XML-RPC) or application/json (JSON-RPC)\n"));
       return true;
     }
     codec_ = body_codecs()[chosen];
@@ -108,6 +157,9 @@ class session final : public server_session {
     if (is_idempotency_key(std::string_view(key.data(), key.size()))) {
       headers.idempotency_key = std::string_view(key.data(), key.size());
     }
+    const auto authorization = req[beast_http::field::authorization];
+    const std::string token =
+        bearer_or_basic_token(std::string_view(authorization.data(), authorization.size()));
     exchange_.clear();
     decoder->decode(req.body(), headers, host_.limits(), exchange_);
     for (const auto& a : exchange_.answers) {
@@ -118,6 +170,7 @@ class session final : public server_session {
       request& next = host_.next_request();
       next = std::move(call);
       next.meta.protocol = codec_->name();
+      if (!token.empty()) next.meta.token = token;
       host_.dispatch({this, slot});
     }
     if (--remaining_ > 0) return false;
@@ -125,11 +178,33 @@ class session final : public server_session {
     return true;
   }
 
+  /// True when `req` carries a token the server accepts (or none is required); else writes
+  /// 401 (429 once the peer failed too often) and returns false.
+  bool authorized(const http_request& req) {
+    access_policy& access = host_.access();
+    if (!access.tokens_required()) return true;
+    const auto authorization = req[beast_http::field::authorization];
+    if (access.token_valid(
+            bearer_or_basic_token(std::string_view(authorization.data(), authorization.size())))) {
+      return true;
+    }
+    if (access.record_failure(host_.peer().address).count() > 0) {
+      extra_headers_ += "Retry-After: 5\r\n";
+      write(text_answer(429, "too many failed authentications: try again later\n"));
+      return false;
+    }
+    extra_headers_ += www_authenticate;
+    write(text_answer(401, "unauthenticated: send the token as Authorization: Bearer TOKEN\n"));
+    return false;
+  }
+
   static constexpr std::size_t no_codec = static_cast<std::size_t>(-1);
 
   /// The body codec with the strongest claim on `req`, or no_codec.
   static std::size_t choose_codec(const http_request& req) {
     const std::string type = media_type(req[beast_http::field::content_type]);
+    // What a web page may POST cross-origin without a preflight runs nothing (SPEC §2, §6).
+    if (browser_simple_type(type)) return no_codec;
     const std::string_view path = target_path(req);
     std::size_t best = no_codec;
     auto best_claim = body_codec::claim::none;
@@ -148,10 +223,12 @@ class session final : public server_session {
   void complete() {
     body_.clear();
     codec_->encode_answers(exchange_, body_);
+    if (unauthenticated_) extra_headers_ += www_authenticate;
     if (body_.empty()) {
-      write({204, {}, {}});  // only notifications: nothing to answer (SPEC §2)
+      // Only notifications: nothing to answer (SPEC §2), unless they were refused.
+      write({unauthenticated_ ? 401u : 204u, {}, {}});
     } else {
-      http_answer a{200, codec_->content_type(), {}};
+      http_answer a{unauthenticated_ ? 401u : 200u, codec_->content_type(), {}};
       a.body.swap(body_);
       write(a);
       body_.swap(a.body);  // keep the buffer for the next answer
@@ -163,7 +240,7 @@ class session final : public server_session {
   /// Appends `a` as the answer to a request of `version` (HEAD: headers only, RFC 9110 §9.3.2).
   void write(const http_answer& a, unsigned version, bool keep_alive, bool head) {
     std::string& out = host_.output();
-    append_http_head(out, a, version, keep_alive);
+    append_http_head(out, a, version, keep_alive, extra_headers_);
     if (!head) out += a.body;
   }
 
@@ -179,6 +256,8 @@ class session final : public server_session {
   exchange exchange_;
   std::size_t remaining_ = 0;
   std::string body_;
+  std::string extra_headers_;        // CORS, WWW-Authenticate: lines for the answer's head
+  bool unauthenticated_ = false;     // a call of the request was refused with -32003
   bool waiting_ = false;             // feed returned wait; on_answer resumes
   bool close_after_answer_ = false;  // the answer written after a wait ends the connection
 };

@@ -15,8 +15,9 @@ extern const server_protocol server;
 
 /// The client side of `codec` over HTTP/1.1: one call at a time per connection, `POST
 /// codec.path()` with keep-alive; the idempotency key also travels in the `Idempotency-Key`
-/// header. Answers are read with Boost.Beast's response parser; a status other than 200 is a
-/// protocol error naming it (204 answers a notification).
+/// header, the token in `Authorization: Bearer`. Answers are read with Boost.Beast's response
+/// parser; a 401 or 403 whose body is an answer is that answer (-32003 unauthenticated), any
+/// other status but 200 is a protocol error naming it (204 answers a notification).
 class body_client final : public client_protocol {
  public:
   explicit body_client(const body_codec& codec) : codec_(codec) {}
@@ -29,7 +30,10 @@ class body_client final : public client_protocol {
   }
   /// Answers come in request order: the connection matches them by position, not by id.
   bool sequence_of(const value&, std::uint32_t&) const override { return false; }
-  void encode(const request& r, std::string_view host, std::string& out) const override;
+  void encode(const request& r, std::string_view host, std::string_view token,
+              std::string& out) const override;
+  /// The token travels in every request: `Authorization: Bearer TOKEN`.
+  bool authenticates_connection() const override { return false; }
   std::unique_ptr<response_reader> make_reader(const decode_limits& limits,
                                                std::string_view host) const override;
 

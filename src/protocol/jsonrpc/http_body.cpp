@@ -29,13 +29,14 @@ class codec final : public body_codec {
   std::string_view content_type() const override { return "application/json"; }
   std::string_view path() const override { return "/"; }
 
-  claim claims(std::string_view type, std::string_view, std::string_view body) const override {
+  /// Only a JSON media type: a body that merely looks like JSON is not enough, since a web
+  /// page can POST any text as text/plain without asking (SPEC §6).
+  claim claims(std::string_view type, std::string_view, std::string_view) const override {
     if (type == "application/json" || type == "application/json-rpc" ||
         type == "application/jsonrequest" || type.ends_with("+json")) {
       return claim::media_type;
     }
-    const int ch = first_non_space(body);
-    return ch == '{' || ch == '[' ? claim::body : claim::none;
+    return claim::none;
   }
 
   std::unique_ptr<body_decoder> make_decoder(const decode_limits& limits) const override {

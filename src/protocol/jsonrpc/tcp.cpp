@@ -190,7 +190,7 @@ class client final : public client_protocol {
   bool sequence_of(const value& id, std::uint32_t& out) const override {
     return jsonrpc::sequence_of(id, out);
   }
-  void encode(const request& r, std::string_view, std::string& out) const override {
+  void encode(const request& r, std::string_view, std::string_view, std::string& out) const override {
     encode_request(r, out);
     out += '\n';
   }

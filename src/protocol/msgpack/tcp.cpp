@@ -121,7 +121,7 @@ class client final : public client_protocol {
     out = static_cast<std::uint32_t>(id.as_int());
     return true;
   }
-  void encode(const request& r, std::string_view, std::string& out) const override {
+  void encode(const request& r, std::string_view, std::string_view, std::string& out) const override {
     encode_request(r, out);
   }
   std::unique_ptr<response_reader> make_reader(const decode_limits& limits,

@@ -1,0 +1,40 @@
+#pragma once
+/// \file
+/// Tokens (SPEC §6, docs/security.md): with `--token`/`--token-file`, no call runs before its
+/// token is checked. In the chain only when the server has tokens.
+///
+/// - HTTP calls (jsonrpc-http, xmlrpc) carry the request's token in `meta.token` (the HTTP unit
+///   reads the Authorization header); a missing or wrong one is refused with -32003, and the
+///   HTTP unit answers the request 401 with WWW-Authenticate.
+/// - Raw TCP calls (JSON-RPC, MessagePack-RPC, JSON arrays): the connection authenticates once
+///   with `system.authenticate(token)` (the one call let through before, answering `true`);
+///   until then every call is refused with -32003. A wrong token is answered -32003 and the
+///   connection closes after that answer.
+/// - Repeated wrong tokens from one peer address are slowed down: after
+///   access_policy::free_failures, each refusal waits (250 ms doubling, at most 4 s), on a
+///   timer, never a thread.
+///
+/// A call that passed sets `meta.authenticated`, which admin procedures read (SPEC §5).
+
+#include "protocol/access_policy.hpp"
+#include "server/pipeline.hpp"
+
+namespace netcall::detail {
+
+class auth final : public interceptor {
+ public:
+  explicit auth(access_policy& access) : interceptor(true), access_(access) {}
+  verdict on_call(call& c) override;
+  verdict on_answer(call& c) override;
+
+ private:
+  /// Refuses `c` with -32003 `why`: at once, or after the peer's penalty when `failure`.
+  verdict refuse(call& c, std::string why, bool failure);
+
+  access_policy& access_;
+};
+
+/// The name of the authentication procedure of raw TCP protocols (SPEC §6).
+inline constexpr std::string_view authenticate_method = "system.authenticate";
+
+}  // namespace netcall::detail
