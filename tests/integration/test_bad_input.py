@@ -198,9 +198,9 @@ class BadInput(unittest.TestCase):
 
     def test_truncated_http_then_disconnect(self):
         partials = [
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100\r\n\r\n{\"jso",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Ty",
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty",
             b"PO",
             b"GET /metr",
         ]

@@ -105,7 +105,7 @@ def jsonrpc_call_bytes(method, params, id):
 
 def http_call_bytes(method, params, id):
     body = json.dumps(rpc(method, params, id)).encode()
-    return (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
@@ -307,7 +307,7 @@ class AnswersSurviveALateByteAfterTheClose(unittest.TestCase):
         self.family = "jsonrpc"
         body = json.dumps(rpc("echo", ["w" * self.SIZE], 1)).encode()
         self.check(lambda s: s.sendall(
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body))
 
     def test_positional_call_then_malformed_json(self):

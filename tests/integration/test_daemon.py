@@ -184,7 +184,7 @@ class Signals(unittest.TestCase):
         # the loop after the first 64 KiB. Over raw TCP and over HTTP.
         size = 8 << 20
         call = json.dumps(rpc("echo", ["x" * size], id=7)).encode()
-        http = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        http = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n" % len(call) + call)
         for name, request in (("tcp", call), ("http", http)):
             with self.subTest(name):

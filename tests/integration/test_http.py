@@ -318,7 +318,7 @@ class Http(unittest.TestCase):
         # The status line and headers netcalld writes itself (no HTTP library on that path).
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(s.close)
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         data = b""
         deadline = time.monotonic() + 5
         while not data.endswith(b"ok\n") and time.monotonic() < deadline:
@@ -329,7 +329,7 @@ class Http(unittest.TestCase):
         self.assertEqual(data, b"HTTP/1.1 200 OK\r\nServer: netcall\r\nContent-Type: text/plain\r\n"
                                b"Content-Length: 3\r\n\r\nok\n")
         body = json.dumps(rpc("add", [1, 1], id=None)).encode()
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n" % len(body) + body)
         status, headers, answer, rest = read_http_response(s)
         self.assertEqual(status, 204)
@@ -341,7 +341,7 @@ class Http(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(s.close)
         body = json.dumps(rpc("add", [1, 2])).encode()
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                   b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
                   + body)
         status, _, answer, rest = read_http_response(s)
@@ -357,9 +357,9 @@ class Http(unittest.TestCase):
         blob = b""
         for i, ms in enumerate([200, 0, 50]):
             body = json.dumps(rpc("sleep", [ms], id=i)).encode()
-            blob += (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            blob += (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        blob += b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        blob += b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         s.sendall(blob)
         rest = b""
         for i, ms in enumerate([200, 0, 50]):
@@ -374,7 +374,7 @@ class Http(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(s.close)
         body = json.dumps(rpc("add", [20, 22], id="chunked")).encode()
-        s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                   b"Transfer-Encoding: chunked\r\n\r\n"
                   b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (10, body[:10], len(body) - 10, body[10:]))
         status, _, answer, _ = read_http_response(s)
@@ -388,7 +388,7 @@ class Http(unittest.TestCase):
             with self.subTest(start=start):
                 s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
                 self.addCleanup(s.close)
-                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                           b"Transfer-Encoding: chunked\r\n\r\n" + start)
                 try:
                     s.sendall(b"a" * (200 << 10))  # refused once over 64 KiB
@@ -404,7 +404,7 @@ class Http(unittest.TestCase):
         # RFC 9110 9.3.2: a HEAD response carries no content (Content-Length may be given).
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(s.close)
-        s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         head = b""
         deadline = time.monotonic() + 5
         while b"\r\n\r\n" not in head:
@@ -440,7 +440,7 @@ class Http(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(s.close)
         body = json.dumps(rpc("add", [1, 2], id=1)).encode()
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                   b"Expect: 100-Continue\r\nContent-Length: %d\r\n\r\n" % len(body))
         try:
             status, _, _, rest = read_http_response(s, timeout=2)

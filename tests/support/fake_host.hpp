@@ -26,7 +26,9 @@ class fake_host final : public detail::session_host {
   }
 
   explicit fake_host(detail::decode_limits limits = {}, policy p = echo)
-      : limits_(limits), policy_(std::move(p)) {}
+      : limits_(limits), policy_(std::move(p)) {
+    access_.allowed_hosts = {"*"};
+  }
 
   /// The session under test (set before feeding it).
   detail::server_session* session = nullptr;
@@ -70,7 +72,8 @@ class fake_host final : public detail::session_host {
   const peer_info& peer() const override { return peer_; }
   std::string metrics_text() override { return "netcall_test_metric 1\n"; }
   detail::access_policy& access() override { return access_; }
-  /// What `access()` answers: no token required, no origin allowed, loopback hosts.
+  /// What `access()` answers: no token required, no origin allowed, any Host (tests of the
+  /// Host check set their own).
   detail::access_policy access_;
   void protocol_error() override { ++protocol_errors; }
 
