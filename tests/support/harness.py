@@ -536,3 +536,48 @@ def cluster_yaml(nodes, procedures=None):
         lines.append("procedures:")
         lines += ["  %s: [%s]" % (p, ", ".join(ns)) for p, ns in procedures.items()]
     return "\n".join(lines) + "\n"
+
+
+def openssl(*args, cwd):
+    """Runs the `openssl` command line tool in `cwd`; raises with its stderr when it fails."""
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (" ".join(args), r.stderr))
+
+
+def make_pki(directory):
+    """Makes certificates with the `openssl` tool in `directory` (valid for 2 days, P-256 keys)
+    and returns their paths: a CA (`ca.pem`), a server certificate for 127.0.0.1 and localhost
+    signed by it (`server.pem`/`server.key`, CN "netcall server 1") and a second one (`server2`,
+    CN "netcall server 2", for reloads), a client certificate signed by the CA (`client.pem`/
+    `client.key`, CN "netcall client"), and another CA with a server certificate signed by it
+    (`other_ca.pem`, `other_server.pem`/`.key`), which clients trusting `ca.pem` refuse."""
+    def key_and_csr(name, cn):
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=directory)
+
+    def ca(name, cn):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
+                "-subj", "/CN=" + cn, cwd=directory)
+
+    def sign(name, ca_name, ext):
+        with open(os.path.join(directory, name + ".ext"), "w") as f:
+            f.write(ext)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", ca_name + ".pem", "-CAkey",
+                ca_name + ".key", "-CAcreateserial", "-out", name + ".pem", "-days", "2",
+                "-extfile", name + ".ext", cwd=directory)
+
+    server_ext = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    ca("ca", "netcall test CA")
+    ca("other_ca", "another CA")
+    for name, cn, ca_name in [("server", "netcall server 1", "ca"),
+                              ("server2", "netcall server 2", "ca"),
+                              ("other_server", "netcall server 1", "other_ca")]:
+        key_and_csr(name, cn)
+        sign(name, ca_name, server_ext)
+    key_and_csr("client", "netcall client")
+    sign("client", "ca", "extendedKeyUsage=clientAuth\n")
+    return {name: os.path.join(directory, name) for name in [
+        "ca.pem", "server.pem", "server.key", "server2.pem", "server2.key", "client.pem",
+        "client.key", "other_ca.pem", "other_server.pem", "other_server.key"]}
