@@ -97,9 +97,9 @@ class TlsWithPythonClients(unittest.TestCase):
             with self.assertRaises(xmlrpc.client.ProtocolError) as caught:
                 proxy.counter.increment()
         self.assertEqual(caught.exception.errcode, 401)
-        challenges = caught.exception.headers.get_all("WWW-Authenticate")
-        self.assertIn('Bearer realm="netcall"', challenges)
-        self.assertIn('Basic realm="netcall"', challenges)
+        # xmlrpc.client keeps one header of a name (the last): both challenges are checked by
+        # integration/test_security.py.
+        self.assertIn('realm="netcall"', caught.exception.headers.get("WWW-Authenticate", ""))
         self.assertEqual(self.counter_over_tls(), before)
 
     def test_http_client_jsonrpc_over_https_with_bearer(self):
