@@ -184,11 +184,11 @@ class session final : public server_session {
     access_policy& access = host_.access();
     if (!access.tokens_required()) return true;
     const auto authorization = req[beast_http::field::authorization];
-    if (access.token_valid(
-            bearer_or_basic_token(std::string_view(authorization.data(), authorization.size())))) {
-      return true;
-    }
-    if (access.record_failure(host_.peer().address).count() > 0) {
+    const std::string token =
+        bearer_or_basic_token(std::string_view(authorization.data(), authorization.size()));
+    if (access.token_valid(token)) return true;
+    // A wrong token counts as a failed guess (a missing one does not).
+    if (!token.empty() && access.record_failure(host_.peer().address).count() > 0) {
       extra_headers_ += "Retry-After: 5\r\n";
       write(text_answer(429, "too many failed authentications: try again later\n"));
       return false;
