@@ -4,10 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 
+#include "common/token_set.hpp"
 #include "fake_host.hpp"
+#include "protocol/access_policy.hpp"
+#include "protocol/http/auth.hpp"
 #include "protocol/http/unit.hpp"
 #include "protocol/json_array/unit.hpp"
 #include "protocol/jsonrpc/unit.hpp"
@@ -459,4 +464,207 @@ TEST(client_units, an_http_status_other_than_200_is_a_protocol_error) {
   ASSERT_TRUE(answers[0].error);
   EXPECT_EQ(answers[0].error->code, wire_code(status_code::protocol_error));
   EXPECT_NE(answers[0].error->message.find("HTTP 415"), std::string::npos);
+}
+
+// ---- security (SPEC §6) -------------------------------------------------------------------------
+
+TEST(token_set, accepts_each_token_and_nothing_else) {
+  const token_set tokens({"alpha-123", "beta-4567"});
+  EXPECT_TRUE(tokens.contains("alpha-123"));
+  EXPECT_TRUE(tokens.contains("beta-4567"));
+  EXPECT_FALSE(tokens.contains("alpha-12"));
+  EXPECT_FALSE(tokens.contains("alpha-1234"));
+  EXPECT_FALSE(tokens.contains("ALPHA-123"));
+  EXPECT_FALSE(tokens.contains(""));
+  EXPECT_THROW(token_set({""}), std::invalid_argument);
+  EXPECT_THROW(token_set({"with space"}), std::invalid_argument);
+  EXPECT_THROW(token_set({std::string("nul\0in", 6)}), std::invalid_argument);
+}
+
+TEST(token_set, a_file_holds_one_token_a_line_with_comments_and_blank_lines) {
+  const std::string path = ::testing::TempDir() + "/netcall_tokens_test";
+  {
+    std::ofstream f(path);
+    f << "# rotated monthly\n\n  first-token  \r\nsecond-token\n";
+  }
+  EXPECT_EQ(token_set::read_file(path), (std::vector<std::string>{"first-token", "second-token"}));
+  {
+    std::ofstream f(path);
+    f << "# only a comment\n";
+  }
+  EXPECT_THROW(token_set::read_file(path), std::invalid_argument);
+  EXPECT_THROW(token_set::read_file(path + ".missing"), std::invalid_argument);
+  std::remove(path.c_str());
+}
+
+TEST(http_auth, bearer_and_basic_carry_the_token) {
+  EXPECT_EQ(bearer_or_basic_token("Bearer abc.def"), "abc.def");
+  EXPECT_EQ(bearer_or_basic_token("bearer   abc"), "abc");
+  EXPECT_EQ(bearer_or_basic_token("Basic YW55OnMzY3JldA=="), "s3cret");  // any:s3cret
+  EXPECT_EQ(bearer_or_basic_token("Basic OnRvaw=="), "tok");             // :tok
+  EXPECT_EQ(bearer_or_basic_token("Basic bm9jb2xvbg=="), "");            // nocolon
+  EXPECT_EQ(bearer_or_basic_token("Basic !!!!"), "");
+  EXPECT_EQ(bearer_or_basic_token("Bearer"), "");
+  EXPECT_EQ(bearer_or_basic_token("Bearerabc"), "");
+  EXPECT_EQ(bearer_or_basic_token("Digest abc"), "");
+  EXPECT_EQ(bearer_or_basic_token(""), "");
+}
+
+TEST(access_policy, tokens_are_required_once_set_and_replaced_by_a_reload) {
+  access_policy access;
+  EXPECT_FALSE(access.tokens_required());
+  EXPECT_TRUE(access.token_valid(""));
+  access.set_tokens(std::make_shared<const token_set>(std::vector<std::string>{"old"}));
+  EXPECT_TRUE(access.tokens_required());
+  EXPECT_TRUE(access.token_valid("old"));
+  EXPECT_FALSE(access.token_valid(""));
+  access.set_tokens(std::make_shared<const token_set>(std::vector<std::string>{"new"}));
+  EXPECT_FALSE(access.token_valid("old"));
+  EXPECT_TRUE(access.token_valid("new"));
+}
+
+TEST(access_policy, hosts_are_the_listen_addresses_localhost_and_allowed_names) {
+  access_policy access;
+  access.set_listen_addresses({"127.0.0.1:8000", "[::1]:8000"});
+  access.allowed_hosts = {"rpc.example"};
+  for (const char* ok : {"", "127.0.0.1", "127.0.0.1:9", "[::1]:8000", "localhost",
+                         "LOCALHOST:80", "app.localhost", "rpc.example", "RPC.Example:443"}) {
+    EXPECT_TRUE(access.host_allowed(ok)) << ok;
+  }
+  for (const char* refused : {"evil.example", "127.0.0.2", "10.0.0.1:8000", "localhost.evil",
+                              "example.localhost.evil", "rpc.example.evil", ":80", "[]"}) {
+    EXPECT_FALSE(access.host_allowed(refused)) << refused;
+  }
+  access.set_listen_addresses({"0.0.0.0:8000"});
+  EXPECT_TRUE(access.host_allowed("10.0.0.1:8000"));  // a wildcard listener: any IP address
+  EXPECT_FALSE(access.host_allowed("evil.example"));  // but no name
+  access.allowed_hosts = {"*"};
+  EXPECT_TRUE(access.host_allowed("evil.example"));
+}
+
+TEST(access_policy, origins_are_compared_whole_and_case_insensitively) {
+  access_policy access;
+  EXPECT_FALSE(access.origin_allowed("http://ok.example"));
+  access.allowed_origins = {"http://ok.example"};
+  EXPECT_TRUE(access.origin_allowed("HTTP://OK.example"));
+  EXPECT_FALSE(access.origin_allowed("http://ok.example.evil"));
+  EXPECT_FALSE(access.origin_allowed("https://ok.example"));
+  EXPECT_FALSE(access.origin_allowed("null"));
+}
+
+TEST(access_policy, failures_are_free_three_times_then_slowed_down_per_address) {
+  access_policy access;
+  using std::chrono::milliseconds;
+  for (int i = 0; i < access_policy::free_failures; ++i) {
+    EXPECT_EQ(access.record_failure("10.0.0.1:1000"), milliseconds(0));
+  }
+  EXPECT_EQ(access.record_failure("10.0.0.1:1001"), milliseconds(250));  // another port
+  EXPECT_EQ(access.record_failure("10.0.0.1:1002"), milliseconds(500));
+  EXPECT_EQ(access.record_failure("10.0.0.2:1000"), milliseconds(0));  // another peer
+  for (int i = 0; i < 10; ++i) access.record_failure("10.0.0.1:1");
+  EXPECT_EQ(access.record_failure("10.0.0.1:1"), access_policy::max_penalty);
+}
+
+namespace {
+
+/// Feeds one HTTP request to a new session of `host` and returns what it wrote.
+std::string answer_of(fake_host& host, const std::string& request) {
+  auto s = open(http::server, host);
+  feed(*s, request);
+  return host.out;
+}
+
+}  // namespace
+
+TEST(http_unit, an_origin_not_allowed_is_403_and_an_allowed_one_gets_cors_headers) {
+  const std::string json = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  fake_host refused;
+  EXPECT_EQ(answer_of(refused, post("/", "application/json", json, "Origin: http://evil\r\n"))
+                .rfind("HTTP/1.1 403", 0),
+            0u);
+  EXPECT_TRUE(refused.dispatched.empty());
+  fake_host allowed;
+  allowed.access_.allowed_origins = {"http://ok.example"};
+  const std::string out =
+      answer_of(allowed, post("/", "application/json", json, "Origin: http://ok.example\r\n"));
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(out.find("Access-Control-Allow-Origin: http://ok.example\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Vary: Origin\r\n"), std::string::npos);
+  EXPECT_EQ(allowed.dispatched.size(), 1u);
+  fake_host preflight;
+  preflight.access_.allowed_origins = {"http://ok.example"};
+  const std::string pre = answer_of(
+      preflight, "OPTIONS /RPC2 HTTP/1.1\r\nHost: x\r\nOrigin: http://ok.example\r\n"
+                 "Access-Control-Request-Method: POST\r\n\r\n");
+  EXPECT_EQ(pre.rfind("HTTP/1.1 204", 0), 0u) << pre;
+  EXPECT_NE(pre.find("Access-Control-Allow-Methods: POST"), std::string::npos);
+  EXPECT_NE(pre.find("Access-Control-Allow-Headers: Content-Type, Authorization"),
+            std::string::npos);
+}
+
+TEST(http_unit, a_host_that_is_not_the_server_is_403_and_runs_nothing) {
+  fake_host host;
+  host.access_.allowed_hosts.clear();
+  host.access_.set_listen_addresses({"127.0.0.1:8000"});
+  const std::string json = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  std::string request = post("/", "application/json", json);
+  request.replace(request.find("Host: x"), 7, "Host: attacker.example:8000");
+  EXPECT_EQ(answer_of(host, request).rfind("HTTP/1.1 403", 0), 0u);
+  EXPECT_TRUE(host.dispatched.empty());
+}
+
+TEST(http_unit, metrics_needs_the_token_when_the_server_has_tokens) {
+  fake_host host;
+  host.access_.set_tokens(std::make_shared<const token_set>(std::vector<std::string>{"tok"}));
+  const std::string out = answer_of(host, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                                          "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                          "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                                          "Authorization: Bearer tok\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+  EXPECT_NE(out.find("WWW-Authenticate: Bearer realm=\"netcall\"\r\n"), std::string::npos);
+  EXPECT_NE(out.find("HTTP/1.1 200 OK\r\nServer: netcall\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: 3"),
+            std::string::npos);  // /healthz
+  EXPECT_NE(out.find("netcall_test_metric 1"), std::string::npos);
+}
+
+TEST(http_unit, calls_carry_the_request_token_and_an_unauthenticated_answer_is_401) {
+  fake_host host({}, [](request& r, response& answer) {
+    if (r.meta.token != "tok") {
+      answer.error = make_fault(status_code::unauthenticated, "unauthenticated");
+    } else {
+      answer.result = value(1);
+    }
+    return true;
+  });
+  const std::string json = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  const std::string out = answer_of(
+      host, post("/", "application/json", json) +
+                post("/", "application/json", json, "Authorization: Bearer tok\r\n"));
+  ASSERT_EQ(host.dispatched.size(), 2u);
+  EXPECT_EQ(host.dispatched[0].meta.token, "");
+  EXPECT_EQ(host.dispatched[1].meta.token, "tok");
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+  EXPECT_NE(out.find("WWW-Authenticate: Basic realm=\"netcall\""), std::string::npos);
+  const auto second = out.find("HTTP/1.1 200");
+  ASSERT_NE(second, std::string::npos) << out;
+  EXPECT_EQ(out.find("WWW-Authenticate", second), std::string::npos);  // per request
+}
+
+TEST(http_unit, a_transfer_encoding_that_does_not_end_in_chunked_is_refused) {
+  // RFC 9112 §6.3: the body's length cannot be known; what follows must not be read as a
+  // second request.
+  const std::string hidden = post("/", "application/json", R"({"jsonrpc":"2.0","method":"m","id":1})");
+  for (const char* coding : {"gzip", "chunked, gzip", "identity"}) {
+    fake_host host;
+    const std::string out = answer_of(
+        host, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              "Transfer-Encoding: " + std::string(coding) + "\r\n\r\n" + hidden);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << coding << ": " << out;
+    EXPECT_TRUE(host.dispatched.empty()) << coding;
+  }
+  fake_host chunked;
+  answer_of(chunked, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(chunked.out.rfind("HTTP/1.1 400", 0) != 0u);  // ends in chunked: a length known
 }

@@ -1,6 +1,7 @@
 // The server's call pipeline as assembled from server_options (server/server_pipeline.hpp):
 // the procedure runner, the built-in system.* procedures, --delay, at-most-once by idempotency
 // key and the shutdown gate, on calls of no connection run on an event loop in this thread.
+#include "common/token_set.hpp"
 #include "server/server_pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -19,7 +20,10 @@ namespace {
 using namespace std::chrono_literals;
 
 struct fixture : ::testing::Test {
-  explicit fixture(server_options o = {}) : options(std::move(o)) {
+  /// `tokens`: the server requires one of them (SPEC §6; the auth interceptor is in the chain).
+  explicit fixture(server_options o = {}, std::vector<std::string> tokens = {})
+      : options(std::move(o)) {
+    if (!tokens.empty()) access.set_tokens(std::make_shared<const token_set>(std::move(tokens)));
     procedures.bind("subtract", [](std::int64_t a, std::int64_t b) { return a - b; },
                     {"minuend", "subtrahend"}, "Subtracts.");
     procedures.bind("fail", []() -> int { throw std::runtime_error("it broke"); });
@@ -381,6 +385,94 @@ TEST_F(cluster_fixture, apply_naming_this_node_otherwise_is_refused) {
   auto bad = call_from("127.0.0.1:40000", "system.cluster.apply", array{"alpha", "nodes: ["});
   ASSERT_TRUE(bad->error);
   EXPECT_EQ(bad->error->code, -32602);
+}
+
+// ---- tokens (SPEC §6) ---------------------------------------------------------------------------
+
+namespace {
+
+struct with_tokens : fixture {
+  with_tokens() : fixture({}, {"right-token"}) {}
+
+  /// A call from a connection's peer `peer` over `protocol`, with `token` in its metadata (as
+  /// the HTTP unit puts the Authorization header's).
+  std::optional<response> call_over(std::string_view protocol, peer_info& peer,
+                                    const std::string& method, value params,
+                                    std::string token = {}) {
+    auto out = std::make_shared<std::optional<response>>();
+    boost::asio::post(loop.io(), [&] {
+      call& c = loop.acquire_detached([out](response& r) { *out = r; });
+      c.req.method = method;
+      c.req.params = std::move(params);
+      c.req.id = 1;
+      c.req.meta.protocol = protocol;
+      c.req.meta.token = std::move(token);
+      c.req.meta.peer = &peer;
+      server->calls().handle(c);
+    });
+    run_until([&] { return out->has_value(); });
+    return *out;
+  }
+};
+
+}  // namespace
+
+TEST_F(with_tokens, a_raw_call_before_authentication_is_refused_and_not_run) {
+  peer_info peer{"127.0.0.1:5000", {}};
+  auto r = call_over(protocol_names::jsonrpc, peer, "counter.increment", array{});
+  ASSERT_TRUE(r && r->error);
+  EXPECT_EQ(r->error->code, -32003);
+  EXPECT_EQ(counter, 0);
+  peer.authenticated = true;  // what a right system.authenticate does to its connection
+  r = call_over(protocol_names::msgpack, peer, "counter.increment", array{});
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->error);
+  EXPECT_EQ(counter, 1);
+}
+
+TEST_F(with_tokens, system_authenticate_answers_true_only_for_a_right_token) {
+  peer_info peer{"127.0.0.1:5000", {}};
+  auto wrong = call_over(protocol_names::jsonrpc, peer, "system.authenticate", array{"nope"});
+  ASSERT_TRUE(wrong && wrong->error);
+  EXPECT_EQ(wrong->error->code, -32003);
+  auto malformed = call_over(protocol_names::jsonrpc, peer, "system.authenticate", array{1});
+  ASSERT_TRUE(malformed && malformed->error);
+  EXPECT_EQ(malformed->error->code, -32602);
+  auto right =
+      call_over(protocol_names::jsonrpc, peer, "system.authenticate", array{"right-token"});
+  ASSERT_TRUE(right);
+  EXPECT_FALSE(right->error);
+  EXPECT_EQ(right->result, value(true));
+}
+
+TEST_F(with_tokens, http_calls_are_checked_by_their_own_token_every_time) {
+  peer_info peer{"127.0.0.1:5000", {}};
+  peer.authenticated = true;  // a raw connection's state never counts for HTTP
+  for (auto protocol : {protocol_names::jsonrpc_http, protocol_names::xmlrpc}) {
+    auto missing = call_over(protocol, peer, "counter.increment", array{});
+    ASSERT_TRUE(missing && missing->error);
+    EXPECT_EQ(missing->error->code, -32003);
+    auto wrong = call_over(protocol, peer, "counter.increment", array{}, "wrong");
+    ASSERT_TRUE(wrong && wrong->error);
+    EXPECT_EQ(wrong->error->code, -32003);
+  }
+  EXPECT_EQ(counter, 0);
+  auto right = call_over(protocol_names::xmlrpc, peer, "counter.increment", array{}, "right-token");
+  ASSERT_TRUE(right);
+  EXPECT_FALSE(right->error);
+  EXPECT_EQ(counter, 1);
+}
+
+TEST(admin_procedures, run_for_loopback_peers_or_authenticated_calls) {
+  peer_info local{"127.0.0.1:1", {}};
+  peer_info remote{"10.1.2.3:1", {}};
+  call_metadata meta;
+  meta.peer = &local;
+  EXPECT_TRUE(admin_allowed(meta));
+  meta.peer = &remote;
+  EXPECT_FALSE(admin_allowed(meta));
+  meta.authenticated = true;  // the call carried one of the server's tokens
+  EXPECT_TRUE(admin_allowed(meta));
 }
 
 TEST(loopback_peers, are_127_8_and_v6_loopback_only) {
