@@ -8,7 +8,8 @@
 // session waits and resumes, as with a slow procedure). Beyond "never crash, never leak, never
 // hang", it checks that what the session writes is one HTTP response per request it took (after
 // any "100 Continue"), each parsing as the response to that request (version, keep-alive,
-// HEAD), and that 200 bodies are readable by netcall's own client codecs.
+// HEAD), and that 200 bodies are readable by netcall's own client codecs. Half of the inputs
+// meet the checks of SPEC §6 (a token for /metrics, Origin, Host), which answer too.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/token_set.hpp"
 #include "fake_host.hpp"
 #include "fuzz_support.hpp"
 #include "protocol/http/message.hpp"
@@ -127,7 +129,7 @@ void check_output(const std::string& out, const std::vector<asked>& requests, bo
 }
 
 /// The transport's loop over `input` as one connection, reads of at most `step` bytes.
-void serve_connection(std::string_view input, std::size_t step, bool answer_later) {
+void serve_connection(std::string_view input, std::size_t step, bool answer_later, bool guarded) {
   bool refused = false;
   const std::vector<asked> requests = requests_in(input, step, refused);
 
@@ -136,6 +138,14 @@ void serve_connection(std::string_view input, std::size_t step, bool answer_late
     answer.result = req.params;
     return true;
   });
+  if (guarded) {
+    // SPEC §6 in force: a token (`tok`), one allowed origin, the Host checked against a listen
+    // address; the session must still answer each request exactly once.
+    host.access_.set_tokens(std::make_shared<const token_set>(std::vector<std::string>{"tok"}));
+    host.access_.allowed_origins = {"http://ok.example"};
+    host.access_.allowed_hosts.clear();
+    host.access_.set_listen_addresses({"127.0.0.1:8000", "[::1]:8000"});
+  }
   auto session = http::server.make_session(host);
   host.session = session.get();
   std::string carry;
@@ -185,6 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // of 1 to 97 bytes, so requests and bodies straddle reads. One in three has its calls answered
   // later instead of at once.
   const std::size_t step = h % 4 == 0 ? input.size() : 1 + (h >> 8) % 97;
-  serve_connection(input, step == 0 ? 1 : step, (h >> 16) % 3 == 0);
+  // Half of them meet a server with a token, an allowed origin and a checked Host.
+  serve_connection(input, step == 0 ? 1 : step, (h >> 16) % 3 == 0, (h >> 24) % 2 == 0);
   return 0;
 }

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-45}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(jsonrpc xmlrpc msgpack http); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(jsonrpc xmlrpc msgpack http tls); fi
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc)}
 out=$build/fuzz
