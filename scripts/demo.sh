@@ -2,7 +2,8 @@
 # `make demo` (SPEC §1): starts two netcalld nodes on loopback, calls them over every protocol,
 # shows a remote error, a timeout and introspection, then makes the two a cluster (SPEC §5):
 # apply, routed calls by name and `any`, a gateway called from Python, and failover after one
-# node is killed. Stops every node it started (by PID).
+# node is killed; then a node with TLS and a token (SPEC §6): one TLS call, one refused call, and
+# a web page's cross-origin request refused. Stops every node it started (by PID).
 set -euo pipefail
 bin=${1:-build/bin}
 py=/usr/bin/python3
@@ -141,5 +142,28 @@ wait "${pids[1]}" 2>/dev/null || true
 show "$bin/netcall" call --cluster "$cluster" any add 2 3
 show "$bin/netcall" bench --cluster "$cluster" any add 2 3 --calls 2000 --concurrency 8 --warmup 0ms
 show "$bin/netcall" cluster status "$cluster"
+echo
+echo "== Security (SPEC §6, docs/security.md): TLS and a token on one port, beside plain clients"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj "/CN=demo CA" -keyout "$workdir/ca.key" -out "$workdir/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+  -keyout "$workdir/server.key" -out "$workdir/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$workdir/san.ext"
+openssl x509 -req -in "$workdir/server.csr" -CA "$workdir/ca.pem" -CAkey "$workdir/ca.key" \
+  -CAcreateserial -days 1 -extfile "$workdir/san.ext" -out "$workdir/server.pem" 2>/dev/null
+openssl rand -hex 16 >"$workdir/tokens"
+token=$(cat "$workdir/tokens")
+start_node secure --tls-cert "$workdir/server.pem" --tls-key "$workdir/server.key" \
+  --token-file "$workdir/tokens"
+secure=127.0.0.1:$port
+echo "-- a TLS call with the token (verified against the demo CA)"
+show "$bin/netcall" call --tls --ca "$workdir/ca.pem" --token "$token" "$secure" add 20 22
+echo "-- the same port without the token: refused, not run (-32003)"
+show "$bin/netcall" call "$secure" counter.increment
+echo "-- a web page's cross-origin POST (text/plain, Origin): 403, whatever the token"
+show curl -s -o /dev/null -w "HTTP %{http_code}\n" -H 'Content-Type: text/plain' \
+  -H 'Origin: http://evil.example' -d '{"jsonrpc":"2.0","id":1,"method":"counter.increment"}' \
+  "http://$secure/anything"
+show "$bin/netcall" call --tls --ca "$workdir/ca.pem" --token "$token" "$secure" counter.get
 echo
 echo "demo finished; stopping the nodes"

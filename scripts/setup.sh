@@ -14,6 +14,9 @@ packages=(
   # Clusters (SPEC §5): a real etcd 3.4 for the registry tests, which start their own on free
   # loopback ports (Debian's package may also start a system etcd on 2379; nothing here uses it).
   etcd-server etcd-client
+  # Security (SPEC §6): the openssl tool makes the certificates of the tests and the demo, curl
+  # sends the demo's cross-origin request.
+  openssl curl
 )
 
 missing=()
