@@ -46,7 +46,8 @@ void set_modern_defaults(SSL_CTX* ctx) {
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                           "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-  // A write hands the whole buffer to the memory BIO at once.
+  // An idle connection holds no record buffers (as a plain one holds no read buffer): OpenSSL
+  // frees them when empty.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 

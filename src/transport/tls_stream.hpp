@@ -53,8 +53,13 @@ inline bool is_tls_handshake(std::string_view first_bytes) {
          (first_bytes.size() < 2 || first_bytes[1] == 0x03);
 }
 
+/// TLS over another byte stream (the server's accepted TCP stream, or a client's). Reads
+/// decrypt what arrived; a write encrypts all of its bytes at once and completes when their
+/// records are written; `shutdown_send` sends close_notify before the inner FIN. Every member
+/// runs on the inner stream's executor, as byte_stream says.
 class tls_stream final : public byte_stream {
  public:
+  /// Which side of the handshake this end plays.
   enum class role { client, server };
 
   /// Wraps `inner`. `already_read`: bytes of the handshake the server read while sniffing.
