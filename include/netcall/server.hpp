@@ -234,8 +234,8 @@ struct server_options {
 
 /// An RPC server: a registry of procedures served on one or more listening ports.
 ///
-/// Every call goes through one pipeline of interceptors (limits, `--delay`, at-most-once by
-/// idempotency key, refusal while shutting down) to its procedure; the built-in `system.*`
+/// Every call goes through one pipeline of interceptors (limits, `--delay`, tokens, at-most-once
+/// by idempotency key, refusal while shutting down, cluster routing) to its procedure; the built-in `system.*`
 /// procedures are registry entries like any other (docs/architecture.md).
 class server {
  public:

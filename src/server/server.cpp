@@ -132,8 +132,11 @@ std::vector<std::string> server::start() {
       [this] {
         try {
           reload();
-          spdlog::info("SIGHUP: reloaded{}{}", impl_->options.token_file.empty() ? "" : " tokens",
-                       impl_->tls ? " TLS certificate and key" : "");
+          const bool tokens = !impl_->options.token_file.empty();
+          const bool tls = impl_->tls != nullptr;
+          spdlog::info("SIGHUP: reloaded{}{}{}{}", tokens ? " tokens" : "",
+                       tokens && tls ? " and" : "", tls ? " TLS certificate and key" : "",
+                       tokens || tls ? "" : " nothing (no token file, no certificate)");
         } catch (const std::exception& e) {
           spdlog::error("SIGHUP: reload failed, keeping what was loaded: {}", e.what());
         }

@@ -16,8 +16,8 @@ std::vector<interceptor*> chain_of(const server_options& options, bool tokens,
                                    interceptor& dedup, interceptor& gate, interceptor& router,
                                    interceptor& runner) {
   std::vector<interceptor*> chain{&limit};
-  if (tokens) chain.push_back(&auth);
   if (options.response_delay.count() > 0) chain.push_back(&delay);
+  if (tokens) chain.push_back(&auth);
   for (interceptor* i : {&dedup, &gate, &router, &runner}) chain.push_back(i);
   return chain;
 }

@@ -2,13 +2,15 @@
 /// \file
 /// The server's call pipelines, assembled from server_options (docs/architecture.md):
 ///
-///   calls:   in_flight_limit → auth (with tokens) → delay (when --delay is set) → dedup
+///   calls:   in_flight_limit → delay (when --delay is set) → auth (with tokens) → dedup
 ///            → shutdown_gate → cluster_router → runner
 ///   entries: in_flight_limit → cluster_router → runner   (the calls inside system.multicall)
 ///
 /// Outermost first: the in-flight limit refuses before anything else (it also bounds the calls
-/// auth holds while slowing a peer down); auth refuses calls without a valid token (SPEC §6),
-/// so nothing inside it runs for them; --delay holds answers;
+/// auth holds while slowing a peer down); --delay holds answers (not refusals); auth refuses
+/// calls without a valid token (SPEC §6), so nothing inside it runs for them, and sees
+/// `system.authenticate`'s answer before --delay holds it, so the calls pipelined behind it on
+/// the connection are authenticated;
 /// dedup answers retries and moves their arrival back to the first attempt's, which --delay
 /// counts from; the shutdown gate refuses new calls once stopping; the cluster router answers
 /// or forwards (gateway) what the placement sends to other nodes (SPEC §5); the runner runs the

@@ -119,6 +119,13 @@ class Tokens(unittest.TestCase):
             self.assertTrue(c.closed_by_server())
         self.assertEqual(self.count(), before)
 
+    def test_a_second_wrong_system_authenticate_closes_an_authenticated_connection(self):
+        with LineClient(self.server.port) as c:
+            self.assertEqual(c.call("system.authenticate", [TOKEN], id=1)["result"], True)
+            self.assertEqual(c.call("system.authenticate", ["nope"], id=2)["error"]["code"],
+                             -32003)
+            self.assertTrue(c.closed_by_server())
+
     def test_system_authenticate_with_malformed_params_is_invalid_params(self):
         with LineClient(self.server.port) as c:
             self.assertEqual(c.call("system.authenticate", [1])["error"]["code"], -32602)
@@ -158,6 +165,20 @@ class Tokens(unittest.TestCase):
                                              "\r\n" % TOKEN).encode())
         self.assertEqual(status_of(opened), 200)
         self.assertIn(b"netcall_connections_total", opened)
+
+
+class TokensWithDelay(unittest.TestCase):
+    def test_calls_pipelined_behind_system_authenticate_are_authenticated_under_delay(self):
+        # --delay holds answers; the connection is authenticated before the answer is held.
+        with Netcalld("--token", TOKEN, "--delay", "200ms") as d:
+            for protocol in ("jsonrpc", "msgpack"):
+                with self.subTest(protocol=protocol):
+                    r = run(["call", "--protocol", protocol, "--token", TOKEN, d.address, "add",
+                             "1", "2"])
+                    self.assertEqual((r.returncode, r.stdout), (0, "3\n"), r.stderr)
+            refused = run(["call", "--protocol", "msgpack", d.address, "add", "1", "2"])
+            self.assertEqual(refused.returncode, 1)
+            self.assertIn("-32003", refused.stderr)
 
 
 class Rotation(unittest.TestCase):

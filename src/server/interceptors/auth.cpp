@@ -30,12 +30,14 @@ verdict auth::on_call(call& c) {
     }
     return refuse(c, "unauthenticated: wrong token; the call was not run", true);
   }
-  if (m.peer != nullptr && m.peer->authenticated) {
-    m.authenticated = true;
+  if (c.req.method == authenticate_method) {
+    // system.authenticate checks the token (again, on a connection that already did: a wrong
+    // one closes it too); on_answer sees how it went.
+    c.marks |= authenticating;
     return verdict::proceed;
   }
-  if (c.req.method == authenticate_method) {
-    c.marks |= authenticating;  // system.authenticate checks the token; on_answer sees how
+  if (m.peer != nullptr && m.peer->authenticated) {
+    m.authenticated = true;
     return verdict::proceed;
   }
   return refuse(c, "unauthenticated: call system.authenticate(token) first on this connection; "

@@ -8,10 +8,11 @@
 namespace netcall::detail {
 
 verdict delay::on_answer(call& c) {
-  // A call refused without running (a limit, or shutdown) is told at once, so its client can go
+  // A call refused without running (a limit, shutdown, no token) is told at once, so its client can go
   // elsewhere: only answers of calls that ran are held.
   if (c.answer.error && (c.answer.error->code == wire_code(status_code::resource_exhausted) ||
-                         c.answer.error->code == wire_code(status_code::unavailable))) {
+                         c.answer.error->code == wire_code(status_code::unavailable) ||
+                         c.answer.error->code == wire_code(status_code::unauthenticated))) {
     return verdict::proceed;
   }
   const auto due = saturating_add(c.req.meta.arrival, delay_);

@@ -2,7 +2,7 @@
 /// \file
 /// `--delay` (SPEC §2): no answer to a call leaves before its first arrival + the delay,
 /// whichever attempt it answers. Refusals of calls that did not run (-32001 a limit, -32002
-/// shutting down) leave at once: they are not the slow server's answers. The dedup interceptor (inside this one) moves a retry's
+/// shutting down, -32003 no token) leave at once: they are not the slow server's answers. The dedup interceptor (inside this one) moves a retry's
 /// `meta.arrival` back to its first attempt's, so a retry waits for that same moment and starts
 /// no second delay. A timer, never a blocked thread.
 
