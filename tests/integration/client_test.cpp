@@ -1,9 +1,11 @@
 // The native C++ client (include/netcall/client.hpp) against a real netcalld process.
 #include "netcall/client.hpp"
+#include "netcall/server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <coroutine>
 #include <future>
 #include <thread>
@@ -257,4 +259,99 @@ TEST(client_failures, blocking_call_from_a_callback_is_refused) {
     }
   });
   EXPECT_EQ(what.get_future().get(), "logic_error");
+}
+
+// ---- security through the library (SPEC §6): a user's own server and client --------------------
+
+namespace {
+
+/// Runs `command` with /bin/sh; fails the test when it fails.
+void shell(const std::string& command) {
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate "CN=netcall client" in a
+/// fresh directory (the openssl tool, as tests/support/harness.py make_pki).
+std::string make_certificates() {
+  char dir_template[] = "/tmp/netcall-client-test-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  shell("cd " + dir + " && openssl req -x509 " + ec +
+        " -keyout ca.key -out ca.pem -days 1 -subj '/CN=test CA' 2>/dev/null");
+  for (const char* who : {"server", "client"}) {
+    const std::string name = who;
+    shell("cd " + dir + " && openssl req " + ec + " -keyout " + name + ".key -out " + name +
+          ".csr -subj '/CN=netcall " + name + "' 2>/dev/null && printf '" +
+          (name == "server" ? "subjectAltName=IP:127.0.0.1" : "extendedKeyUsage=clientAuth") +
+          "\\n' > " + name + ".ext && openssl x509 -req -in " + name +
+          ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile " + name +
+          ".ext -out " + name + ".pem 2>/dev/null");
+  }
+  return dir;
+}
+
+}  // namespace
+
+TEST(library_security, tls_client_certificates_and_tokens_on_every_protocol) {
+  const std::string dir = make_certificates();
+  server_options so;
+  so.listen = {"127.0.0.1:0"};
+  so.threads = 1;
+  so.tokens = {"library-token"};
+  so.tls_cert_file = dir + "/server.pem";
+  so.tls_key_file = dir + "/server.key";
+  so.tls_client_ca_file = dir + "/ca.pem";
+  so.tls_only = true;
+  server srv(so);
+  // What a procedure knows of its caller: the verified certificate subject, TLS, the token.
+  srv.procedures().add_async(
+      {"whoami", {}, {{"struct"}}, "The caller as the server sees it."},
+      [](array, call_context& ctx, completion done) {
+        const call_metadata& m = ctx.metadata();
+        done({value(structure{{"identity", m.peer ? m.peer->tls_identity : ""},
+                              {"tls", m.peer != nullptr && m.peer->tls},
+                              {"authenticated", m.authenticated}}),
+              std::nullopt});
+      });
+  const std::string address = srv.start().at(0);
+  std::thread runner([&] { srv.run(); });
+  for (protocol p : every_protocol) {
+    SCOPED_TRACE(name_of(p));
+    client_options co;
+    co.protocol = p;
+    co.token = "library-token";
+    co.tls_ca_file = dir + "/ca.pem";
+    co.tls_cert_file = dir + "/client.pem";
+    co.tls_key_file = dir + "/client.key";
+    client c(address, co);
+    const value who = c.call("whoami");
+    EXPECT_EQ(*who.find("identity"), value("CN=netcall client"));
+    EXPECT_EQ(*who.find("tls"), value(true));
+    EXPECT_EQ(*who.find("authenticated"), value(true));
+
+    client_options wrong = co;
+    wrong.token = "not-the-token";
+    client refused(address, wrong);
+    try {
+      refused.call("whoami");
+      ADD_FAILURE() << "a wrong token was accepted";
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), status_code::unauthenticated) << e.what();
+    }
+
+    client_options anonymous = co;
+    anonymous.tls_cert_file.clear();
+    anonymous.tls_key_file.clear();
+    anonymous.timeout = std::chrono::seconds(2);
+    client no_certificate(address, anonymous);
+    try {
+      no_certificate.call("whoami");
+      ADD_FAILURE() << "a client without a certificate was served";
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), status_code::unavailable) << e.what();
+    }
+  }
+  srv.stop();
+  runner.join();
+  shell("rm -rf " + dir);
 }
