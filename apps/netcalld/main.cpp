@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_flag("--tls-only", options.tls_only, "Refuse connections that do not start with TLS");
   app.add_option("--tls-client-ca", options.tls_client_ca_file,
-                 "Require client certificates signed by this CA (PEM)")
+                 "Require client certificates signed by this CA (PEM); implies --tls-only")
       ->type_name("FILE");
   app.add_option("--allow-origin", options.allow_origins,
                  "A web origin (https://app.example.com) whose browser requests are answered, "

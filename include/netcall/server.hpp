@@ -222,7 +222,8 @@ struct server_options {
   /// Refuse connections that do not start with TLS (`--tls-only`; needs a certificate).
   bool tls_only = false;
   /// Require client certificates signed by this CA, PEM (`--tls-client-ca`); the verified
-  /// subject is `peer_info::tls_identity`.
+  /// subject is `peer_info::tls_identity`. Implies `tls_only`: a plain connection has no
+  /// certificate.
   std::string tls_client_ca_file;
   /// Web origins ("https://app.example.com") whose browser requests are answered, with CORS
   /// headers (`--allow-origin`; "*" for any). Any other request with an Origin gets 403.

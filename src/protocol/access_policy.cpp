@@ -92,6 +92,7 @@ bool access_policy::host_allowed(std::string_view host) const {
 std::chrono::milliseconds access_policy::record_failure(std::string_view peer_address) {
   const auto now = std::chrono::steady_clock::now();
   std::string ip(host_of(peer_address));
+  any_failure_.store(true, std::memory_order_relaxed);
   std::lock_guard lock(failures_mutex_);
   constexpr std::size_t max_peers = 10'000;
   if (failures_.size() >= max_peers && !failures_.contains(ip)) {
@@ -111,7 +112,19 @@ std::chrono::milliseconds access_policy::record_failure(std::string_view peer_ad
   ++f.count;
   if (f.count <= free_failures) return std::chrono::milliseconds(0);
   const int doublings = std::min(f.count - free_failures - 1, 8);
-  return std::min(std::chrono::milliseconds(250) * (1 << doublings), max_penalty);
+  const auto penalty = std::min(std::chrono::milliseconds(250) * (1 << doublings), max_penalty);
+  f.blocked_until = now + penalty;
+  return penalty;
+}
+
+std::chrono::milliseconds access_policy::blocked_for(std::string_view peer_address) {
+  if (!any_failure_.load(std::memory_order_relaxed)) return std::chrono::milliseconds(0);
+  std::lock_guard lock(failures_mutex_);
+  const auto it = failures_.find(std::string(host_of(peer_address)));
+  if (it == failures_.end()) return std::chrono::milliseconds(0);
+  const auto left = it->second.blocked_until - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(left);
 }
 
 }  // namespace netcall::detail

@@ -58,18 +58,22 @@ class access_policy {
 
   // ---- failed authentications ----
 
-  /// Failures a peer (by IP address) may have within `failure_window` before its failures are
-  /// slowed down.
+  /// Wrong tokens a peer (by IP address) may send within `failure_window` before it is
+  /// blocked.
   static constexpr int free_failures = 3;
   /// A peer's failures are forgotten after this long without one.
   static constexpr std::chrono::seconds failure_window{60};
-  /// The longest wait added to one failure.
+  /// The longest a peer is blocked after one failure.
   static constexpr std::chrono::milliseconds max_penalty{4'000};
 
-  /// Counts a failed authentication of the peer at `peer_address` ("HOST:PORT") and returns how
-  /// long its refusal should wait: 0 for the first `free_failures`, then 250 ms doubling up to
-  /// `max_penalty`. At most 10000 peers are remembered (the oldest are forgotten first).
+  /// Counts a wrong token from the peer at `peer_address` ("HOST:PORT") and returns how long
+  /// the peer is blocked from now on: 0 for its first `free_failures`, then 250 ms doubling up
+  /// to `max_penalty`. While blocked, a peer's tokens are refused without being checked, so a
+  /// client guesses at most once per penalty however many connections or pipelined calls it
+  /// uses. At most 10000 peers are remembered (the oldest are forgotten first).
   std::chrono::milliseconds record_failure(std::string_view peer_address);
+  /// How much longer the peer at `peer_address` is blocked (0: not blocked).
+  std::chrono::milliseconds blocked_for(std::string_view peer_address);
 
  private:
   std::atomic<bool> required_{false};
@@ -80,7 +84,9 @@ class access_policy {
   struct failures {
     int count = 0;
     std::chrono::steady_clock::time_point last;
+    std::chrono::steady_clock::time_point blocked_until;
   };
+  std::atomic<bool> any_failure_{false};  // lets blocked_for skip the lock until one
   std::mutex failures_mutex_;
   std::unordered_map<std::string, failures> failures_;
 };

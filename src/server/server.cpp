@@ -59,7 +59,8 @@ std::unique_ptr<detail::tls_settings> tls_of(const server_options& o) {
   auto tls = std::make_unique<detail::tls_settings>();
   tls->context.store(detail::make_server_tls_context(o.tls_cert_file, o.tls_key_file,
                                                      o.tls_client_ca_file));
-  tls->tls_only = o.tls_only;
+  // Client certificates are required of every client: a plain connection has none.
+  tls->tls_only = o.tls_only || !o.tls_client_ca_file.empty();
   return tls;
 }
 

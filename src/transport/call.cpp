@@ -24,6 +24,11 @@ const std::shared_ptr<loop_anchor>& call::anchor() const { return loop_->anchor(
 
 bool call::on_loop_thread() const { return loop_->io().get_executor().running_in_this_thread(); }
 
+void call::close_connection_after_answer() {
+  close_connection_ = true;
+  if (connection_) connection_->stop_taking_calls();
+}
+
 void call::authenticate_connection() {
   if (connection_) connection_->peer_.authenticated = true;
 }

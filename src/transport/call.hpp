@@ -54,9 +54,10 @@ class call {
   /// The call's connection presented a valid token (SPEC §6): later calls on it are
   /// authenticated (`peer_info::authenticated`). No effect for a call of no connection.
   void authenticate_connection();
-  /// The call's connection closes once this call's answer is written, reading nothing more
-  /// (a wrong token on a raw TCP protocol, SPEC §6).
-  void close_connection_after_answer() { close_connection_ = true; }
+  /// From now on the call's connection runs nothing more (calls it dispatches are refused with
+  /// -32003, not run) and reads nothing more; it closes once the answers it was given, this
+  /// call's included, are written (a wrong token on a raw TCP protocol, SPEC §6).
+  void close_connection_after_answer();
 
   /// True for a child call (see make_child).
   bool is_child() const { return child_; }

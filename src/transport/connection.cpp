@@ -144,6 +144,9 @@ asio::awaitable<void> server_connection::serve_bytes() {
       verdict = session_->feed(data, consumed);
       feeding_ = false;
       flush();
+      // A batch's answer is in the output only once feed returned: a close asked for during
+      // it (a wrong token) happens after it.
+      if (close_after_answers_) close_after_flush();
     }
     resumed = false;
     if (verdict == server_session::verdict::close) close_after_flush();
@@ -286,7 +289,21 @@ void server_connection::dispatch(reply_tag tag) {
   loop_.metrics.count_call(c.req.meta.protocol);
   start_call(c);
   last_activity_ = c.req.meta.arrival;
+  if (refusing_calls_) {
+    // Behind a wrong token: answered, never run (SPEC §6).
+    c.fail(make_fault(status_code::unauthenticated,
+                      "unauthenticated: the connection is closing after a wrong token; the call "
+                      "was not run"));
+    c.finish();
+    return;
+  }
   shared_.handler.handle(c);
+}
+
+void server_connection::stop_taking_calls() {
+  refusing_calls_ = true;
+  reading_stopped_ = true;
+  notify();  // a session waiting to be resumed takes no more bytes
 }
 
 void server_connection::start_call(call&) {
@@ -300,10 +317,11 @@ void server_connection::deliver(call& c) {
   session_->on_answer(c.answer, c.tag_);
   if (c.close_connection_) {
     c.close_connection_ = false;  // the call goes back to the pool
-    close_when_written();
-    return;
+    close_after_answers_ = true;
   }
-  if (!feeding_) flush();
+  if (feeding_) return;  // serve_bytes writes, and closes, once the session's feed returned
+  flush();
+  if (close_after_answers_) close_after_flush();
 }
 
 void server_connection::call_finished() {

@@ -92,6 +92,9 @@ class server_connection final : public session_host,
   /// Takes no more calls and closes once the answers queued are written (the end of a
   /// shutdown), with a lingering close.
   void close_when_written();
+  /// Runs no more calls: reads stop, and what the session dispatches of the bytes it already
+  /// has is refused with -32003 (not run). See call::close_connection_after_answer.
+  void stop_taking_calls();
   /// True once closed.
   bool closed() const { return closed_; }
 
@@ -165,6 +168,8 @@ class server_connection final : public session_host,
   bool closed_ = false;
   bool peer_ended_ = false;
   bool reading_stopped_ = false;  // the session takes no more bytes
+  bool refusing_calls_ = false;   // dispatched calls are refused, not run (a wrong token)
+  bool close_after_answers_ = false;  // close once the answers given so far are written
   bool lingering_ = false;        // the sending side ended; waiting for the peer to close
   std::chrono::steady_clock::time_point linger_until_;
   bool slot_held_ = true;

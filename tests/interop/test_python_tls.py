@@ -192,8 +192,16 @@ class ClientCertificates(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_tls_client_ca_refuses_a_client_without_a_certificate(self):
+        # --tls-client-ca implies --tls-only: a plain connection has no certificate either.
         with Netcalld("--tls-cert", self.pki["server.pem"], "--tls-key", self.pki["server.key"],
-                      "--tls-client-ca", self.pki["ca.pem"], "--tls-only") as d:
+                      "--tls-client-ca", self.pki["ca.pem"]) as d:
+            with socket.create_connection(("127.0.0.1", d.port), timeout=5) as plain:
+                plain.sendall(b'{"jsonrpc":"2.0","id":1,"method":"counter.increment"}')
+                try:
+                    rest = plain.recv(4096)
+                except ConnectionError:
+                    rest = b""
+                self.assertEqual(rest, b"")
             anonymous = client_context(self.pki["ca.pem"])
             with self.assertRaises((ssl.SSLError, ConnectionError)):
                 with tls_socket(d.port, anonymous) as s:

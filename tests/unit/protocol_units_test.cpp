@@ -563,6 +563,11 @@ TEST(access_policy, failures_are_free_three_times_then_slowed_down_per_address) 
   EXPECT_EQ(access.record_failure("10.0.0.2:1000"), milliseconds(0));  // another peer
   for (int i = 0; i < 10; ++i) access.record_failure("10.0.0.1:1");
   EXPECT_EQ(access.record_failure("10.0.0.1:1"), access_policy::max_penalty);
+  // Blocked for the penalty, by address; others are not.
+  EXPECT_GT(access.blocked_for("10.0.0.1:9999"), milliseconds(3'000));
+  EXPECT_LE(access.blocked_for("10.0.0.1:9999"), access_policy::max_penalty);
+  EXPECT_EQ(access.blocked_for("10.0.0.2:1000"), milliseconds(0));
+  EXPECT_EQ(access.blocked_for("10.0.0.3:1000"), milliseconds(0));
 }
 
 namespace {
@@ -651,6 +656,23 @@ TEST(http_unit, calls_carry_the_request_token_and_an_unauthenticated_answer_is_4
   EXPECT_EQ(out.find("WWW-Authenticate", second), std::string::npos);  // per request
 }
 
+TEST(http_unit, an_http_1_1_request_has_exactly_one_host) {
+  // RFC 9112 §3.2: none (HTTP/1.1) or two are 400; the connection goes on (its framing holds).
+  fake_host host;
+  const std::string json = R"({"jsonrpc":"2.0","method":"m","id":1})";
+  std::string none = post("/", "application/json", json);
+  none.erase(none.find("Host: x\r\n"), 9);
+  std::string two = post("/", "application/json", json);
+  two.insert(two.find("Host: x\r\n"), "Host: 127.0.0.1\r\n");
+  std::string old = none;
+  old.replace(old.find("HTTP/1.1"), 8, "HTTP/1.0");
+  const std::string out = answer_of(host, none + two + old);
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  EXPECT_NE(out.find("HTTP/1.1 400", 1), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP/1.0 200"), std::string::npos) << out;  // HTTP/1.0 may omit it
+  EXPECT_EQ(host.dispatched.size(), 1u);
+}
+
 TEST(http_unit, a_transfer_encoding_that_does_not_end_in_chunked_is_refused) {
   // RFC 9112 §6.3: the body's length cannot be known; what follows must not be read as a
   // second request.
@@ -667,4 +689,11 @@ TEST(http_unit, a_transfer_encoding_that_does_not_end_in_chunked_is_refused) {
   answer_of(chunked, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
   EXPECT_TRUE(chunked.out.rfind("HTTP/1.1 400", 0) != 0u);  // ends in chunked: a length known
+  // HTTP/1.0 has no transfer codings (RFC 9112 §6.1): an HTTP/1.0 hop would frame it otherwise.
+  fake_host old;
+  answer_of(old, "POST / HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                     hidden);
+  EXPECT_NE(old.out.find(" 400 "), std::string::npos) << old.out;
+  EXPECT_TRUE(old.dispatched.empty());
 }

@@ -133,9 +133,9 @@ inline void append_http_head(std::string& out, const http_answer& a, unsigned ve
   out += "\r\n";
 }
 
-/// True when a request's Transfer-Encoding is present and does not end in `chunked`: its body
-/// length cannot be known, so it must be refused with 400 and the connection closed (RFC 9112
-/// §6.3 item 4). Otherwise the bytes of such a body would be read as the next request (request
+/// True when a request's Transfer-Encoding is present and does not end in `chunked`, or is in
+/// an HTTP/1.0 request: its body length cannot be known, so it must be refused with 400 and the
+/// connection closed (RFC 9112 §6.3 item 4, §6.1). Otherwise the bytes of such a body would be read as the next request (request
 /// smuggling). A request with both Transfer-Encoding and Content-Length is refused by Beast's
 /// parser itself (400, then close: RFC 9112 §6.3 item 3 allows the refusal and requires the
 /// close).
@@ -143,7 +143,9 @@ inline bool transfer_coding_unknown(const http_request_parser& parser) {
   const auto& fields = parser.get();
   const auto it = fields.find(boost::beast::http::field::transfer_encoding);
   if (it == fields.end()) return false;
-  return !parser.chunked();
+  // HTTP/1.0 has no transfer codings: such framing is faulty (RFC 9112 §6.1), and an HTTP/1.0
+  // intermediary would read the body otherwise.
+  return !parser.chunked() || fields.version() < 11;
 }
 
 /// Reads the requests of one connection, one after another, from the bytes as they arrive.
@@ -174,7 +176,8 @@ class http_request_reader {
       consumed += used;
       if (parser_->is_header_done() && transfer_coding_unknown(*parser_)) {
         refusal_ = text_answer(400, "malformed HTTP request: a Transfer-Encoding that does not "
-                                    "end in chunked (RFC 9112 section 6.3)\n");
+                                    "end in chunked, or in HTTP/1.0 (RFC 9112 sections 6.1, "
+                                    "6.3)\n");
         return step::refused;
       }
       if (!ec && parser_->is_done()) return step::request;

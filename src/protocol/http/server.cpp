@@ -93,6 +93,14 @@ class session final : public server_session {
     extra_headers_.clear();
     unauthenticated_ = false;
     access_policy& access = host_.access();
+    // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; more than one is refused in any
+    // version (which of them would the Host check read?).
+    const std::size_t hosts = req.count(beast_http::field::host);
+    if (hosts > 1 || (hosts == 0 && version_ >= 11)) {
+      write(text_answer(400, "malformed HTTP request: an HTTP/1.1 request has exactly one Host "
+                             "header\n"));
+      return true;
+    }
     const auto host = req[beast_http::field::host];
     if (!access.host_allowed(std::string_view(host.data(), host.size()))) {
       write(text_answer(403, "host not allowed: a request must name the server by an address it "
@@ -186,13 +194,15 @@ class session final : public server_session {
     const auto authorization = req[beast_http::field::authorization];
     const std::string token =
         bearer_or_basic_token(std::string_view(authorization.data(), authorization.size()));
-    if (access.token_valid(token)) return true;
-    // A wrong token counts as a failed guess (a missing one does not).
-    if (!token.empty() && access.record_failure(host_.peer().address).count() > 0) {
+    // A peer blocked after wrong tokens gets no check (access_policy::record_failure); a wrong
+    // token counts as a failed guess (a missing one does not).
+    if (!token.empty() && access.blocked_for(host_.peer().address).count() > 0) {
       extra_headers_ += "Retry-After: 5\r\n";
-      write(text_answer(429, "too many failed authentications: try again later\n"));
+      write(text_answer(429, "too many wrong tokens from this address: try again later\n"));
       return false;
     }
+    if (access.token_valid(token)) return true;
+    if (!token.empty()) access.record_failure(host_.peer().address);
     extra_headers_ += www_authenticate;
     write(text_answer(401, "unauthenticated: send the token as Authorization: Bearer TOKEN\n"));
     return false;

@@ -1,7 +1,7 @@
 #include "server/interceptors/auth.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <memory>
+#include <chrono>
+#include <string>
 
 namespace netcall::detail {
 
@@ -14,26 +14,45 @@ bool over_http(std::string_view protocol) {
   return protocol == protocol_names::jsonrpc_http || protocol == protocol_names::xmlrpc;
 }
 
+verdict refuse(call& c, std::string why) {
+  c.fail(make_fault(status_code::unauthenticated, std::move(why)));
+  return verdict::answered;
+}
+
+std::string blocked_message(std::chrono::milliseconds left) {
+  return "unauthenticated: too many wrong tokens from this address; the token was not checked "
+         "(try again in " + std::to_string(left.count()) + " ms)";
+}
+
 }  // namespace
 
 verdict auth::on_call(call& c) {
   call_metadata& m = c.req.meta;
+  const std::string_view peer = m.peer != nullptr ? std::string_view(m.peer->address) : "";
   if (over_http(m.protocol)) {
+    if (m.token.empty()) {
+      return refuse(c, "unauthenticated: this server needs a token (Authorization: Bearer "
+                       "TOKEN, or Basic with the token as password); the call was not run");
+    }
+    if (const auto blocked = access_.blocked_for(peer); blocked.count() > 0) {
+      return refuse(c, blocked_message(blocked));
+    }
     if (access_.token_valid(m.token)) {
       m.authenticated = true;
       return verdict::proceed;
     }
-    if (m.token.empty()) {
-      return refuse(c, "unauthenticated: this server needs a token (Authorization: Bearer "
-                       "TOKEN, or Basic with the token as password); the call was not run",
-                    false);
-    }
-    return refuse(c, "unauthenticated: wrong token; the call was not run", true);
+    access_.record_failure(peer);
+    return refuse(c, "unauthenticated: wrong token; the call was not run");
   }
   if (c.req.method == authenticate_method) {
-    // system.authenticate checks the token (again, on a connection that already did: a wrong
-    // one closes it too); on_answer sees how it went.
-    c.marks |= authenticating;
+    // Checked every time (a wrong one closes even an authenticated connection), never from
+    // the outcome cache: a stored `true` must not answer another connection's token.
+    m.idempotency_key.clear();
+    if (const auto blocked = access_.blocked_for(peer); blocked.count() > 0) {
+      c.close_connection_after_answer();
+      return refuse(c, blocked_message(blocked));
+    }
+    c.marks |= authenticating;  // system.authenticate checks the token; on_answer sees how
     return verdict::proceed;
   }
   if (m.peer != nullptr && m.peer->authenticated) {
@@ -41,8 +60,7 @@ verdict auth::on_call(call& c) {
     return verdict::proceed;
   }
   return refuse(c, "unauthenticated: call system.authenticate(token) first on this connection; "
-                   "the call was not run",
-                false);
+                   "the call was not run");
 }
 
 verdict auth::on_answer(call& c) {
@@ -50,32 +68,12 @@ verdict auth::on_answer(call& c) {
   c.marks &= ~authenticating;
   if (!c.answer.error) {
     c.authenticate_connection();
-    return verdict::proceed;
+  } else if (c.answer.error->code == wire_code(status_code::unauthenticated)) {
+    // A wrong token: nothing more of this connection runs, and it closes after its answers.
+    access_.record_failure(c.req.meta.peer ? c.req.meta.peer->address : "");
+    c.close_connection_after_answer();
   }
-  if (c.answer.error->code != wire_code(status_code::unauthenticated)) {
-    return verdict::proceed;  // malformed params: say so, the connection stays
-  }
-  c.close_connection_after_answer();
-  const auto penalty = access_.record_failure(c.req.meta.peer ? c.req.meta.peer->address : "");
-  if (penalty.count() == 0) return verdict::proceed;
-  auto timer = std::make_shared<boost::asio::steady_timer>(c.executor(), penalty);
-  timer->async_wait([timer, target = &c](const boost::system::error_code&) {
-    pipeline::resume_out(*target);
-  });
-  return verdict::held;
-}
-
-verdict auth::refuse(call& c, std::string why, bool failure) {
-  c.fail(make_fault(status_code::unauthenticated, std::move(why)));
-  if (!failure) return verdict::answered;
-  const auto penalty = access_.record_failure(c.req.meta.peer ? c.req.meta.peer->address : "");
-  if (penalty.count() == 0) return verdict::answered;
-  auto timer = std::make_shared<boost::asio::steady_timer>(c.executor(), penalty);
-  // When the server stops first, the timer's handler is destroyed unrun with the loop.
-  timer->async_wait([timer, target = &c](const boost::system::error_code&) {
-    pipeline::resume(*target, verdict::answered);
-  });
-  return verdict::held;
+  return verdict::proceed;  // malformed params are said, and the connection stays
 }
 
 }  // namespace netcall::detail

@@ -8,11 +8,13 @@
 ///   HTTP unit answers the request 401 with WWW-Authenticate.
 /// - Raw TCP calls (JSON-RPC, MessagePack-RPC, JSON arrays): the connection authenticates once
 ///   with `system.authenticate(token)` (the one call let through before, answering `true`);
-///   until then every call is refused with -32003. A wrong token is answered -32003 and the
-///   connection closes after that answer.
-/// - Repeated wrong tokens from one peer address are slowed down: after
-///   access_policy::free_failures, each refusal waits (250 ms doubling, at most 4 s), on a
-///   timer, never a thread.
+///   until then every call is refused with -32003. A wrong token is answered -32003, nothing
+///   the connection sent after it runs (its calls are refused), and the connection closes
+///   after the answers. `system.authenticate` is never answered from the outcome cache: its
+///   idempotency key is dropped.
+/// - Repeated wrong tokens from one peer address block it (access_policy::record_failure):
+///   after access_policy::free_failures, for 250 ms doubling up to 4 s, during which its
+///   tokens are refused unchecked. Nothing is held or timed: a refusal leaves at once.
 ///
 /// A call that passed sets `meta.authenticated`, which admin procedures read (SPEC §5).
 
@@ -28,8 +30,6 @@ class auth final : public interceptor {
   verdict on_answer(call& c) override;
 
  private:
-  /// Refuses `c` with -32003 `why`: at once, or after the peer's penalty when `failure`.
-  verdict refuse(call& c, std::string why, bool failure);
 
   access_policy& access_;
 };
