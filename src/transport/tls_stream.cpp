@@ -156,12 +156,11 @@ struct tls_stream::state : std::enable_shared_from_this<tls_stream::state> {
 
   /// Moves what OpenSSL produced to `queued`.
   void take_output() {
-    char buf[4096];
-    for (;;) {
-      const int n = BIO_read(out, buf, sizeof buf);
-      if (n <= 0) break;
-      queued.append(buf, static_cast<std::size_t>(n));
-    }
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out, &data);
+    if (n <= 0) return;
+    queued.append(data, static_cast<std::size_t>(n));
+    (void)BIO_reset(out);
   }
 
   /// Starts writing `queued` unless a write is under way. `self` is kept by the write.
@@ -307,9 +306,26 @@ asio::awaitable<std::size_t> tls_stream::read_some(asio::mutable_buffer into,
     const int n = SSL_read(s.ssl, into.data(),
                            static_cast<int>(std::min<std::size_t>(into.size(), INT_MAX)));
     const int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(s.ssl, n);
-    s.take_output();  // a read may answer (TLS 1.3 key update, alerts)
+    if (n > 0) {
+      // Every record already received goes out in this read, as plain TCP hands over all that
+      // arrived: the session then answers them together, in one write (one record).
+      std::size_t total = static_cast<std::size_t>(n);
+      while (total < into.size()) {
+        const int more = SSL_read(s.ssl, static_cast<char*>(into.data()) + total,
+                                  static_cast<int>(std::min<std::size_t>(into.size() - total,
+                                                                         INT_MAX)));
+        if (more <= 0) {
+          ERR_clear_error();  // WANT_READ, or an end the next read reports
+          break;
+        }
+        total += static_cast<std::size_t>(more);
+      }
+      s.take_output();  // a read may answer (TLS 1.3 key update, alerts)
+      state::flush(self);
+      co_return total;
+    }
+    s.take_output();
     state::flush(self);
-    if (n > 0) co_return static_cast<std::size_t>(n);
     if (err == SSL_ERROR_WANT_READ) {
       if (!co_await s.fill(ec)) co_return 0;
       continue;
