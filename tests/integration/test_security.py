@@ -266,22 +266,11 @@ class SlowDown(unittest.TestCase):
 
 
 def read_until_closed(client, timeout=5.0):
-    """Everything the server sends on `client` (a LineClient) until it closes the connection;
-    AssertionError when it does not within `timeout` s."""
-    data = client.buf
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        client.sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = client.sock.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            return data
-        if not chunk:
-            return data
-        data += chunk
-    raise AssertionError("the server kept the connection open; it sent %r" % data)
+    """Everything the server sends on `client` (a LineClient) until it closes the connection."""
+    data = client.read_until_closed(timeout)
+    if data is None:
+        raise AssertionError("the server kept the connection open")
+    return data
 
 
 def try_authenticate(port):

@@ -195,13 +195,7 @@ class ClientCertificates(unittest.TestCase):
         # --tls-client-ca implies --tls-only: a plain connection has no certificate either.
         with Netcalld("--tls-cert", self.pki["server.pem"], "--tls-key", self.pki["server.key"],
                       "--tls-client-ca", self.pki["ca.pem"]) as d:
-            with socket.create_connection(("127.0.0.1", d.port), timeout=5) as plain:
-                plain.sendall(b'{"jsonrpc":"2.0","id":1,"method":"counter.increment"}')
-                try:
-                    rest = plain.recv(4096)
-                except ConnectionError:
-                    rest = b""
-                self.assertEqual(rest, b"")
+            self.assertEqual(plain_answer(d.port), b"")
             anonymous = client_context(self.pki["ca.pem"])
             with self.assertRaises((ssl.SSLError, ConnectionError)):
                 with tls_socket(d.port, anonymous) as s:
@@ -215,13 +209,7 @@ class ClientCertificates(unittest.TestCase):
     def test_tls_only_refuses_plain_connections(self):
         with Netcalld("--tls-cert", self.pki["server.pem"], "--tls-key", self.pki["server.key"],
                       "--tls-only") as d:
-            with socket.create_connection(("127.0.0.1", d.port), timeout=5) as plain:
-                plain.sendall(b'{"jsonrpc":"2.0","id":1,"method":"counter.increment"}')
-                try:
-                    rest = plain.recv(4096)
-                except ConnectionError:
-                    rest = b""
-                self.assertEqual(rest, b"")
+            self.assertEqual(plain_answer(d.port), b"")
             with tls_socket(d.port, client_context(self.pki["ca.pem"])) as s:
                 self.assertEqual(jsonrpc_over(s, "counter.get", [])["result"], 0)
 
@@ -261,6 +249,16 @@ class CertificateReload(unittest.TestCase):
                     self.assertEqual(subject_cn(third), "netcall server 2")
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def plain_answer(port):
+    """What a server answers a plain (not TLS) JSON-RPC call: b"" when it closes instead."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as plain:
+        plain.sendall(b'{"jsonrpc":"2.0","id":1,"method":"counter.increment"}')
+        try:
+            return plain.recv(4096)
+        except ConnectionError:
+            return b""
 
 
 def subject_cn(sock):

@@ -195,18 +195,26 @@ class LineClient:
 
     def closed_by_server(self, timeout=5.0):
         """True when the server closes the connection within `timeout` s (reads and drops data)."""
+        return self.read_until_closed(timeout) is not None
+
+    def read_until_closed(self, timeout=5.0):
+        """Everything the server sends (after what was read already) until it closes the
+        connection, or None when it keeps it open for `timeout` s."""
+        data = self.buf
+        self.buf = b""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 chunk = self.sock.recv(65536)
             except socket.timeout:
-                return False
+                return None
             except ConnectionResetError:
-                return True
+                return data
             if not chunk:
-                return True
-        return False
+                return data
+            data += chunk
+        return None
 
     def close(self):
         self.sock.close()

@@ -71,6 +71,26 @@ struct fixture : ::testing::Test {
     return out ? *out : std::nullopt;
   }
 
+  /// A call from a connection's peer `peer` over `protocol`, with `token` in its metadata (as
+  /// the HTTP unit puts the Authorization header's).
+  std::optional<response> call_over(std::string_view protocol, peer_info& peer,
+                                    const std::string& method, value params,
+                                    std::string token = {}) {
+    auto out = std::make_shared<std::optional<response>>();
+    boost::asio::post(loop.io(), [&] {
+      call& c = loop.acquire_detached([out](response& r) { *out = r; });
+      c.req.method = method;
+      c.req.params = std::move(params);
+      c.req.id = 1;
+      c.req.meta.protocol = protocol;
+      c.req.meta.token = std::move(token);
+      c.req.meta.peer = &peer;
+      server->calls().handle(c);
+    });
+    run_until([&] { return out->has_value(); });
+    return *out;
+  }
+
   /// Runs the loop until `done()` or 2 s passed (timers included).
   template <class Done>
   void run_until(Done done) {
@@ -329,17 +349,7 @@ struct cluster_fixture : fixture {
   std::optional<response> call_from(const std::string& peer_address, const std::string& method,
                                     value params) {
     peer_info peer{peer_address, {}};
-    auto out = std::make_shared<std::optional<response>>();
-    boost::asio::post(loop.io(), [&] {
-      call& c = loop.acquire_detached([out](response& r) { *out = r; });
-      c.req.method = method;
-      c.req.params = std::move(params);
-      c.req.id = 1;
-      c.req.meta.peer = &peer;
-      server->calls().handle(c);
-    });
-    run_until([&] { return out->has_value(); });
-    return *out;
+    return call_over({}, peer, method, std::move(params));
   }
 };
 
@@ -393,26 +403,6 @@ namespace {
 
 struct with_tokens : fixture {
   with_tokens() : fixture({}, {"right-token"}) {}
-
-  /// A call from a connection's peer `peer` over `protocol`, with `token` in its metadata (as
-  /// the HTTP unit puts the Authorization header's).
-  std::optional<response> call_over(std::string_view protocol, peer_info& peer,
-                                    const std::string& method, value params,
-                                    std::string token = {}) {
-    auto out = std::make_shared<std::optional<response>>();
-    boost::asio::post(loop.io(), [&] {
-      call& c = loop.acquire_detached([out](response& r) { *out = r; });
-      c.req.method = method;
-      c.req.params = std::move(params);
-      c.req.id = 1;
-      c.req.meta.protocol = protocol;
-      c.req.meta.token = std::move(token);
-      c.req.meta.peer = &peer;
-      server->calls().handle(c);
-    });
-    run_until([&] { return out->has_value(); });
-    return *out;
-  }
 };
 
 }  // namespace
