@@ -45,12 +45,17 @@ std::string_view host_of(std::string_view host_port) {
 void access_policy::set_tokens(std::shared_ptr<const token_set> tokens) {
   if (tokens && tokens->empty()) tokens = nullptr;
   required_.store(tokens != nullptr, std::memory_order_relaxed);
-  tokens_.store(std::move(tokens));
+  std::lock_guard lock(tokens_mutex_);
+  tokens_ = std::move(tokens);
 }
 
 bool access_policy::token_valid(std::string_view token) const {
   if (!tokens_required()) return true;
-  const auto tokens = tokens_.load();
+  std::shared_ptr<const token_set> tokens;
+  {
+    std::lock_guard lock(tokens_mutex_);
+    tokens = tokens_;
+  }
   return tokens && !token.empty() && tokens->contains(token);
 }
 

@@ -77,7 +77,10 @@ class access_policy {
 
  private:
   std::atomic<bool> required_{false};
-  std::atomic<std::shared_ptr<const token_set>> tokens_;
+  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12 releases that one's internal lock
+  // with relaxed order after a load, which ThreadSanitizer reports as a race with a reload.
+  mutable std::mutex tokens_mutex_;
+  std::shared_ptr<const token_set> tokens_;
   std::vector<std::string> listen_hosts_;  // normalised IP addresses
   bool any_address_ = false;               // a wildcard listener
 

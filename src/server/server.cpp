@@ -57,8 +57,8 @@ std::unique_ptr<detail::tls_settings> tls_of(const server_options& o) {
     return nullptr;
   }
   auto tls = std::make_unique<detail::tls_settings>();
-  tls->context.store(detail::make_server_tls_context(o.tls_cert_file, o.tls_key_file,
-                                                     o.tls_client_ca_file));
+  tls->replace(detail::make_server_tls_context(o.tls_cert_file, o.tls_key_file,
+                                               o.tls_client_ca_file));
   // Client certificates are required of every client: a plain connection has none.
   tls->tls_only = o.tls_only || !o.tls_client_ca_file.empty();
   return tls;
@@ -159,7 +159,7 @@ void server::reload() {
                                               impl_->options.tls_client_ca_file);
   }
   if (tokens) impl_->access.set_tokens(std::move(tokens));
-  if (context) impl_->tls->context.store(std::move(context));
+  if (context) impl_->tls->replace(std::move(context));
 }
 
 void server::run() {

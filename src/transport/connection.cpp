@@ -179,7 +179,7 @@ asio::awaitable<void> server_connection::serve_bytes() {
 }
 
 asio::awaitable<bool> server_connection::start_tls(std::string& carry) {
-  auto tls = std::make_unique<tls_stream>(std::move(stream_), shared_.tls->context.load(),
+  auto tls = std::make_unique<tls_stream>(std::move(stream_), shared_.tls->context(),
                                           tls_stream::role::server, carry);
   tls_stream& t = *tls;
   stream_ = std::move(tls);  // a close meanwhile (idle sweep, shutdown) closes it

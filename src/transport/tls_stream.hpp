@@ -11,7 +11,7 @@
 
 #include <openssl/types.h>
 
-#include <atomic>
+#include <mutex>
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
@@ -38,12 +38,26 @@ tls_context make_server_tls_context(const std::string& cert_file, const std::str
 tls_context make_client_tls_context(const std::string& ca_file, const std::string& cert_file,
                                     const std::string& key_file);
 
-/// The TLS settings of a server's transport.
-struct tls_settings {
-  /// The context new connections use (replaced by a reload; connections keep theirs).
-  std::atomic<tls_context> context;
+/// The TLS settings of a server's transport. Thread-safe.
+class tls_settings {
+ public:
+  /// The context new connections use.
+  tls_context context() const {
+    std::lock_guard lock(mutex_);
+    return context_;
+  }
+  /// Replaces it (a reload); connections keep the one they started with.
+  void replace(tls_context context) {
+    std::lock_guard lock(mutex_);
+    context_ = std::move(context);
+  }
   /// Refuse connections that do not start with a TLS handshake.
   bool tls_only = false;
+
+ private:
+  // Not std::atomic<std::shared_ptr>: see access_policy.hpp.
+  mutable std::mutex mutex_;
+  tls_context context_;
 };
 
 /// True when `first_bytes` begin a TLS handshake record (content type 22, version 3.x: RFC 8446
