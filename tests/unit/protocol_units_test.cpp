@@ -642,6 +642,8 @@ TEST(http_unit, calls_carry_the_request_token_and_an_unauthenticated_answer_is_4
     }
     return true;
   });
+  // The Authorization header is read when the server has tokens.
+  host.access_.set_tokens(std::make_shared<const token_set>(std::vector<std::string>{"tok"}));
   const std::string json = R"({"jsonrpc":"2.0","method":"m","id":1})";
   const std::string out = answer_of(
       host, post("/", "application/json", json) +
