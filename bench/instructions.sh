@@ -6,6 +6,8 @@
 #
 #   bench/instructions.sh OLD_NETCALLD NEW_NETCALLD [PROTOCOLS]
 #                                     default msgpack,jsonrpc,jsonrpc-http,xmlrpc
+#   OLD_ARGS / NEW_ARGS (environment): more netcalld flags for each, e.g. the same binary twice
+#   with NEW_ARGS="--token-file F" and NETCALL_TOKEN set: the cost of token checks.
 #
 # For each protocol and binary: netcalld --threads 1 under callgrind, `netcall bench` (this
 # build's) sends N1 then, on a fresh server, N2 calls of add(2,3) (one at a time on one
@@ -26,10 +28,11 @@ work=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-total() {  # BINARY PROTOCOL CALLS -> instructions of the whole server run
-  local bin=$1 proto=$2 calls=$3 port=""
+total() {  # BINARY PROTOCOL CALLS EXTRA_ARGS -> instructions of the whole server run
+  local bin=$1 proto=$2 calls=$3 extra=$4 port=""
+  # shellcheck disable=SC2086  # EXTRA_ARGS are words
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" --listen 127.0.0.1:0 \
-    --threads 1 --log-level warn >"$work/out" 2>"$work/err" &
+    --threads 1 --log-level warn $extra >"$work/out" 2>"$work/err" &
   pid=$!
   for _ in $(seq 300); do  # valgrind starts slowly: up to 30 s for the listening line
     port=$(sed -n 's/^netcalld listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/out")
@@ -48,9 +51,10 @@ total() {  # BINARY PROTOCOL CALLS -> instructions of the whole server run
 printf '%-14s %14s %14s %8s\n' protocol "old instr/call" "new instr/call" "new/old"
 for proto in ${protocols//,/ }; do
   per_call=()
-  for bin in "$old" "$new"; do
-    a=$(total "$bin" "$proto" "$n1")
-    b=$(total "$bin" "$proto" "$n2")
+  for which in old new; do
+    if [ $which = old ]; then bin=$old extra=${OLD_ARGS:-}; else bin=$new extra=${NEW_ARGS:-}; fi
+    a=$(total "$bin" "$proto" "$n1" "$extra")
+    b=$(total "$bin" "$proto" "$n2" "$extra")
     per_call+=($(( (b - a) / (n2 - n1) )))
   done
   awk -v p="$proto" -v o="${per_call[0]}" -v n="${per_call[1]}" \

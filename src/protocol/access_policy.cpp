@@ -44,19 +44,21 @@ std::string_view host_of(std::string_view host_port) {
 
 void access_policy::set_tokens(std::shared_ptr<const token_set> tokens) {
   if (tokens && tokens->empty()) tokens = nullptr;
-  required_.store(tokens != nullptr, std::memory_order_relaxed);
   std::lock_guard lock(tokens_mutex_);
-  tokens_ = std::move(tokens);
+  if (tokens == nullptr) {
+    if (!all_tokens_.empty()) return;  // a reload cannot turn tokens off
+    required_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  all_tokens_.push_back(tokens);
+  tokens_.store(tokens.get(), std::memory_order_release);
+  required_.store(true, std::memory_order_relaxed);
 }
 
 bool access_policy::token_valid(std::string_view token) const {
   if (!tokens_required()) return true;
-  std::shared_ptr<const token_set> tokens;
-  {
-    std::lock_guard lock(tokens_mutex_);
-    tokens = tokens_;
-  }
-  return tokens && !token.empty() && tokens->contains(token);
+  const token_set* tokens = tokens_.load(std::memory_order_acquire);
+  return tokens != nullptr && !token.empty() && tokens->contains(token);
 }
 
 void access_policy::set_listen_addresses(const std::vector<std::string>& addresses) {
@@ -80,6 +82,10 @@ bool access_policy::host_allowed(std::string_view host) const {
   if (host.empty()) return true;  // no Host header: not a browser (they always send one)
   const std::string_view name = host_of(host);
   if (name.empty()) return false;
+  // What clients send most: a listen address as written (no parsing).
+  for (const auto& h : listen_hosts_) {
+    if (h == name) return true;
+  }
   if (iequals(name, "localhost")) return true;
   if (name.size() > 10 && iequals(name.substr(name.size() - 10), ".localhost")) return true;
   const std::string ip = ip_text(name);

@@ -28,7 +28,7 @@ class access_policy {
 
   /// Sets the tokens every call must carry; null or empty: none is required. The first set
   /// (before the server starts) decides whether tokens are required at all; later ones (a
-  /// reload) replace the set for the calls that follow.
+  /// reload) replace the set for the calls that follow (an empty one is ignored then).
   void set_tokens(std::shared_ptr<const token_set> tokens);
   /// True when calls must carry a token.
   bool tokens_required() const { return required_.load(std::memory_order_relaxed); }
@@ -77,11 +77,14 @@ class access_policy {
 
  private:
   std::atomic<bool> required_{false};
-  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12 releases that one's internal lock
-  // with relaxed order after a load, which ThreadSanitizer reports as a race with a reload.
-  mutable std::mutex tokens_mutex_;
-  std::shared_ptr<const token_set> tokens_;
-  std::vector<std::string> listen_hosts_;  // normalised IP addresses
+  // The set in use, read without a lock on every HTTP request. A reload publishes a new set and
+  // keeps the old ones (a few bytes a token, until the policy goes): a reader may still hold
+  // one. (Not std::atomic<std::shared_ptr>: libstdc++ 12 releases that one's internal lock with
+  // relaxed order after a load, which ThreadSanitizer reports as a race with a reload.)
+  std::atomic<const token_set*> tokens_{nullptr};
+  std::mutex tokens_mutex_;
+  std::vector<std::shared_ptr<const token_set>> all_tokens_;  // every set published
+  std::vector<std::string> listen_hosts_;  // normalised IP addresses (as Host names them)
   bool any_address_ = false;               // a wildcard listener
 
   struct failures {

@@ -24,15 +24,25 @@ bool strip_scheme(std::string_view& value, std::string_view scheme) {
 }  // namespace
 
 std::string bearer_or_basic_token(std::string_view authorization) {
+  std::string out;
+  bearer_or_basic_token(authorization, out);
+  return out;
+}
+
+void bearer_or_basic_token(std::string_view authorization, std::string& out) {
+  out.clear();
   std::string_view v = authorization;
-  if (strip_scheme(v, "bearer")) return std::string(v);
+  if (strip_scheme(v, "bearer")) {
+    out.assign(v);
+    return;
+  }
   v = authorization;
-  if (!strip_scheme(v, "basic")) return {};
+  if (!strip_scheme(v, "basic")) return;
   std::string decoded;
-  if (v.size() > 4096 || !base64_decode(v, decoded)) return {};
+  if (v.size() > 4096 || !base64_decode(v, decoded)) return;
   const auto colon = decoded.find(':');
-  if (colon == std::string::npos) return {};
-  return decoded.substr(colon + 1);
+  if (colon == std::string::npos) return;
+  out.assign(decoded, colon + 1);
 }
 
 }  // namespace netcall::detail

@@ -18,6 +18,8 @@ inline constexpr std::string_view www_authenticate =
 /// `http://any:TOKEN@host/RPC2` works in Python's xmlrpc.client). Schemes are case-insensitive.
 /// Empty when the header is absent, of another scheme, or malformed.
 std::string bearer_or_basic_token(std::string_view authorization);
+/// The same into `out`, reusing its capacity (the HTTP unit reads one per request).
+void bearer_or_basic_token(std::string_view authorization, std::string& out);
 
 /// True for the media types a browser POSTs cross-origin without a CORS preflight (Fetch
 /// standard, "CORS-safelisted request-header"): text/plain, application/x-www-form-urlencoded,

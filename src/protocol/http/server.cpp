@@ -7,9 +7,10 @@
 //   XML-RPC; a POST to /RPC2 with an XML body and no Content-Type: XML-RPC), else 415: the
 //   types a browser sends cross-origin unasked (text/plain, forms) never run anything;
 //   any other method -> 405.
-// The calls of a POST carry the request's token (Authorization: Bearer, or Basic whose password
-// is the token) in their metadata; the server's auth interceptor checks it, and a request
-// whose calls were refused as unauthenticated (-32003) is answered 401 with WWW-Authenticate.
+// The token of a POST (Authorization: Bearer, or Basic whose password is the token) is checked
+// once per request: its calls are marked authenticated, or carry the token to the server's auth
+// interceptor, which refuses them; a request whose calls were refused as unauthenticated
+// (-32003) is answered 401 with WWW-Authenticate.
 // Requests are answered in order (HTTP/1.1 pipelining): while the calls of one request run, the
 // session stops taking bytes, so what follows waits in the transport, unparsed.
 #include <boost/beast/http.hpp>
@@ -36,6 +37,53 @@ sniff_result sniff(std::string_view first_bytes) {
     if (first_bytes.size() < m.size() && m.starts_with(first_bytes)) return sniff_result::need_more;
   }
   return sniff_result::not_mine;
+}
+
+/// The header fields the session reads, found in one pass over the request (each lookup by
+/// name costs a search of its own).
+struct request_heads {
+  std::string_view host;
+  std::size_t hosts = 0;
+  std::string_view origin;
+  bool has_origin = false;
+  std::string_view authorization;
+  std::string_view content_type;
+  std::string_view idempotency_key;
+};
+
+request_heads scan_heads(const http_request& req) {
+  request_heads h;
+  for (const auto& f : req) {
+    const auto value = f.value();
+    const std::string_view v(value.data(), value.size());
+    switch (f.name()) {
+      case beast_http::field::host:
+        if (h.hosts++ == 0) h.host = v;
+        break;
+      case beast_http::field::origin:
+        if (!h.has_origin) h.origin = v;
+        h.has_origin = true;
+        break;
+      case beast_http::field::authorization:
+        if (h.authorization.empty()) h.authorization = v;
+        break;
+      case beast_http::field::content_type:
+        if (h.content_type.empty()) h.content_type = v;
+        break;
+      case beast_http::field::unknown: {
+        const auto name = f.name_string();
+        if (h.idempotency_key.empty() &&
+            boost::beast::iequals(name, boost::beast::string_view(idempotency_header.data(),
+                                                                   idempotency_header.size()))) {
+          h.idempotency_key = v;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return h;
 }
 
 class session final : public server_session {
@@ -93,24 +141,23 @@ class session final : public server_session {
     extra_headers_.clear();
     unauthenticated_ = false;
     access_policy& access = host_.access();
+    const request_heads heads = scan_heads(req);
     // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; more than one is refused in any
     // version (which of them would the Host check read?).
-    const std::size_t hosts = req.count(beast_http::field::host);
+    const std::size_t hosts = heads.hosts;
     if (hosts > 1 || (hosts == 0 && version_ >= 11)) {
       write(text_answer(400, "malformed HTTP request: an HTTP/1.1 request has exactly one Host "
                              "header\n"));
       return true;
     }
-    const auto host = req[beast_http::field::host];
-    if (!access.host_allowed(std::string_view(host.data(), host.size()))) {
+    if (!access.host_allowed(heads.host)) {
       write(text_answer(403, "host not allowed: a request must name the server by an address it "
                              "listens on, localhost, or a name given with --allow-host (DNS "
                              "rebinding protection)\n"));
       return true;
     }
-    const auto origin_field = req[beast_http::field::origin];
-    const std::string_view origin(origin_field.data(), origin_field.size());
-    const bool has_origin = req.find(beast_http::field::origin) != req.end();
+    const std::string_view origin = heads.origin;
+    const bool has_origin = heads.has_origin;
     if (has_origin) {
       if (!access.origin_allowed(origin)) {
         write(text_answer(403, "cross-origin request refused: the origin is not listed with "
@@ -139,7 +186,7 @@ class session final : public server_session {
       if (path == "/healthz") {
         write(text_answer(200, "ok\n"));
       } else if (path == "/metrics") {
-        if (!authorized(req)) return true;
+        if (!authorized(heads.authorization)) return true;
         write({200, "text/plain; version=0.0.4", host_.metrics_text()});
       } else {
         write(text_answer(404, "not found: GET serves /healthz and /metrics; calls are POSTed\n"));
@@ -150,7 +197,7 @@ class session final : public server_session {
       write(text_answer(405, "method not allowed\n"));
       return true;
     }
-    const std::size_t chosen = choose_codec(req);
+    const std::size_t chosen = choose_codec(req, heads.content_type);
     if (chosen == no_codec) {
       write(text_answer(415, "unsupported content type: POST with Content-Type text/xml "
                              "(XML-RPC) or application/json (JSON-RPC)\n"));
@@ -161,14 +208,15 @@ class session final : public server_session {
     if (!decoder) decoder = codec_->make_decoder(host_.limits());
 
     http_call_headers headers;
-    const auto key = req[idempotency_header];
-    if (is_idempotency_key(std::string_view(key.data(), key.size()))) {
-      headers.idempotency_key = std::string_view(key.data(), key.size());
-    }
-    std::string token;  // read only when the server checks tokens
+    if (is_idempotency_key(heads.idempotency_key)) headers.idempotency_key = heads.idempotency_key;
+    // The token is checked once for the request (calls of a valid one are marked
+    // authenticated); the calls of a missing or wrong one carry it to the auth interceptor,
+    // which refuses them (and counts the failure, SPEC §6).
+    bool token_ok = false;
     if (access.tokens_required()) {
-      const auto authorization = req[beast_http::field::authorization];
-      token = bearer_or_basic_token(std::string_view(authorization.data(), authorization.size()));
+      bearer_or_basic_token(heads.authorization, token_);
+      token_ok = !token_.empty() && access.blocked_for(host_.peer().address).count() == 0 &&
+                 access.token_valid(token_);
     }
     exchange_.clear();
     decoder->decode(req.body(), headers, host_.limits(), exchange_);
@@ -180,7 +228,11 @@ class session final : public server_session {
       request& next = host_.next_request();
       next = std::move(call);
       next.meta.protocol = codec_->name();
-      if (!token.empty()) next.meta.token = token;
+      if (token_ok) {
+        next.meta.authenticated = true;
+      } else if (!token_.empty()) {
+        next.meta.token = token_;
+      }
       host_.dispatch({this, slot});
     }
     if (--remaining_ > 0) return false;
@@ -188,14 +240,12 @@ class session final : public server_session {
     return true;
   }
 
-  /// True when `req` carries a token the server accepts (or none is required); else writes
-  /// 401 (429 once the peer failed too often) and returns false.
-  bool authorized(const http_request& req) {
+  /// True when `authorization` (the request's header) carries a token the server accepts (or
+  /// none is required); else writes 401 (429 while the peer is blocked) and returns false.
+  bool authorized(std::string_view authorization) {
     access_policy& access = host_.access();
     if (!access.tokens_required()) return true;
-    const auto authorization = req[beast_http::field::authorization];
-    const std::string token =
-        bearer_or_basic_token(std::string_view(authorization.data(), authorization.size()));
+    const std::string token = bearer_or_basic_token(authorization);
     // A peer blocked after wrong tokens gets no check (access_policy::record_failure); a wrong
     // token counts as a failed guess (a missing one does not).
     if (!token.empty() && access.blocked_for(host_.peer().address).count() > 0) {
@@ -213,8 +263,8 @@ class session final : public server_session {
   static constexpr std::size_t no_codec = static_cast<std::size_t>(-1);
 
   /// The body codec with the strongest claim on `req`, or no_codec.
-  static std::size_t choose_codec(const http_request& req) {
-    const std::string type = media_type(req[beast_http::field::content_type]);
+  static std::size_t choose_codec(const http_request& req, std::string_view content_type) {
+    const std::string type = media_type(content_type);
     // What a web page may POST cross-origin without a preflight runs nothing (SPEC §2, §6).
     if (browser_simple_type(type)) return no_codec;
     const std::string_view path = target_path(req);
@@ -269,6 +319,7 @@ class session final : public server_session {
   std::size_t remaining_ = 0;
   std::string body_;
   std::string extra_headers_;        // CORS, WWW-Authenticate: lines for the answer's head
+  std::string token_;                // the request's token (capacity kept between requests)
   bool unauthenticated_ = false;     // a call of the request was refused with -32003
   bool waiting_ = false;             // feed returned wait; on_answer resumes
   bool close_after_answer_ = false;  // the answer written after a wait ends the connection

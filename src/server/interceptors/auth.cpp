@@ -30,6 +30,7 @@ verdict auth::on_call(call& c) {
   call_metadata& m = c.req.meta;
   const std::string_view peer = m.peer != nullptr ? std::string_view(m.peer->address) : "";
   if (over_http(m.protocol)) {
+    if (m.authenticated) return verdict::proceed;  // the HTTP unit checked the request's token
     if (m.token.empty()) {
       return refuse(c, "unauthenticated: this server needs a token (Authorization: Bearer "
                        "TOKEN, or Basic with the token as password); the call was not run");

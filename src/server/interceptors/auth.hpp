@@ -3,9 +3,10 @@
 /// Tokens (SPEC §6, docs/security.md): with `--token`/`--token-file`, no call runs before its
 /// token is checked. In the chain only when the server has tokens.
 ///
-/// - HTTP calls (jsonrpc-http, xmlrpc) carry the request's token in `meta.token` (the HTTP unit
-///   reads the Authorization header); a missing or wrong one is refused with -32003, and the
-///   HTTP unit answers the request 401 with WWW-Authenticate.
+/// - HTTP calls (jsonrpc-http, xmlrpc): the HTTP unit checks the request's Authorization once
+///   and marks the calls of a valid token `meta.authenticated`; the others carry the token in
+///   `meta.token` (empty when missing) and are refused here with -32003 (a wrong one counted as
+///   a failure), and the HTTP unit answers the request 401 with WWW-Authenticate.
 /// - Raw TCP calls (JSON-RPC, MessagePack-RPC, JSON arrays): the connection authenticates once
 ///   with `system.authenticate(token)` (the one call let through before, answering `true`);
 ///   until then every call is refused with -32003. A wrong token is answered -32003, nothing
