@@ -4,7 +4,8 @@
 #
 # Layers, lowest first; a file may include its own layer and those below it:
 #   common < value < protocol < transport < client < cluster < server (a server may be a
-#   client of other nodes: the gateway; the client never includes the server)
+#   client of other nodes: the gateway; the client never includes the server) < serve
+#   (serve_main: the flags, config file and logs of any server binary)
 # Public headers (include/netcall/) belong to the layer that implements them, include only
 # public headers of their layer or below, and no Boost, Asio or spdlog. Apps include only public
 # headers and their own files. A layer folder is named by a quoted include from src/
@@ -17,9 +18,12 @@ set(rank_transport 3)
 set(rank_client 4)
 set(rank_cluster 5)
 set(rank_server 6)
+set(rank_serve 7)
 
 # The layer of each public header.
 set(public_duration common)
+set(public_version common)
+set(public_serve serve)
 set(public_histogram common)
 set(public_value value)
 set(public_status value)
@@ -45,7 +49,7 @@ function(layer_of_include include out)
     endif()
     return()
   endif()
-  if(include MATCHES "^(common|value|protocol|transport|server|client|cluster)/")
+  if(include MATCHES "^(common|value|protocol|transport|server|client|cluster|serve)/")
     set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
     return()
   endif()
@@ -72,7 +76,7 @@ function(check_file path layer)
       layer_of_include(${target} to)
     elseif(line MATCHES "#[ \t]*include[ \t]*<([^>]+)>")
       set(target ${CMAKE_MATCH_1})
-      if(target MATCHES "^(common|value|protocol|transport|server|client|cluster)/")
+      if(target MATCHES "^(common|value|protocol|transport|server|client|cluster|serve)/")
         list(APPEND violations "${rel}: includes <${target}>: a layer's header is included in quotes")
         continue()
       endif()
@@ -107,7 +111,7 @@ function(check_file path layer)
   set(violations ${violations} PARENT_SCOPE)
 endfunction()
 
-foreach(layer common value protocol transport client cluster server)
+foreach(layer common value protocol transport client cluster server serve)
   file(GLOB_RECURSE files ${ROOT}/src/${layer}/*.hpp ${ROOT}/src/${layer}/*.cpp)
   foreach(f IN LISTS files)
     check_file(${f} ${layer})
@@ -125,6 +129,6 @@ endforeach()
 if(violations)
   list(JOIN violations "\n  " text)
   message(FATAL_ERROR "netcall layering: an include points the wrong way:\n  ${text}\n"
-                      "(docs/architecture.md: common < value < protocol < transport < client < cluster < server)")
+                      "(docs/architecture.md: common < value < protocol < transport < client < cluster < server < serve)")
 endif()
 file(TOUCH ${STAMP})

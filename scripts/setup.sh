@@ -17,6 +17,10 @@ packages=(
   # Security (SPEC §6): the openssl tool makes the certificates of the tests and the demo, curl
   # sends the demo's cross-origin request.
   openssl curl
+  # Operations (SPEC §7): prometheus-cpp's core library for /metrics, libsystemd for sd_notify;
+  # a real Prometheus scrapes netcalld in the tests; dpkg-dev, lintian and systemd check the
+  # .deb `make package` builds and its unit (systemd-analyze verify).
+  prometheus-cpp-dev libsystemd-dev prometheus dpkg-dev lintian systemd fakeroot file
 )
 
 missing=()
