@@ -23,6 +23,7 @@ set(rank_serve 7)
 # The layer of each public header.
 set(public_duration common)
 set(public_version common)
+set(public_log common)
 set(public_serve serve)
 set(public_histogram common)
 set(public_value value)

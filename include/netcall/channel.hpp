@@ -109,6 +109,11 @@ struct route_options {
   /// never a node whose procedures are unknown (a gateway's forwarding: no loops between
   /// gateways).
   bool known_servers_only = false;
+  /// Called once as the call completes, before its completion: the name of the node its last
+  /// attempt went to ("" when no attempt was made) and the outcome's code (0 for success,
+  /// else the wire code). A gateway counts forwarded calls with it (SPEC §7
+  /// `netcall_forwarded_calls_total{node, code}`). Runs on the channel's thread; must not throw.
+  std::function<void(const std::string& node, int code)> on_finish;
 };
 
 /// The state of one endpoint, for `cluster status` and tests.

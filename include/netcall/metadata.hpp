@@ -5,6 +5,7 @@
 /// and the peer). Servers fill it from the wire; clients set what their protocol carries.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,10 @@ struct call_metadata {
   /// Server side: when the call arrived. For a retry (same idempotency key) the pipeline moves
   /// it back to the first attempt's arrival, which is what `--delay` counts from (SPEC §2).
   std::chrono::steady_clock::time_point arrival{};
+  /// Server side: the size of the message the call came in (bytes: a JSON text, a MessagePack
+  /// message, an HTTP body; the calls of a batch share their batch's). The access log's bytes
+  /// in (SPEC §7).
+  std::size_t message_bytes = 0;
   /// Server side: the connection's peer; valid while the call runs. Null on the client side.
   const peer_info* peer = nullptr;
 };

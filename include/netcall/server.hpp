@@ -25,6 +25,7 @@
 #include "netcall/binding.hpp"
 #include "netcall/cluster.hpp"
 #include "netcall/duration.hpp"
+#include "netcall/log.hpp"
 #include "netcall/metadata.hpp"
 #include "netcall/outcome.hpp"
 #include "netcall/status.hpp"
@@ -151,6 +152,35 @@ class registry {
   std::unordered_map<std::string_view, const entry*, name_hash, std::equal_to<>> index_;
 };
 
+/// One call as the access log sees it (SPEC §7 `--access-log`): given to
+/// `server_options::access_log` once the call's answer is in its connection's output (a
+/// notification's too, though nothing is sent). The views are valid during the call only.
+struct access_record {
+  /// When the call arrived (system clock).
+  std::chrono::system_clock::time_point time;
+  /// The client's address, "HOST:PORT".
+  std::string_view peer;
+  /// The protocol, as call_metadata::protocol names it ("msgpack", "jsonrpc-http", ...).
+  std::string_view protocol;
+  /// The method as the client sent it (any text: escape it before writing it out).
+  std::string_view method;
+  /// The request id as the client sent it, in JSON form (`7`, `"a"`, `null`); "" for
+  /// protocols without ids (XML-RPC, positional JSON array calls).
+  std::string request_id;
+  /// 0 for success, else the error code sent (JSON-RPC numbering, SPEC §2).
+  int code = 0;
+  /// From arrival to the answer being ready to send (microseconds).
+  std::chrono::microseconds duration{0};
+  /// Size of the message the call came in (bytes; the calls of a batch share their batch's
+  /// message, an HTTP call counts its body).
+  std::size_t bytes_in = 0;
+  /// Bytes its answer added to the connection's output (HTTP: head and body; 0 for a
+  /// notification, and for the calls of a batch whose answer leaves with its last call).
+  std::size_t bytes_out = 0;
+  /// True for a notification (no answer sent).
+  bool notification = false;
+};
+
 /// Server settings; every field has the SPEC §2 default.
 struct server_options {
   /// Listen addresses "HOST:PORT" (port 0 picks a free port). Default 127.0.0.1:8000 when empty.
@@ -231,6 +261,26 @@ struct server_options {
   /// Host names HTTP requests may name in `Host` besides the listen addresses and localhost
   /// (`--allow-host`; "*" for any). Others get 403 (DNS rebinding).
   std::vector<std::string> allow_hosts;
+
+  // Operations (SPEC §7, docs/operations.md).
+
+  /// Where the server logs (netcall/log.hpp): the application's own logger, or serve_main's.
+  /// Empty: warnings and errors to stderr (`stderr_log_sink`). Nothing is ever written to
+  /// stdout.
+  log_sink log;
+  /// Lines below this level are neither formatted nor given to `log` (`--log-level`).
+  netcall::log_level log_level = netcall::log_level::info;
+  /// Called once per call with its access record (`--access-log`, SPEC §7), on the call's
+  /// event loop: it must be quick (serve_main's formats a line into a buffered file) and must
+  /// not throw. Empty: no access log.
+  std::function<void(const access_record&)> access_log;
+  /// Count every call by method, protocol and code, and its duration
+  /// (`netcall_server_calls_total`, `netcall_server_call_duration_seconds`, SPEC §7). On by
+  /// default; off only to measure what it costs (bench/RESULTS.md).
+  bool call_metrics = true;
+  /// Called once when the graceful shutdown begins (SIGTERM, `stop()`), before calls in flight
+  /// are drained, on the thread that shuts down (serve_main tells systemd STOPPING=1 there).
+  std::function<void()> on_shutdown;
 };
 
 /// An RPC server: a registry of procedures served on one or more listening ports.
@@ -240,12 +290,7 @@ struct server_options {
 /// procedures are registry entries like any other (docs/architecture.md).
 class server {
  public:
-  /// Registers the built-in `system.*` procedures (and `system.cluster.apply`/`info`, SPEC §5).
-  /// Reads the token file and the TLS files. Throws std::invalid_argument for one that cannot
-  /// be read, a malformed token, `tls_only` or `tls_client_ca_file` without a certificate, a
-  /// certificate without its key; and for inconsistent cluster options: a `cluster` without a
-  /// `name` or whose nodes do not include it (unless `gateway`), a `gateway` without `cluster`
-  /// or `registry_url`, a malformed `registry_url` or one without `name`, a malformed `name`.
+  /// Keeps `options` (they may still be changed with `options()` until `start`).
   explicit server(server_options options = {});
   ~server();
   server(const server&) = delete;
@@ -262,22 +307,46 @@ class server {
   /// The procedures this server serves; register before `start`.
   registry& procedures();
 
+  /// The options, to change before `start` (serve_main sets them from flags and the config
+  /// file). Changes after `start` have no effect.
+  server_options& options();
+
   /// Adds a listen address "HOST:PORT" (before `start`).
   void listen(std::string host_port);
 
-  /// Opens every listener and starts the event loops; returns the bound addresses as
-  /// "HOST:PORT" with real ports, in `listen` order. Throws netcall::error(unavailable) when an
-  /// address cannot be bound and std::invalid_argument for a malformed address.
+  /// Registers the built-in `system.*` procedures (and `system.cluster.apply`/`info`, SPEC
+  /// §5), reads the token file and the TLS files, opens every listener and starts the event
+  /// loops; returns the bound addresses as "HOST:PORT" with real ports, in `listen` order.
+  /// Installs no signal handler (`run` does). Throws netcall::error(unavailable) when an
+  /// address cannot be bound; std::invalid_argument for a malformed address, a file that
+  /// cannot be read, a malformed token, `tls_only` or `tls_client_ca_file` without a
+  /// certificate, a certificate without its key; and for inconsistent cluster options: a
+  /// `cluster` without a `name` or whose nodes do not include it (unless `gateway`), a
+  /// `gateway` without `cluster` or `registry_url`, a malformed `registry_url` or one without
+  /// `name`, a malformed `name`.
   std::vector<std::string> start();
 
-  /// Blocks until SIGINT/SIGTERM or `stop()`, then shuts down gracefully (SPEC §2): stop
-  /// accepting, refuse new calls with -32002, let calls in flight finish and their answers be
-  /// written for up to `shutdown_grace`, close everything. Starts the server first when `start`
-  /// was not called.
-  void run();
+  /// Blocks until `stop()` or, with `handle_signals` (the default), SIGINT/SIGTERM, then shuts
+  /// down gracefully (SPEC §2): stop accepting, refuse new calls with -32002, let calls in
+  /// flight finish and their answers be written for up to `shutdown_grace`, close everything.
+  /// With `handle_signals`, SIGHUP calls `reload()` meanwhile; the signals are watched only
+  /// while `run` runs (their handlers are process-wide: a program that handles them itself
+  /// passes false and calls `stop()`). Starts the server first when `start` was not called.
+  void run(bool handle_signals = true);
 
-  /// Asks `run` to shut down; callable from any thread or a signal-free context.
+  /// Watches SIGINT and SIGTERM (then `stop()`) and SIGHUP (then `reload()`) from now until
+  /// the server stops: what `run()` does first. Their handlers are process-wide. For a program
+  /// that must not lose a signal between `start` and `run` (serve_main). After `start`; a
+  /// second call does nothing.
+  void watch_signals();
+
+  /// Asks `run` to shut down; callable from any thread or a signal-free context. Before `run`
+  /// was called, the next `run` returns at once (after the graceful shutdown).
   void stop();
+
+  /// Shuts down gracefully without `run` (for a server started with `start`): as `run` does
+  /// once asked to stop. Blocks until done. Callable once, from any thread but a procedure's.
+  void shutdown();
 
   /// Reads `token_file` and the TLS certificate and key again (what SIGHUP does while `run`
   /// runs): new calls and handshakes use them, connections already open are kept. Callable

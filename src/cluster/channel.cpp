@@ -192,6 +192,8 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
   std::shared_ptr<endpoint> sticky;
   std::optional<error> last_error;
   std::function<void(outcome)> done;
+  std::function<void(const std::string&, int)> on_finish;  // route_options::on_finish
+  std::string last_node;  // the node of the last attempt
   std::unique_ptr<boost::asio::steady_timer> wait;
 
   void fail(status_code code, std::string message) {
@@ -199,6 +201,7 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
   }
 
   void finish(outcome o) {
+    if (on_finish && done) on_finish(last_node, o.failure ? o.failure->wire_code() : 0);
     auto d = std::move(done);
     done = nullptr;
     if (d) d(std::move(o));
@@ -282,6 +285,7 @@ struct channel::impl::routed_call : std::enable_shared_from_this<routed_call> {
       return finish_with_last();
     }
     ++attempts;
+    if (on_finish) last_node = e->name();
     const auto attempt_deadline =
         std::min(deadline, detail::saturating_add(now, owner->options.client.timeout));
     std::shared_ptr<const detail::request> req(shared_from_this(), &request);  // aliasing
@@ -416,6 +420,7 @@ void channel::async_call_params(std::string_view target, std::string_view method
   d.protocol.prepare(req, static_cast<std::uint32_t>(c->sequence));
   c->idempotent = options.idempotent;
   c->known_only = options.known_servers_only;
+  c->on_finish = std::move(options.on_finish);
   const bool retriable = !req.meta.idempotency_key.empty() || options.idempotent;
   c->retries_left = retriable ? std::max(0, d.options.client.retry.max_attempts - 1) : 0;
   if (d.options.client.deadline.count() > 0) {

@@ -1,6 +1,6 @@
 #include "cluster/etcd_registry.hpp"
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -47,6 +47,9 @@ struct registration::impl {
         key(std::move(key_)),
         value(std::move(value_)),
         ttl(ttl_) {}
+
+  /// Where failures are logged (set_logger).
+  logger_ptr log = default_logger();
 
   /// Grant, put, keep alive; on failure back off and try again, until `stopping`; then revoke
   /// (unless abandoned) and call the `done`s. `self` (this) keeps the state alive until the
@@ -102,7 +105,7 @@ asio::awaitable<void> registration::impl::run([[maybe_unused]] std::shared_ptr<i
         const auto left = co_await etcd.lease_keepalive(lease);
         if (stopping) break;
         if (left == 0) {
-          spdlog::warn("etcd {}: the lease of {} is gone; registering again", etcd.host_port(),
+          log->warn("etcd {}: the lease of {} is gone; registering again", etcd.host_port(),
                        key);
           lease = 0;
           registered = false;
@@ -120,19 +123,19 @@ asio::awaitable<void> registration::impl::run([[maybe_unused]] std::shared_ptr<i
         if (stopping) break;
         registered = true;
       }
-      if (failing) spdlog::info("etcd {}: {} is registered again", etcd.host_port(), key);
+      if (failing) log->info("etcd {}: {} is registered again", etcd.host_port(), key);
       failing = false;
       backoff = min_backoff;
       if (!dirty) co_await pause(keepalive_every);
     } catch (const error& e) {
-      if (!failing) spdlog::warn("{} (registration of {}); retrying", e.what(), key);
+      if (!failing) log->warn("{} (registration of {}); retrying", e.what(), key);
       failed = true;
     } catch (const boost::system::system_error& e) {
       if (stopping) break;
-      spdlog::warn("etcd registration of {}: {}; retrying", key, e.what());
+      log->warn("etcd registration of {}: {}; retrying", key, e.what());
       failed = true;
     } catch (const std::exception& e) {
-      spdlog::error("etcd registration of {}: {}; retrying", key, e.what());
+      log->error("etcd registration of {}: {}; retrying", key, e.what());
       failed = true;
     }
     if (failed) {
@@ -150,7 +153,7 @@ asio::awaitable<void> registration::impl::run([[maybe_unused]] std::shared_ptr<i
     try {
       co_await etcd.lease_revoke(lease);
     } catch (const std::exception& e) {
-      spdlog::warn("etcd registration of {}: revoking lease {} failed: {}", key, lease, e.what());
+      log->warn("etcd registration of {}: revoking lease {} failed: {}", key, lease, e.what());
     }
   }
   lease = 0;
@@ -204,6 +207,8 @@ void registration::stop(std::function<void()> done) {
 
 bool registration::registered() const { return impl_->registered.load(); }
 
+void registration::set_logger(logger_ptr log) { impl_->log = std::move(log); }
+
 // ---------------------------------------------------------------------------------------------
 // watcher
 
@@ -215,6 +220,9 @@ struct watcher::impl {
         wake(strand),
         prefix(std::move(prefix_)),
         on_change(std::move(on_change_)) {}
+
+  /// Where failures are logged (set_logger).
+  logger_ptr log = default_logger();
 
   /// Range, report, watch; on failure back off and resynchronise, until `stopping`. `self`
   /// (this) keeps the state alive until the loop ends.
@@ -256,7 +264,7 @@ asio::awaitable<void> watcher::impl::run([[maybe_unused]] std::shared_ptr<impl> 
       if (stopping) break;
       std::map<std::string, std::string> current;
       for (const auto& item : found.kvs) current[item.key] = item.value;
-      if (failing) spdlog::info("etcd {}: watching {} again", etcd.host_port(), prefix);
+      if (failing) log->info("etcd {}: watching {} again", etcd.host_port(), prefix);
       failing = false;
       backoff = min_backoff;
       if (first || current != known) {
@@ -283,14 +291,14 @@ asio::awaitable<void> watcher::impl::run([[maybe_unused]] std::shared_ptr<impl> 
                                  });
       // The watch returns only when cancelled; by halt() unless something else cancelled it.
     } catch (const error& e) {
-      if (!failing) spdlog::warn("{} (watching {}); resynchronising", e.what(), prefix);
+      if (!failing) log->warn("{} (watching {}); resynchronising", e.what(), prefix);
       failed = true;
     } catch (const boost::system::system_error& e) {
       if (stopping) break;
-      spdlog::warn("etcd watch of {}: {}; resynchronising", prefix, e.what());
+      log->warn("etcd watch of {}: {}; resynchronising", prefix, e.what());
       failed = true;
     } catch (const std::exception& e) {
-      spdlog::error("etcd watch of {}: {}; resynchronising", prefix, e.what());
+      log->error("etcd watch of {}: {}; resynchronising", prefix, e.what());
       failed = true;
     }
     if (failed && !stopping) {
@@ -307,6 +315,8 @@ watcher::watcher(asio::io_context& io, std::string etcd_host_port, std::string p
                                    std::move(on_change))) {}
 
 watcher::~watcher() { stop(); }
+
+void watcher::set_logger(logger_ptr log) { impl_->log = std::move(log); }
 
 void watcher::start() {
   asio::post(impl_->strand, [state = impl_] {

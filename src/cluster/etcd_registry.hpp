@@ -18,14 +18,16 @@
 #include <memory>
 #include <string>
 
+#include "common/log.hpp"
+
 namespace netcall::detail::etcd {
 
 /// Keeps KEY=VALUE in etcd bound to a lease of TTL: grants the lease, puts the key, and keeps
 /// the lease alive every ttl/3. When etcd is unreachable or answers errors it retries with a
 /// back-off of 100 ms doubling to 2 s, never giving up; once etcd answers it keeps the lease if
 /// it is still alive (and puts the key again), else registers again with a new lease (a lease
-/// revoked, or expired while etcd could not be reached). Failures are logged (spdlog: a warning
-/// when registration is lost, info when it is back), never thrown.
+/// revoked, or expired while etcd could not be reached). Failures are logged (a warning when
+/// registration is lost, info when it is back; to `set_logger`'s logger), never thrown.
 class registration {
  public:
   /// Nothing happens until `start()`. `etcd_host_port` is "HOST:PORT" (`parse_url`); `ttl` is
@@ -44,6 +46,8 @@ class registration {
 
   /// Starts registering (asynchronously; `registered()` tells when the key is in place). A
   /// second call, or one after `stop()`, does nothing.
+  /// Logs to `log` from now on (default: default_logger(), warnings to stderr). Before `start`.
+  void set_logger(logger_ptr log);
   void start();
   /// Sets a new value: put at once with the current lease (or with the next one when etcd is
   /// unreachable now).
@@ -80,6 +84,8 @@ class watcher {
   watcher& operator=(const watcher&) = delete;
 
   /// Starts watching (asynchronously). A second call, or one after `stop()`, does nothing.
+  /// Logs to `log` from now on (default: default_logger(), warnings to stderr). Before `start`.
+  void set_logger(logger_ptr log);
   void start();
   /// Stops watching: cancels the watch and its requests. Called on the io_context's thread, no
   /// `on_change` runs after it returns; from another thread, one already running may finish.

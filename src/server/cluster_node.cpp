@@ -23,7 +23,7 @@ namespace netcall::detail {
 class registration_keeper {
  public:
   registration_keeper(std::string etcd, std::string name, std::string record,
-                      std::chrono::seconds ttl,
+                      std::chrono::seconds ttl, const logger_ptr& log,
                       std::function<void(const std::string&)> on_placement)
       : work_(io_.get_executor()),
         registration_(io_, etcd, std::string(node_prefix) + name, std::move(record), ttl),
@@ -33,6 +33,8 @@ class registration_keeper {
                      auto it = kvs.find(std::string(placement_key));
                      if (it != kvs.end()) on_placement(it->second);
                    }) {
+    registration_.set_logger(log);
+    placement_.set_logger(log);
     registration_.start();
     placement_.start();
     thread_ = std::thread([this] { io_.run(); });
@@ -99,8 +101,9 @@ bool is_loopback_peer(std::string_view address) {
   return false;
 }
 
-cluster_node::cluster_node(const server_options& options, const registry& procedures)
-    : options_(options), procedures_(procedures), name_(options.name) {
+cluster_node::cluster_node(const server_options& options, const registry& procedures,
+                           logger_ptr log)
+    : options_(options), procedures_(procedures), log_(std::move(log)), name_(options.name) {
   if (!options.name.empty() && !is_node_name(options.name)) {
     throw std::invalid_argument("--name '" + options.name +
                                 "' is not a node name (letters, digits, '_', '-', '.'; not 'any')");
@@ -135,7 +138,7 @@ cluster_node::cluster_node(const server_options& options, const registry& proced
         }
       }
     } catch (const std::exception& e) {
-      spdlog::warn("registry placement not read at start: {}", e.what());
+      log_->warn("registry placement not read at start: {}", e.what());
     }
   }
   if (options.gateway) {
@@ -278,18 +281,18 @@ void cluster_node::started(const std::vector<std::string>& bound) {
   advertised_ = options_.advertise_address.empty() ? bound.front() : options_.advertise_address;
   auto keeper = std::make_unique<registration_keeper>(
       etcd::parse_url(options_.registry_url), options_.name, node_record(advertised_, serving()),
-      options_.registry_ttl, [this](const std::string& text) {
+      options_.registry_ttl, log_, [this](const std::string& text) {
         // A placement stored by `cluster apply --registry`: applied like a direct apply.
         try {
           auto config = parse_cluster(text, "registry placement");
           if (config.find(options_.name) != nullptr) {
             apply(options_.name, config);
           } else {
-            spdlog::warn("registry placement does not name this node ({}); not applied",
+            log_->warn("registry placement does not name this node ({}); not applied",
                          options_.name);
           }
         } catch (const std::exception& e) {
-          spdlog::warn("registry placement not applied: {}", e.what());
+          log_->warn("registry placement not applied: {}", e.what());
         }
       });
   std::lock_guard lock(mutex_);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log.hpp"
 #include "netcall/channel.hpp"
 #include "netcall/server.hpp"
 
@@ -44,7 +45,8 @@ class cluster_node {
   /// Applies `options.cluster` when set. Throws std::invalid_argument when `options.name` is
   /// not a node of it (and the node is no gateway), when `gateway` has neither a cluster nor a
   /// registry, or when `registry_url` is set without a name or is malformed.
-  cluster_node(const server_options& options, const registry& procedures);
+  /// `log` gets the registry's warnings.
+  cluster_node(const server_options& options, const registry& procedures, logger_ptr log);
   ~cluster_node();
 
   /// True when calls go through the cluster router: a placement is applied or this is a
@@ -83,6 +85,7 @@ class cluster_node {
 
   const server_options& options_;
   const registry& procedures_;
+  logger_ptr log_;
   mutable std::mutex mutex_;  // name_ and the registration
   std::string name_;
   std::string advertised_;  // the address in the registry record

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
 
+#include "common/log.hpp"
 #include "netcall/server.hpp"
 #include "server/pipeline.hpp"
 
@@ -15,18 +16,22 @@ namespace netcall::detail {
 
 class procedure_runner final : public interceptor {
  public:
-  explicit procedure_runner(const registry& procedures) : procedures_(procedures) {}
+  /// `log` gets the warning of a procedure that completes its call twice.
+  procedure_runner(const registry& procedures, logger_ptr log)
+      : procedures_(procedures), log_(std::move(log)) {}
   verdict on_call(call& c) override;
 
  private:
   const registry& procedures_;
+  logger_ptr log_;
 };
 
 /// The call_context an asynchronous procedure gets, and the state behind its completion.
 class procedure_context final : public call_context,
                                 public std::enable_shared_from_this<procedure_context> {
  public:
-  explicit procedure_context(call& c);
+  /// `log` (which must outlive the context) gets the warning of a second completion.
+  procedure_context(call& c, spdlog::logger& log);
   /// Answers the call with internal_error when its completion was never called.
   ~procedure_context() override;
 
@@ -48,6 +53,7 @@ class procedure_context final : public call_context,
   // Everything but `target_` stays valid from any thread after the call is gone: a completion
   // may come from another thread after the server stopped, when the call was freed with its
   // loop. Only the loop's own thread (where the anchor says it is) touches `target_`.
+  spdlog::logger& log_;
   call& target_;
   std::shared_ptr<loop_anchor> anchor_;
   boost::asio::any_io_executor executor_;

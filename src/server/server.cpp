@@ -1,12 +1,14 @@
 #include "netcall/server.hpp"
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
+#include "common/log.hpp"
 #include "server/cluster_node.hpp"
+#include "value/json.hpp"
 #include "server/server_pipeline.hpp"
 #include "transport/tls_stream.hpp"
 #include "transport/transport.hpp"
@@ -66,111 +68,195 @@ std::unique_ptr<detail::tls_settings> tls_of(const server_options& o) {
 
 /// SPEC §6: listening where others can reach the port without a token (or without TLS) is
 /// said once, at start, naming the risk.
-void warn_about_exposure(const std::vector<std::string>& bound, const server_options& o,
-                         bool tokens) {
+void warn_about_exposure(spdlog::logger& log, const std::vector<std::string>& bound,
+                         const server_options& o, bool tokens) {
   for (const auto& address : bound) {
     if (detail::is_loopback_peer(address)) continue;
     if (!tokens) {
-      spdlog::warn("listening on {} without a token: anyone who can reach this address can call "
-                   "every procedure (give --token-file; docs/security.md)",
-                   address);
+      log.warn("listening on {} without a token: anyone who can reach this address can call "
+               "every procedure (give --token-file; docs/security.md)",
+               address);
     }
     if (o.tls_cert_file.empty()) {
-      spdlog::warn("listening on {} without TLS: calls{} cross the network in clear text (give "
-                   "--tls-cert and --tls-key; docs/security.md)",
-                   address, tokens ? " and tokens" : "");
+      log.warn("listening on {} without TLS: calls{} cross the network in clear text (give "
+               "--tls-cert and --tls-key; docs/security.md)",
+               address, tokens ? " and tokens" : "");
     }
   }
 }
 
+/// A request id in JSON form for the access log ("" for protocols without ids).
+std::string id_text(const call_metadata& meta, const value& id) {
+  if (meta.protocol == detail::protocol_names::xmlrpc ||
+      meta.protocol == detail::protocol_names::json_array) {
+    return {};
+  }
+  std::string out;
+  if (id.is_string()) {
+    detail::json::write_string(id.as_string(), out);
+  } else if (id.is_int()) {
+    detail::json::write_int(id.as_int(), out);
+  } else if (id.is_double()) {
+    detail::json::write(id, out);
+  } else {
+    out = "null";
+  }
+  return out;
+}
+
+/// The transport's hook that makes access records (SPEC §7 `--access-log`).
+auto access_logger(std::function<void(const access_record&)> sink) {
+  return [sink = std::move(sink)](const detail::call& c, const value& id, std::size_t bytes_out) {
+    const auto now = std::chrono::steady_clock::now();
+    access_record r;
+    r.time = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+        std::chrono::system_clock::now() - (now - c.received));
+    r.peer = c.req.meta.peer != nullptr ? std::string_view(c.req.meta.peer->address) : "";
+    r.protocol = c.req.meta.protocol;
+    r.method = c.req.method;
+    r.request_id = id_text(c.req.meta, id);
+    r.code = c.answer.error ? c.answer.error->code : 0;
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - c.received);
+    r.bytes_in = c.req.meta.message_bytes;
+    r.bytes_out = bytes_out;
+    r.notification = c.req.notification;
+    sink(r);
+  };
+}
+
 }  // namespace
 
-struct server::impl {
-  explicit impl(server_options o)
-      : options(std::move(o)),
-        tls(tls_of(options)),
-        pipeline(options, procedures, configure(access, options)) {}
+/// What a started server runs: made by `start` from the options then in force.
+struct running_server {
+  running_server(const server_options& options, registry& procedures,
+                 const std::shared_ptr<prometheus::Registry>& metrics, detail::logger_ptr log)
+      : tls(tls_of(options)),
+        pipeline(options, procedures, configure(access, options), *metrics, log) {}
 
-  server_options options;
-  registry procedures;
   detail::access_policy access;
   std::unique_ptr<detail::tls_settings> tls;
   detail::server_pipeline pipeline;
-
-  std::mutex mutex;
-  std::condition_variable stop_requested_cv;
-  bool stop_requested = false;
-
   // Last: destroyed first, with the calls still running on its loops, while everything they
   // refer to above still exists.
   std::unique_ptr<detail::transport> transport;
 };
 
+struct server::impl {
+  explicit impl(server_options o) : options(std::move(o)) {}
+
+  server_options options;
+  registry procedures;
+  detail::logger_ptr log;
+  std::shared_ptr<prometheus::Registry> metrics = std::make_shared<prometheus::Registry>();
+
+  std::mutex mutex;
+  std::condition_variable stop_requested_cv;
+  bool stop_requested = false;
+  bool shut_down = false;
+  bool signals_watched = false;
+
+  std::unique_ptr<running_server> running;
+};
+
 server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 
 server::~server() {
-  impl_->pipeline.stopping() = true;
-  impl_->transport.reset();
+  if (!impl_->running) return;
+  impl_->running->pipeline.stopping() = true;
+  impl_->running->transport.reset();
 }
 
 registry& server::procedures() { return impl_->procedures; }
 
+server_options& server::options() { return impl_->options; }
+
 void server::listen(std::string host_port) { impl_->options.listen.push_back(std::move(host_port)); }
 
 std::vector<std::string> server::start() {
-  if (impl_->transport) throw std::logic_error("server already started");
-  if (impl_->options.listen.empty()) impl_->options.listen.push_back("127.0.0.1:8000");
-  impl_->access.set_listen_addresses(impl_->options.listen);
-  impl_->transport = std::make_unique<detail::transport>(
-      transport_options_of(impl_->options), impl_->pipeline.calls(), impl_->access,
-      impl_->tls.get());
-  // Signals are watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure.
-  impl_->transport->watch_signals(
-      [this](int signo) {
-        spdlog::info("signal {}: shutting down", signo);
-        stop();
-      },
-      [this] {
-        try {
-          reload();
-          const bool tokens = !impl_->options.token_file.empty();
-          const bool tls = impl_->tls != nullptr;
-          spdlog::info("SIGHUP: reloaded{}{}{}{}", tokens ? " tokens" : "",
-                       tokens && tls ? " and" : "", tls ? " TLS certificate and key" : "",
-                       tokens || tls ? "" : " nothing (no token file, no certificate)");
-        } catch (const std::exception& e) {
-          spdlog::error("SIGHUP: reload failed, keeping what was loaded: {}", e.what());
-        }
-      });
-  auto bound = impl_->transport->start(impl_->options.listen);
-  warn_about_exposure(bound, impl_->options, impl_->access.tokens_required());
-  impl_->pipeline.node().started(bound);
+  if (impl_->running) throw std::logic_error("server already started");
+  auto& o = impl_->options;
+  if (o.listen.empty()) o.listen.push_back("127.0.0.1:8000");
+  impl_->log = detail::make_logger("netcall", o.log, o.log_level);
+  auto running = std::make_unique<running_server>(o, impl_->procedures, impl_->metrics, impl_->log);
+  running->access.set_listen_addresses(o.listen);
+  auto t = transport_options_of(o);
+  t.registry = impl_->metrics;
+  t.log = impl_->log;
+  if (o.access_log) t.on_answered = access_logger(o.access_log);
+  running->transport = std::make_unique<detail::transport>(
+      std::move(t), running->pipeline.calls(), running->access, running->tls.get());
+  auto bound = running->transport->start(o.listen);
+  warn_about_exposure(*impl_->log, bound, o, running->access.tokens_required());
+  running->pipeline.node().started(bound);
+  impl_->running = std::move(running);
   return bound;
 }
 
 void server::reload() {
+  if (!impl_->running) throw std::logic_error("reload before start");
+  auto& r = *impl_->running;
+  const auto& o = impl_->options;
   // Everything is read before anything is replaced: a failure changes nothing.
   std::shared_ptr<const detail::token_set> tokens;
-  if (!impl_->options.token_file.empty()) tokens = tokens_of(impl_->options);
+  if (!o.token_file.empty()) tokens = tokens_of(o);
   detail::tls_context context;
-  if (impl_->tls) {
-    context = detail::make_server_tls_context(impl_->options.tls_cert_file,
-                                              impl_->options.tls_key_file,
-                                              impl_->options.tls_client_ca_file);
+  if (r.tls) {
+    context = detail::make_server_tls_context(o.tls_cert_file, o.tls_key_file,
+                                              o.tls_client_ca_file);
   }
-  if (tokens) impl_->access.set_tokens(std::move(tokens));
-  if (context) impl_->tls->replace(std::move(context));
+  if (tokens) r.access.set_tokens(std::move(tokens));
+  if (context) r.tls->replace(std::move(context));
 }
 
-void server::run() {
-  if (!impl_->transport) start();
+void server::run(bool handle_signals) {
+  if (!impl_->running) start();
+  if (handle_signals) watch_signals();
   {
     std::unique_lock lock(impl_->mutex);
     impl_->stop_requested_cv.wait(lock, [this] { return impl_->stop_requested; });
   }
-  impl_->pipeline.stopping() = true;  // calls that arrive from now on are refused with -32002
-  impl_->pipeline.node().stopping();   // leave the registry first: clients stop choosing us
-  impl_->transport->stop(impl_->options.shutdown_grace);
+  shutdown();
+}
+
+void server::watch_signals() {
+  if (!impl_->running) throw std::logic_error("watch_signals before start");
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->signals_watched) return;
+    impl_->signals_watched = true;
+  }
+  // Watched on the first event loop, so SIGINT/SIGTERM never interrupt a procedure, until
+  // the transport stops.
+  impl_->running->transport->watch_signals(
+        [this](int signo) {
+          impl_->log->info("signal {}: shutting down", signo);
+          stop();
+        },
+        [this] {
+          try {
+            reload();
+            const bool tokens = !impl_->options.token_file.empty();
+            const bool tls = impl_->running->tls != nullptr;
+            impl_->log->info("SIGHUP: reloaded{}{}{}{}", tokens ? " tokens" : "",
+                             tokens && tls ? " and" : "", tls ? " TLS certificate and key" : "",
+                             tokens || tls ? "" : " nothing (no token file, no certificate)");
+          } catch (const std::exception& e) {
+            impl_->log->error("SIGHUP: reload failed, keeping what was loaded: {}", e.what());
+          }
+        });
+}
+
+void server::shutdown() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->shut_down || !impl_->running) return;
+    impl_->shut_down = true;
+  }
+  if (impl_->options.on_shutdown) impl_->options.on_shutdown();
+  auto& r = *impl_->running;
+  r.pipeline.stopping() = true;  // calls that arrive from now on are refused with -32002
+  r.pipeline.node().stopping();  // leave the registry first: clients stop choosing us
+  r.transport->stop(impl_->options.shutdown_grace);
 }
 
 void server::stop() {

@@ -2,11 +2,13 @@
 /// \file
 /// The server's call pipelines, assembled from server_options (docs/architecture.md):
 ///
-///   calls:   in_flight_limit → delay (when --delay is set) → auth (with tokens) → dedup
-///            → shutdown_gate → cluster_router → runner
-///   entries: in_flight_limit → cluster_router → runner   (the calls inside system.multicall)
+///   calls:   metrics → in_flight_limit → delay (when --delay is set) → auth (with tokens)
+///            → dedup → shutdown_gate → cluster_router → runner
+///   entries: metrics → in_flight_limit → cluster_router → runner   (the calls inside
+///            system.multicall)
 ///
-/// Outermost first: the in-flight limit refuses before anything else (it also bounds the calls
+/// Outermost first: metrics (unless server_options::call_metrics is off) counts every call
+/// and its duration, refusals included (SPEC §7); the in-flight limit refuses before anything else (it also bounds the calls
 /// auth holds while slowing a peer down); --delay holds answers (not refusals); auth refuses
 /// calls without a valid token (SPEC §6), so nothing inside it runs for them, and sees
 /// `system.authenticate`'s answer before --delay holds it, so the calls pipelined behind it on
@@ -26,6 +28,7 @@
 #include "server/interceptors/dedup.hpp"
 #include "server/interceptors/delay.hpp"
 #include "server/interceptors/in_flight_limit.hpp"
+#include "server/interceptors/metrics.hpp"
 #include "server/interceptors/shutdown_gate.hpp"
 #include "server/outcome_cache.hpp"
 #include "server/pipeline.hpp"
@@ -38,7 +41,10 @@ class server_pipeline {
   /// Registers the built-in `system.*` procedures in `procedures`; `access` says who may call
   /// (tokens: the auth interceptor is in the chain when `access.tokens_required()`). Both must
   /// outlive this.
-  server_pipeline(const server_options& options, registry& procedures, access_policy& access);
+  /// Metrics go to `metrics` (the dedup and call families; the transport's are there too), log
+  /// lines to `log`.
+  server_pipeline(const server_options& options, registry& procedures, access_policy& access,
+                  prometheus::Registry& metrics, logger_ptr log);
 
   /// Every call a connection dispatches goes here (the transport's call handler).
   pipeline& calls() { return calls_; }
@@ -51,7 +57,9 @@ class server_pipeline {
 
  private:
   std::atomic<bool> stopping_{false};
+  logger_ptr log_;
   outcome_cache cache_;
+  std::unique_ptr<call_metrics> metrics_;  // null when server_options::call_metrics is off
   cluster_node node_;
   in_flight_limit limit_;
   auth auth_;

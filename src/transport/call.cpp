@@ -43,6 +43,7 @@ call& call::make_child(std::function<void(response&)> done) {
   child.req.notification = false;
   child.req.meta = req.meta;
   child.req.meta.idempotency_key.clear();
+  child.received = std::chrono::steady_clock::now();
   child.child_ = true;
   if (connection_) {
     child.connection_ = connection_;

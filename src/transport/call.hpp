@@ -6,6 +6,7 @@
 /// pipeline), and takes it back at `finish`.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +31,11 @@ class call {
   void* handler = nullptr;
   std::uint32_t stage = 0;
   std::uint32_t marks = 0;
+  /// The metrics interceptor's series of this call (server/interceptors/metrics.hpp).
+  void* series = nullptr;
+  /// When the call arrived (the transport sets it; unlike `req.meta.arrival`, which a retry
+  /// moves back to its first attempt's, it stays this attempt's: what durations count from).
+  std::chrono::steady_clock::time_point received;
 
   /// The handler is done with the call: `answer` goes to the session that dispatched it (or to
   /// the parent, for a child), and the call goes back to its loop's pool. On the loop's thread.

@@ -99,17 +99,22 @@ asio::awaitable<void> server_connection::serve_bytes() {
       }
       if (shared_.tls->tls_only) {
         protocol_error();
-        spdlog::debug("closing connection from {}: not TLS (--tls-only)", peer_.address);
+        shared_.metrics.refused(refusal::not_tls);
+        shared_.options.log->debug("closing connection from {}: not TLS (--tls-only)",
+                                   peer_.address);
         close();
         co_return;
       }
     }
     bool undecided = false;
-    for (const server_protocol* p : server_protocols()) {
+    const auto protocols = server_protocols();
+    for (std::size_t i = 0; i < protocols.size(); ++i) {
+      const server_protocol* p = protocols[i];
       const auto verdict = p->sniff(carry);
       if (verdict == sniff_result::not_mine) continue;
       if (verdict == sniff_result::mine) {
         chosen = p;
+        protocol_index_ = static_cast<int>(i);
       } else {
         undecided = true;
       }
@@ -119,12 +124,17 @@ asio::awaitable<void> server_connection::serve_bytes() {
       // No protocol recognises these bytes: nothing can be answered in a language the client
       // speaks, so only this connection is closed.
       protocol_error();
-      spdlog::debug("closing connection from {}: unrecognised protocol", peer_.address);
+      shared_.metrics.refused(refusal::unknown_protocol);
+      shared_.options.log->debug("closing connection from {}: unrecognised protocol",
+                                 peer_.address);
       close();
       co_return;
     }
   }
   session_ = chosen->make_session(*this);
+  shared_.metrics.open(static_cast<std::size_t>(protocol_index_)).Increment();
+  shared_.options.log->debug("connection from {}: {}{}", peer_.address, chosen->name,
+                             peer_.tls ? " over TLS" : "");
 
   std::string_view fresh;  // bytes of the last read, not in `carry`
   bool resumed = false;    // feed once after a wait, bytes or not: the session may end now
@@ -173,6 +183,7 @@ asio::awaitable<void> server_connection::serve_bytes() {
       if (!closed_) peer_ended();
       co_return;
     }
+    loop_.metrics.received_bytes.add(static_cast<std::int64_t>(n));
     if (reading_stopped_) co_return;
     fresh = std::string_view(buffer.data(), n);
   }
@@ -189,7 +200,8 @@ asio::awaitable<bool> server_connection::start_tls(std::string& carry) {
   if (closed_) co_return false;
   if (ec) {
     protocol_error();
-    spdlog::debug("closing connection from {}: TLS handshake failed: {}", peer_.address,
+    shared_.metrics.refused(refusal::tls_handshake);
+    shared_.options.log->debug("closing connection from {}: TLS handshake failed: {}", peer_.address,
                   t.failure());
     close();
     co_return false;
@@ -254,6 +266,7 @@ asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
     if (!closed_) peer_ended();
     co_return false;
   }
+  loop_.metrics.received_bytes.add(static_cast<std::int64_t>(n));
   fresh = std::string_view(buffer.data(), n);
   co_return true;
 }
@@ -282,7 +295,7 @@ request& server_connection::next_request() { return loop_.staged_request(); }
 
 void server_connection::dispatch(reply_tag tag) {
   call& c = loop_.take_staged();
-  c.req.meta.arrival = std::chrono::steady_clock::now();
+  c.received = c.req.meta.arrival = std::chrono::steady_clock::now();
   c.req.meta.peer = &peer_;
   c.connection_ = this;
   c.tag_ = tag;
@@ -314,7 +327,15 @@ void server_connection::start_call(call&) {
 
 void server_connection::deliver(call& c) {
   if (c.answer.error) loop_.metrics.call_errors.add(1);
-  session_->on_answer(c.answer, c.tag_);
+  if (shared_.options.on_answered) {
+    const value id = c.answer.id;  // the session may move it
+    const std::size_t before = pending_.size();
+    session_->on_answer(c.answer, c.tag_);
+    const std::size_t after = pending_.size();
+    shared_.options.on_answered(c, id, after > before ? after - before : 0);
+  } else {
+    session_->on_answer(c.answer, c.tag_);
+  }
   if (c.close_connection_) {
     c.close_connection_ = false;  // the call goes back to the pool
     close_after_answers_ = true;
@@ -360,6 +381,7 @@ void server_connection::flush() {
   }
   std::swap(pending_, writing_);
   write_active_ = true;
+  loop_.metrics.sent_bytes.add(static_cast<std::int64_t>(writing_.size()));
   loop_.write_started();
   stream_->write(asio::buffer(writing_), {&on_written, this, shared_from_this()});
 }
@@ -410,6 +432,9 @@ void server_connection::finish_close() {
 void server_connection::close() {
   if (closed_) return;
   closed_ = true;
+  if (protocol_index_ >= 0) {
+    shared_.metrics.open(static_cast<std::size_t>(protocol_index_)).Decrement();
+  }
   release_slot();
   stop_finishing();
   stream_->close();

@@ -17,14 +17,18 @@
 /// Closing a socket with unread bytes would send a reset, and a reset makes the kernels drop
 /// answers still on their way: the answers of a connection that ends are delivered whole.
 
+#include <spdlog/logger.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "protocol/protocol.hpp"
 #include "transport/byte_stream.hpp"
 #include "transport/call.hpp"
@@ -46,6 +50,14 @@ struct transport_options {
   std::chrono::milliseconds idle_timeout{60'000};
   /// Message limits.
   decode_limits limits;
+  /// The metrics registry the transport adds its families to (shared with the server).
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  /// Where the transport logs (a connection's lines name its peer).
+  std::shared_ptr<spdlog::logger> log = null_logger();
+  /// Called once the answer of each call a connection dispatched went to its session (the
+  /// access log, SPEC §7): the call, its request id, and the bytes the answer added to the
+  /// connection's output. Empty (the default): nothing is done.
+  std::function<void(const call& c, const value& id, std::size_t bytes_out)> on_answered;
 };
 
 /// What every connection of a transport shares.
@@ -166,6 +178,7 @@ class server_connection final : public session_host,
   bool feeding_ = false;  // inside session_->feed: answers leave when it returns
   bool close_after_flush_ = false;
   bool closed_ = false;
+  int protocol_index_ = -1;  // in server_protocols(), once sniffed (netcall_connections_open)
   bool peer_ended_ = false;
   bool reading_stopped_ = false;  // the session takes no more bytes
   bool refusing_calls_ = false;   // dispatched calls are refused, not run (a wrong token)

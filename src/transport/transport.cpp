@@ -23,30 +23,27 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-/// Logs an exception that ended a connection's coroutine: only that connection ends.
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("connection ended by an exception: {}", ex.what());
-  } catch (...) {
-    spdlog::error("connection ended by an unknown exception");
-  }
-}
-
 asio::awaitable<void> serve_new(event_loop& loop, std::unique_ptr<byte_stream> stream,
                                 transport_shared& shared) {
   // Made here, on its own loop's thread: a connection registers with its loop.
   auto c = std::make_shared<server_connection>(loop, std::move(stream), shared);
-  co_await server_connection::serve(std::move(c));
+  try {
+    co_await server_connection::serve(c);
+  } catch (const std::exception& e) {
+    // Only this connection ends.
+    shared.options.log->error("connection from {} ended by an exception: {}",
+                              c->peer().address, e.what());
+  } catch (...) {
+    shared.options.log->error("connection from {} ended by an unknown exception",
+                              c->peer().address);
+  }
 }
 
 }  // namespace
 
 transport::transport(transport_options options, call_handler& handler, access_policy& access,
                      tls_settings* tls)
-    : shared_{std::move(options), handler, access, tls, {}, {}} {
+    : shared_{options, handler, access, tls, transport_metrics(options.registry), {}} {
   unsigned n = shared_.options.threads ? shared_.options.threads
                                        : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
@@ -88,7 +85,7 @@ std::vector<std::string> transport::start(const std::vector<std::string>& addres
     asio::co_spawn(loops_.front()->io(), accept_loop(acceptor), asio::detached);
   }
   for (auto& loop : loops_) {
-    threads_.emplace_back([l = loop.get()] {
+    threads_.emplace_back([l = loop.get(), log = shared_.options.log] {
       // An exception escaping a handler (e.g. std::bad_alloc on a huge message) ends that
       // handler only: log it and keep the loop running for every other connection.
       for (;;) {
@@ -96,9 +93,9 @@ std::vector<std::string> transport::start(const std::vector<std::string>& addres
           l->io().run();
           return;
         } catch (const std::exception& e) {
-          spdlog::error("event loop: {}", e.what());
+          log->error("event loop: {}", e.what());
         } catch (...) {
-          spdlog::error("event loop: unknown exception");
+          log->error("event loop: unknown exception");
         }
       }
     });
@@ -113,24 +110,24 @@ asio::awaitable<void> transport::accept_loop(std::shared_ptr<tcp::acceptor> acce
     if (ec == asio::error::operation_aborted || !acceptor->is_open() || !accepting_) co_return;
     if (ec) {
       // Out of descriptors and similar: back off briefly rather than spin.
-      spdlog::warn("accept failed: {}", ec.message());
+      shared_.options.log->warn("accept failed: {}", ec.message());
       asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(use_nothrow);
       continue;
     }
     auto& m = shared_.metrics;
+    m.accepted();
     if (static_cast<std::size_t>(m.connections_active.load()) >= shared_.options.max_connections) {
-      m.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      m.refused(refusal::max_connections);
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
     }
     // The slot is taken here, so a burst of accepts cannot overshoot the limit.
     m.connections_active.fetch_add(1, std::memory_order_relaxed);
-    m.connections_total.fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(loop.io(),
                    serve_new(loop, std::make_unique<tcp_stream>(std::move(socket)), shared_),
-                   log_exception);
+                   asio::detached);
   }
 }
 

@@ -417,6 +417,7 @@ struct stream_reader::impl {
   std::size_t max_text_bytes;
   sax_parser parser;
   std::size_t consumed = 0;       // bytes of the current text so far
+  std::size_t last_text_bytes = 0;  // bytes of the text completed last
   bool in_text = false;           // a text has started (a non-whitespace byte was fed)
   status failure = status::need_more;  // failed or too_large once the stream is lost
   std::string error;
@@ -427,6 +428,8 @@ stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes)
 stream_reader::~stream_reader() = default;
 
 const std::string& stream_reader::error() const { return impl_->error; }
+
+std::size_t stream_reader::last_text_bytes() const { return impl_->last_text_bytes; }
 
 stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
   impl& d = *impl_;
@@ -455,6 +458,7 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
   if (ec) return d.fail(status::failed, describe_parse_error(ec, d.max_depth), input);
   if (d.parser.done()) {
     out = d.parser.handler().take_result();
+    d.last_text_bytes = d.consumed;
     d.start_text();
     return status::complete;
   }

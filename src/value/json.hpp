@@ -71,6 +71,9 @@ class stream_reader {
   status feed(std::string_view& input, value& out);
   /// Why the stream failed (after status::failed).
   const std::string& error() const;
+  /// Size of the text `feed` completed last (bytes, whitespace the parser took after it
+  /// included): the access log's bytes in.
+  std::size_t last_text_bytes() const;
 
  private:
   struct impl;

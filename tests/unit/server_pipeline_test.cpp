@@ -44,7 +44,7 @@ struct fixture : ::testing::Test {
                            done({value(1), std::nullopt});
                            done({value(2), std::nullopt});
                          });
-    server = std::make_unique<server_pipeline>(options, procedures, access);
+    server = std::make_unique<server_pipeline>(options, procedures, access, metrics, null_logger());
   }
 
   /// Starts a call; its answer lands in the returned slot (when it comes).
@@ -106,6 +106,7 @@ struct fixture : ::testing::Test {
   access_policy access;
   std::int64_t counter = 0;
   event_loop loop;
+  prometheus::Registry metrics;
   std::unique_ptr<server_pipeline> server;
 };
 

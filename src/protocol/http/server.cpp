@@ -228,6 +228,7 @@ class session final : public server_session {
       request& next = host_.next_request();
       next = std::move(call);
       next.meta.protocol = codec_->name();
+      next.meta.message_bytes = req.body().size();
       if (token_ok) {
         next.meta.authenticated = true;
       } else if (!token_.empty()) {

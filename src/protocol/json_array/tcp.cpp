@@ -95,6 +95,7 @@ class session final : public server_session {
     req.notification = false;
     req.meta.idempotency_key.clear();
     req.meta.protocol = protocol_names::json_array;
+    req.meta.message_bytes = reader_.last_text_bytes();
     answered_ = false;
     host_.dispatch({});
     return answered_;

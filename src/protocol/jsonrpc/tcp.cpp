@@ -99,6 +99,7 @@ class session final : public server_session {
       response invalid;
       if (!to_request(text, req, invalid)) return send_line(host_, invalid);
       req.meta.protocol = protocol_names::jsonrpc;
+      req.meta.message_bytes = reader_.last_text_bytes();
       host_.dispatch({nullptr, req.notification ? single_notification : single_call});
       return;
     }
@@ -114,6 +115,7 @@ class session final : public server_session {
       request& call = host_.next_request();
       call = std::move(req);
       call.meta.protocol = protocol_names::jsonrpc;
+      call.meta.message_bytes = reader_.last_text_bytes();
       host_.dispatch({&b, slot});
     }
     finish_one(b);  // the dispatching is done

@@ -64,6 +64,7 @@ class session final : public server_session {
       return;
     }
     req.meta.protocol = protocol_names::msgpack;
+    req.meta.message_bytes = message.size();
     host_.dispatch({nullptr, req.notification ? notification : call});
   }
 

@@ -24,11 +24,44 @@ verdict cluster_router::on_call(call& c) {
   return verdict::proceed;
 }
 
+cluster_router::cluster_router(cluster_node& node, const registry& procedures,
+                               prometheus::Registry& metrics, spdlog::logger& log)
+    : node_(node), procedures_(procedures), log_(log) {
+  if (node_.gateway() != nullptr) {
+    forwarded_ = &prometheus::BuildCounter()
+                      .Name("netcall_forwarded_calls_total")
+                      .Help("Calls this gateway forwarded, by the node that answered the last "
+                            "attempt (\"\" when none could be made) and code (0: success).")
+                      .Register(metrics);
+  }
+}
+
+cluster_router::~cluster_router() = default;
+
+void cluster_router::count_forwarded(const std::string& node, int code) {
+  code_counters* counters = nullptr;
+  {
+    std::lock_guard lock(forwarded_mutex_);
+    auto it = forwarded_by_node_.find(node);
+    if (it == forwarded_by_node_.end()) {
+      it = forwarded_by_node_
+               .emplace(node, std::make_unique<code_counters>(
+                                  *forwarded_, prometheus::Labels{{"node", node}}))
+               .first;
+    }
+    counters = it->second.get();
+  }
+  counters->of(code).Increment();
+}
+
 verdict cluster_router::forward(call& c) {
   // The forwarded call completes like an asynchronous procedure: from the channel's thread,
   // hopping back to the call's loop (or dropped unanswered if the server stopped meanwhile).
-  auto context = std::make_shared<procedure_context>(c);
+  auto context = std::make_shared<procedure_context>(c, log_);
   route_options options;
+  if (forwarded_ != nullptr) {
+    options.on_finish = [this](const std::string& node, int code) { count_forwarded(node, code); };
+  }
   options.idempotency_key = c.req.meta.idempotency_key;
   options.known_servers_only = true;  // never to a node of unknown procedures: no loops
   try {

@@ -9,21 +9,37 @@
 
 #include "netcall/server.hpp"
 #include "server/cluster_node.hpp"
+#include <spdlog/logger.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "server/interceptors/metrics.hpp"
 #include "server/pipeline.hpp"
 
 namespace netcall::detail {
 
 class cluster_router final : public interceptor {
  public:
-  cluster_router(cluster_node& node, const registry& procedures)
-      : node_(node), procedures_(procedures) {}
+  /// With a gateway, forwarded calls are counted in `metrics` (`netcall_forwarded_calls_total
+  /// {node, code}`, SPEC §7); `log` gets a procedure_context's warnings.
+  cluster_router(cluster_node& node, const registry& procedures, prometheus::Registry& metrics,
+                 spdlog::logger& log);
+  ~cluster_router() override;
   verdict on_call(call& c) override;
 
  private:
   verdict forward(call& c);
+  /// Counts a forwarded call that ended on `node` with `code` (0: success).
+  void count_forwarded(const std::string& node, int code);
 
   cluster_node& node_;
   const registry& procedures_;
+  spdlog::logger& log_;
+  prometheus::Family<prometheus::Counter>* forwarded_ = nullptr;  // with a gateway only
+  std::mutex forwarded_mutex_;
+  std::map<std::string, std::unique_ptr<code_counters>, std::less<>> forwarded_by_node_;
 };
 
 }  // namespace netcall::detail

@@ -33,11 +33,13 @@ verdict dedup::on_call(call& c) {
     case outcome_cache::verdict::absent:
       return verdict::proceed;
     case outcome_cache::verdict::stored:
+      hits_.Increment();
       c.req.meta.arrival = first_arrival;
       c.answer.result = std::move(stored.result);
       c.answer.error = std::move(stored.error);
       return verdict::answered;
     case outcome_cache::verdict::wait:
+      hits_.Increment();
       c.req.meta.arrival = first_arrival;
       return verdict::held;
     case outcome_cache::verdict::conflict:

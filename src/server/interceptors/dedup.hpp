@@ -9,20 +9,25 @@
 #include <atomic>
 
 #include "server/outcome_cache.hpp"
+#include <prometheus/counter.h>
+
 #include "server/pipeline.hpp"
 
 namespace netcall::detail {
 
 class dedup final : public interceptor {
  public:
-  dedup(outcome_cache& cache, const std::atomic<bool>& stopping)
-      : interceptor(true), cache_(cache), stopping_(stopping) {}
+  /// `hits` counts the retries answered from the cache or made to wait for the first attempt
+  /// (`netcall_dedup_hits_total`, SPEC §7).
+  dedup(outcome_cache& cache, const std::atomic<bool>& stopping, prometheus::Counter& hits)
+      : interceptor(true), cache_(cache), stopping_(stopping), hits_(hits) {}
   verdict on_call(call& c) override;
   verdict on_answer(call& c) override;
 
  private:
   outcome_cache& cache_;
   const std::atomic<bool>& stopping_;
+  prometheus::Counter& hits_;
 };
 
 }  // namespace netcall::detail
