@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds netcall Release and runs netcalld through the peers harness (../shared/peers, see its
-# README) beside the peers, in one table: the speed issue's figures are judged from this run.
+# README; what it is: bench/RESULTS.md) beside the peers, in one table: the speed issue's figures
+# are judged from this run.
 #
 #   bench/run.sh                         # raw floors, Python asyncio, gRPC, Cap'n Proto, ... + netcalld
 #   bench/run.sh --only raw-echo,raw-http,ext --runs 1   # any run_all.sh option passes through

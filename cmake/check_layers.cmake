@@ -1,4 +1,4 @@
-# Fails the build when an #include points the wrong way between netcall's layers (STYLE.md
+# Fails the build when an #include points the wrong way between netcall's layers (docs/style.md
 # "Layout", docs/architecture.md). Run by the `netcall_layers` target before any layer compiles:
 #   cmake -DROOT=<source dir> -DSTAMP=<file to touch> -P cmake/check_layers.cmake
 #

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// netcall's one fixed set of status codes and its error type (STYLE.md "Errors").
+/// netcall's one fixed set of status codes and its error type (docs/style.md "Errors").
 ///
 /// Every failure the library reports is a `netcall::error` carrying a `status_code`. Each wire
 /// protocol maps status codes to its own error shape through one table (`wire_code` below), so a

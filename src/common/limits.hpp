@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Limits every layer applies at the point of use (STYLE.md, from Cap'n Proto's reader limits),
-/// with the defaults of SPEC §2.
+/// Limits every layer applies at the point of use (docs/style.md, from Cap'n Proto's reader
+/// limits), with the defaults of SPEC §2.
 
 #include <cstddef>
 

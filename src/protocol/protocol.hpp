@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// A wire protocol as one unit (STYLE.md, after brpc's `Protocol`): the server side (sniff a
+/// A wire protocol as one unit (docs/style.md, after brpc's `Protocol`): the server side (sniff a
 /// connection's first bytes, then a session that turns bytes into calls and answers into bytes)
 /// and the client side (frame requests, read answers, where metadata travels), both in the
 /// protocol's own folder. The one table of protocols is protocol/protocols.hpp; the server's

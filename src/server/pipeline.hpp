@@ -1,10 +1,10 @@
 #pragma once
 /// \file
-/// The call pipeline (STYLE.md, after gRPC's server interceptors and brpc's server hooks): every
-/// call, the allocation-free fast path included, goes in through a chain of interceptors to the
-/// procedure runner at its end, and its answer comes back out through the same interceptors in
-/// reverse. Cross-cutting behaviour (limits, `--delay`, at-most-once, shutdown refusal, later
-/// auth, metrics, access log) is one interceptor each, never code in a protocol.
+/// The call pipeline (docs/style.md, after gRPC's server interceptors and brpc's server hooks):
+/// every call, the allocation-free fast path included, goes in through a chain of interceptors to
+/// the procedure runner at its end, and its answer comes back out through the same interceptors in
+/// reverse. Cross-cutting behaviour (limits, `--delay`, at-most-once, shutdown refusal, later auth,
+/// metrics, access log) is one interceptor each, never code in a protocol.
 ///
 /// A call may complete inline (a procedure that answers at once: no allocation, no timer), or
 /// any interceptor may hold it and let it go on later. Everything runs on the call's event loop.

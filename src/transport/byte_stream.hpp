@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// A byte stream: what the server's connections and the client's connections read and write,
-/// whatever carries the bytes (STYLE.md, after KJ's AsyncIoStream). Plain TCP is
+/// whatever carries the bytes (docs/style.md, after KJ's AsyncIoStream). Plain TCP is
 /// transport/tcp_stream.hpp; a TLS stream wraps another stream behind the same interface, so
 /// protocols never know whether bytes are encrypted.
 ///

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// TLS as a byte stream (SPEC §6, docs/security.md): OpenSSL over another byte stream through
-/// memory BIOs, so the protocols above never know whether bytes are encrypted (STYLE.md, after
+/// memory BIOs, so the protocols above never know whether bytes are encrypted (docs/style.md, after
 /// KJ's TLS wrapper) and the server can start TLS on bytes it already read while sniffing.
 ///
 /// Contexts: a server's is made from its certificate and key (and a client CA when client
