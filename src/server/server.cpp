@@ -185,6 +185,9 @@ std::vector<std::string> server::start() {
   if (o.access_log) t.on_answered = access_logger(o.access_log);
   running->transport = std::make_unique<detail::transport>(
       std::move(t), running->pipeline.calls(), running->access, running->tls.get());
+  running->transport->metrics().add_gauge(
+      "netcall_dedup_bytes", "Approximate size of the outcomes kept for retries (bytes).",
+      [cache = &running->pipeline.cache()] { return static_cast<double>(cache->bytes()); });
   auto bound = running->transport->start(o.listen);
   warn_about_exposure(*impl_->log, bound, o, running->access.tokens_required());
   running->pipeline.node().started(bound);

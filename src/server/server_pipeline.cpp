@@ -51,7 +51,7 @@ prometheus::Counter& dedup_hits(prometheus::Registry& metrics) {
   return prometheus::BuildCounter()
       .Name("netcall_dedup_hits_total")
       .Help("Retries (a known idempotency key) answered with the stored outcome or made to "
-            "wait for the first attempt's, not run again (SPEC §4).")
+            "wait for the first attempt's, not run again.")
       .Register(metrics)
       .Add({});
 }

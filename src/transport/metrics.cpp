@@ -184,6 +184,7 @@ std::string transport_metrics::render(std::span<const loop_metrics* const> loops
       type::Counter, sum(&loop_metrics::received_bytes));
   add("netcall_sent_bytes_total", "Bytes written to client connections (inside TLS: the plaintext).",
       type::Counter, sum(&loop_metrics::sent_bytes));
+  for (const auto& g : gauges_) add(g.name, g.help, type::Gauge, g.read());
   auto build = family("netcall_build_info", "netcall's version; the value is always 1.",
                       type::Gauge);
   add_value(build, 1, {{"version", netcall::version}});

@@ -18,6 +18,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -86,6 +87,12 @@ class transport_metrics {
   /// server_protocols()): +1 when sniffed, -1 when closed.
   prometheus::Gauge& open(std::size_t protocol_index) { return *open_[protocol_index]; }
 
+  /// Adds a gauge read at scrape time by `read` (e.g. the bytes of the stored outcomes). Before
+  /// the transport starts.
+  void add_gauge(std::string name, std::string help, std::function<double()> read) {
+    gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+  }
+
   /// The registry every layer adds its families to.
   prometheus::Registry& registry() { return *registry_; }
 
@@ -99,6 +106,12 @@ class transport_metrics {
   prometheus::Counter& accepted_;
   std::array<prometheus::Counter*, refusal_count> refused_{};
   std::vector<prometheus::Gauge*> open_;
+  struct scrape_gauge {
+    std::string name;
+    std::string help;
+    std::function<double()> read;
+  };
+  std::vector<scrape_gauge> gauges_;
 };
 
 }  // namespace netcall::detail

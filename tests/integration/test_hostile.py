@@ -190,7 +190,7 @@ class ManyClients(unittest.TestCase):
                 self.assertEqual(len(done), n, "%d of %d calls answered in time" % (len(done), n))
                 for i, answer in done.items():
                     self.assertEqual(answer, {"jsonrpc": "2.0", "result": i + 1000, "id": i})
-                self.assertGreaterEqual(metric(d.port, "netcall_connections_total"), n)
+                self.assertGreaterEqual(metric(d.port, "netcall_connections_accepted_total"), n)
             finally:
                 sel.close()
                 for s in socks:
@@ -495,7 +495,7 @@ class MaxConnections(unittest.TestCase):
             refused = None
             for _ in range(40):
                 try:
-                    refused = metric(d.port, "netcall_connections_refused_total")
+                    refused = metric(d.port, 'netcall_connections_refused_total{reason="max_connections"}')
                     break
                 except (OSError, http.client.HTTPException):
                     time.sleep(0.05)  # poll interval of this bounded retry, not ordering

@@ -218,8 +218,9 @@ class Http(unittest.TestCase):
         text = body.decode()
         names = re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? [0-9.eE+-]+$", text, re.M)
         self.assertTrue(names, text)
+        # netcall's own metrics, and the process_* ones of the Prometheus client conventions.
         for name in names:
-            self.assertTrue(name.startswith("netcall_"), name)
+            self.assertTrue(name.startswith(("netcall_", "process_")), name)
         before = metric_value(text, "netcall_calls_total", '{protocol="jsonrpc"}')
         self.assertIsNotNone(before, text)
         for i in range(3):

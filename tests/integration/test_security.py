@@ -162,7 +162,7 @@ class Tokens(unittest.TestCase):
                                              "Authorization: Bearer %s\r\nConnection: close\r\n"
                                              "\r\n" % TOKEN).encode())
         self.assertEqual(status_of(opened), 200)
-        self.assertIn(b"netcall_connections_total", opened)
+        self.assertIn(b"netcall_connections_accepted_total", opened)
 
 
 class TokensWithDelay(unittest.TestCase):

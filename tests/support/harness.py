@@ -19,7 +19,8 @@ BIN = os.environ.get("NETCALL_BIN", os.path.join(os.path.dirname(__file__), "../
 NETCALLD = os.path.join(BIN, "netcalld")
 NETCALL = os.path.join(BIN, "netcall")
 
-LISTENING = re.compile(r"^netcalld listening on (\S+):(\d+)$")
+# "PROGRAM listening on HOST:PORT": netcalld, or a server binary of its own made with serve_main.
+LISTENING = re.compile(r"^\S+ listening on (\S+):(\d+)$")
 
 
 class Netcalld:
