@@ -1,14 +1,23 @@
 """The netcall command line (SPEC §3) as a new user types it: options anywhere before `--`, an
-unknown command, --version and the error line of a failed call."""
+unknown command, --version, the error line of a failed call, and `bench` when calls fail."""
 
+import json
 import os
 import re
+import socket
 import unittest
 
 from harness import Netcalld, metric, run
 
 ALL_PROTOCOLS = ["jsonrpc", "jsonrpc-http", "xmlrpc", "msgpack"]
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def closed_port():
+    """A port nothing listens on: bound to 127.0.0.1:0, read, closed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def calls_over(port, protocol):
@@ -150,6 +159,87 @@ class ErrorLine(unittest.TestCase):
                 self.assertEqual(r.returncode, 1)
                 self.assertTrue(r.stderr.startswith("netcall: error -32602: "), r.stderr)
                 self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+
+
+class BenchFailures(unittest.TestCase):
+    """SPEC §3: bench exits 3 when it cannot connect and 1 when every call failed, with one
+    line on stderr and no report; when some calls fail, the report counts them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Netcalld().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_unreachable_target_is_one_line_and_exit_3(self):
+        port = closed_port()
+        for extra in ([], ["--json"]):
+            with self.subTest(extra=extra):
+                # A run of 60 s: only stopping at the first refused connection ends it within
+                # run()'s 30 s.
+                r = run(["bench", "127.0.0.1:%d" % port, "add", "1", "2", "--duration", "60s",
+                         "--warmup", "0ms", *extra], timeout=30)
+                self.assertEqual((r.returncode, r.stdout), (3, ""), r.stderr)
+                self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+                self.assertTrue(r.stderr.startswith(
+                    "netcall: bench: every call failed: cannot connect to 127.0.0.1:%d" % port),
+                    r.stderr)
+
+    def test_unreachable_target_in_the_warmup_is_exit_3(self):
+        port = closed_port()
+        r = run(["bench", "127.0.0.1:%d" % port, "add", "1", "2", "--calls", "10"], timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (3, ""), r.stderr)
+        self.assertIn("cannot connect", r.stderr)
+
+    def test_a_method_that_always_fails_is_one_line_and_exit_1(self):
+        for extra in ([], ["--json"]):
+            with self.subTest(extra=extra):
+                r = run(["bench", self.server.address, "nope", "--calls", "50",
+                         "--warmup", "0ms", *extra], timeout=60)
+                self.assertEqual(
+                    (r.returncode, r.stdout, r.stderr),
+                    (1, "", "netcall: bench: every call failed: error -32601: method not "
+                            "found: nope\n"))
+
+    def test_every_call_timing_out_is_exit_3(self):
+        r = run(["bench", self.server.address, "sleep", "1000", "--timeout", "100ms",
+                 "--calls", "4", "--concurrency", "2", "--warmup", "0ms"], timeout=60)
+        self.assertEqual((r.returncode, r.stdout), (3, ""), r.stderr)
+        self.assertTrue(r.stderr.startswith("netcall: bench: every call failed: "), r.stderr)
+        self.assertIn("100ms", r.stderr)
+
+    def test_some_calls_failing_prints_the_report_and_the_count_and_exits_1(self):
+        # One call in flight per connection: while the first sleep runs, the other slot's calls
+        # are refused with -32001 (not run), so some calls succeed and the rest fail.
+        with Netcalld("--max-in-flight", "1") as d:
+            r = run(["bench", d.address, "sleep", "200", "--calls", "10", "--concurrency", "2",
+                     "--connections", "1", "--warmup", "0ms"], timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        m = re.search(r"^calls +10 in [\d.]+ s \(errors: (\d+)\)$", r.stdout, re.M)
+        self.assertIsNotNone(m, r.stdout)
+        errors = int(m.group(1))
+        self.assertTrue(1 <= errors < 10, r.stdout)
+        self.assertIn("throughput", r.stdout)
+        self.assertEqual(
+            r.stderr.splitlines()[-1].split("; the first: ")[0],
+            "netcall: bench: %d of 10 calls failed" % errors)
+        self.assertIn("; the first: error -32001: ", r.stderr)
+
+    def test_client_cpu_share_stays_within_the_machine(self):
+        # A run of a few milliseconds, warm-up included, used to divide the whole process's
+        # CPU time by a near-zero window (a client CPU of millions of percent).
+        limit = 100.0 * (os.cpu_count() or 1) * 1.5  # leeway for rusage rounding
+        for warmup in ("0ms", "200ms"):
+            with self.subTest(warmup=warmup):
+                r = run(["bench", self.server.address, "add", "1", "2", "--calls", "100",
+                         "--warmup", warmup, "--json"], timeout=60)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                report = json.loads(r.stdout)
+                if report["client_cpu_pct"] is not None:
+                    self.assertLessEqual(report["client_cpu_pct"], limit, report)
+                    self.assertGreaterEqual(report["client_cpu_pct"], 0, report)
 
 
 if __name__ == "__main__":
