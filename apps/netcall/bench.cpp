@@ -8,16 +8,19 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "netcall/histogram.hpp"
+#include "report.hpp"
 
 namespace netcall_cli {
 namespace {
 
 using steady = std::chrono::steady_clock;
 
+/// CPU time (user + system) of the whole process so far, in seconds.
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -33,8 +36,7 @@ struct worker {
   netcall::latency_histogram histogram;
   std::uint64_t errors = 0;
   std::atomic<std::uint64_t> completed{0};  // measured calls
-  std::atomic<bool> unreachable{false};
-  std::string first_error;
+  std::optional<netcall::error> first_error;  // warm-up included
 };
 
 struct run_state {
@@ -44,6 +46,7 @@ struct run_state {
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> issue_budget{0};  // measured calls still to start (with --calls)
   std::atomic<unsigned> in_flight{0};
+  std::atomic<bool> any_succeeded{false};  // one call (warm-up included) got a result
   std::mutex done_mutex;
   std::condition_variable done_cv;
 };
@@ -58,6 +61,8 @@ void release_slot(run_state& s) {
   }
 }
 
+/// A call of `w` that started at `started` ended with `o`: counts it when it is measured, notes
+/// the first error, and starts the next call unless the run is stopping.
 void on_complete(run_state& s, worker& w, steady::time_point started, const netcall::outcome& o) {
   const auto now = steady::now();
   const bool by_count = s.options->calls > 0;
@@ -66,17 +71,21 @@ void on_complete(run_state& s, worker& w, steady::time_point started, const netc
   if (started >= s.measure_from && (by_count || !s.stopping.load(std::memory_order_relaxed))) {
     w.histogram.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count()));
-    if (o.failure) {
-      if (w.errors++ == 0) w.first_error = o.failure->what();
-      if (o.failure->code() == netcall::status_code::unavailable) w.unreachable = true;
-    }
+    if (o.failure) ++w.errors;
     w.completed.fetch_add(1, std::memory_order_relaxed);
-  } else if (o.failure && o.failure->code() == netcall::status_code::unavailable) {
-    w.unreachable = true;  // in warm-up: the server is not there at all
-    if (w.first_error.empty()) w.first_error = o.failure->what();
+  }
+  if (!o.failure) {
+    s.any_succeeded.store(true, std::memory_order_relaxed);
+  } else {
+    if (!w.first_error) w.first_error = *o.failure;
+    // Not one call got through and this one could not connect: the server is not there at
+    // all, and spinning on refused connections until the end would measure nothing.
+    if (o.failure->code() == netcall::status_code::unavailable &&
+        !s.any_succeeded.load(std::memory_order_relaxed)) {
+      s.stopping = true;
+    }
   }
   if (!by_count && now >= s.stop_at) s.stopping = true;
-  if (w.unreachable && w.completed.load() == 0) s.stopping = true;
   if (s.stopping.load(std::memory_order_relaxed)) return release_slot(s);
   issue(s, w);
 }
@@ -99,6 +108,7 @@ void issue(run_state& s, worker& w) {
   w.client->async_call_params(s.options->method, s.options->params, std::move(done));
 }
 
+/// `n` with a comma every three digits: 1,234,567.
 std::string with_commas(std::uint64_t n) {
   const std::string digits = std::to_string(n);
   std::string out;
@@ -109,6 +119,7 @@ std::string with_commas(std::uint64_t n) {
   return out;
 }
 
+/// The name `--protocol` takes for `p`.
 const char* protocol_name(netcall::protocol p) {
   switch (p) {
     case netcall::protocol::jsonrpc: return "jsonrpc";
@@ -152,17 +163,29 @@ int run_bench(const bench_options& o) {
   s.in_flight = o.concurrency;
 
   const bool progress = isatty(STDERR_FILENO) && !o.json;
-  double cpu_at_measure = -1;
+  // The client's CPU use is read at the two ends of the measured window, each beside the clock
+  // reading it is divided by: the start-up (building clients, connecting) and the warm-up are
+  // not counted, and a short run cannot divide a whole process's CPU time by a few microseconds.
+  std::optional<double> cpu_at_measure;
+  steady::time_point cpu_measured_from;
+  auto start_cpu_window = [&] {
+    cpu_at_measure = cpu_seconds();
+    cpu_measured_from = steady::now();
+  };
+  if (o.warmup.count() == 0) start_cpu_window();
   // Start the closed loop: `concurrency` calls in flight, spread over the workers.
   for (unsigned i = 0; i < o.concurrency; ++i) issue(s, *workers[i % workers.size()]);
 
   std::unique_lock lock(s.done_mutex);
   std::uint64_t last_completed = 0;
   auto last_tick = steady::now();
-  while (!s.done_cv.wait_for(lock, std::chrono::milliseconds(100),
-                             [&] { return s.in_flight.load() == 0; })) {
+  for (;;) {
+    // Wake each 100ms for the progress line, and at the end of the warm-up to start the window.
+    auto wake = steady::now() + std::chrono::milliseconds(100);
+    if (!cpu_at_measure && s.measure_from < wake) wake = s.measure_from;
+    if (s.done_cv.wait_until(lock, wake, [&] { return s.in_flight.load() == 0; })) break;
     const auto now = steady::now();
-    if (cpu_at_measure < 0 && now >= s.measure_from) cpu_at_measure = cpu_seconds();
+    if (!cpu_at_measure && now >= s.measure_from) start_cpu_window();
     if (progress && now - last_tick >= std::chrono::seconds(1)) {
       std::uint64_t completed = 0;
       for (auto& w : workers) completed += w->completed.load(std::memory_order_relaxed);
@@ -178,36 +201,55 @@ int run_bench(const bench_options& o) {
   }
   lock.unlock();
   const auto end = steady::now();
-  const double cpu_used = cpu_seconds() - (cpu_at_measure < 0 ? 0 : cpu_at_measure);
+  // Only a window that was started has CPU time to report (a run that ended in its warm-up,
+  // e.g. on a server that refused every connection, has none).
+  const std::optional<double> cpu_used =
+      cpu_at_measure ? std::optional(cpu_seconds() - *cpu_at_measure) : std::nullopt;
+  const double cpu_window_s =
+      cpu_at_measure ? std::chrono::duration<double>(end - cpu_measured_from).count() : 0;
   if (progress) std::fprintf(stderr, "\r%60s\r", "");
 
   netcall::latency_histogram all;
   std::uint64_t errors = 0;
-  bool unreachable = false;
-  std::string first_error;
+  std::optional<netcall::error> first_error;
   for (auto& w : workers) {
     all.merge(w->histogram);
     errors += w->errors;
-    unreachable = unreachable || w->unreachable;
-    if (first_error.empty()) first_error = w->first_error;
+    if (!first_error && w->first_error) first_error = w->first_error;
   }
   workers.clear();  // joins the client threads
 
+  // Not one call got a result: no table of a run that measured nothing but failures.
+  if (first_error && !s.any_succeeded.load()) {
+    std::fprintf(stderr, "netcall: bench: every call failed: %s\n",
+                 error_text(*first_error).c_str());
+    return is_unreachable(*first_error) ? 3 : 1;
+  }
+
   const double measured_s =
-      std::max(1e-9, std::chrono::duration<double>(end - std::max(s.measure_from, start)).count());
-  const double cps = static_cast<double>(all.count()) / measured_s;
+      std::max(0.0, std::chrono::duration<double>(end - std::max(s.measure_from, start)).count());
+  const double cps = measured_s > 0 ? static_cast<double>(all.count()) / measured_s : 0;
   const double us = 1e-3;
-  const double cpu_pct = cpu_used / measured_s * 100.0;
-  const double cpu_per_call_us = all.count() ? cpu_used / static_cast<double>(all.count()) * 1e6 : 0;
+  // Below a millisecond the window is too short for a CPU share to mean anything.
+  const bool cpu_known = cpu_used && cpu_window_s >= 1e-3;
+  const double cpu_pct = cpu_known ? std::max(0.0, *cpu_used) / cpu_window_s * 100.0 : 0;
+  const double cpu_per_call_us =
+      cpu_known && all.count() ? std::max(0.0, *cpu_used) / static_cast<double>(all.count()) * 1e6
+                               : 0;
   if (o.json) {
+    char cpu[96] = "\"client_cpu_pct\":null,\"client_cpu_us_per_call\":null";
+    if (cpu_known) {
+      std::snprintf(cpu, sizeof cpu, "\"client_cpu_pct\":%.1f,\"client_cpu_us_per_call\":%.3f",
+                    cpu_pct, cpu_per_call_us);
+    }
     std::printf(
         "{\"calls\":%llu,\"errors\":%llu,\"duration_s\":%.3f,\"throughput_cps\":%.1f,"
         "\"latency_us\":{\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,"
-        "\"max\":%.2f},\"client_cpu_pct\":%.1f,\"client_cpu_us_per_call\":%.3f}\n",
+        "\"max\":%.2f},%s}\n",
         static_cast<unsigned long long>(all.count()), static_cast<unsigned long long>(errors),
         measured_s, cps, all.mean() * us, all.percentile(50) * us, all.percentile(90) * us,
         all.percentile(99) * us, all.percentile(99.9) * us, static_cast<double>(all.max()) * us,
-        cpu_pct, cpu_per_call_us);
+        cpu);
   } else {
     std::printf("netcall bench: %s on %s over %s, %u in flight on %u connection(s), %u thread(s)\n",
                 o.method.c_str(), o.target.c_str(), protocol_name(o.client.protocol),
@@ -219,11 +261,18 @@ int run_bench(const bench_options& o) {
                 all.mean() * us, all.percentile(50) * us, all.percentile(90) * us,
                 all.percentile(99) * us, all.percentile(99.9) * us,
                 static_cast<double>(all.max()) * us);
-    std::printf("client CPU   %.0f%% of a core (%.2f us per call)\n", cpu_pct, cpu_per_call_us);
+    if (cpu_known) {
+      std::printf("client CPU   %.0f%% of a core (%.2f us per call)\n", cpu_pct, cpu_per_call_us);
+    } else {
+      std::printf("client CPU   n/a (measured for under 1 ms)\n");
+    }
   }
   std::fflush(stdout);
-  if (!first_error.empty()) std::fprintf(stderr, "netcall: first error: %s\n", first_error.c_str());
-  if (unreachable && all.count() == errors) return 3;
+  if (errors > 0 && first_error) {
+    std::fprintf(stderr, "netcall: bench: %s of %s calls failed; the first: %s\n",
+                 with_commas(errors).c_str(), with_commas(all.count()).c_str(),
+                 error_text(*first_error).c_str());
+  }
   return errors ? 1 : 0;
 }
 

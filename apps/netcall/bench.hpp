@@ -42,7 +42,11 @@ struct bench_options {
 };
 
 /// Runs the benchmark, prints the report on stdout (progress on stderr when it is a terminal).
-/// Returns the exit code: 0 no error, 1 some calls failed, 3 the server could not be reached.
+/// Returns the exit code (SPEC §3): 0 no call failed; 1 some calls failed (the report, then
+/// `netcall: bench: N of M calls failed; the first: ...` on stderr); when not one call got a
+/// result, no report but `netcall: bench: every call failed: ...` on stderr and 3 when that
+/// failure was a connection that could not be made or a timeout, else 1. A run whose calls
+/// cannot connect and none ever did stops at once.
 int run_bench(const bench_options& options);
 
 }  // namespace netcall_cli

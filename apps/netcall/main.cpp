@@ -1,13 +1,13 @@
-// netcall: the command-line client (SPEC §3): `call` and `list`.
+// netcall: the command-line client (SPEC §3): `call`, `list`, `bench` and `cluster`.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <charconv>
-#include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include "bench.hpp"
 #include "cluster_commands.hpp"
@@ -15,6 +15,8 @@
 #include "netcall/client.hpp"
 #include "netcall/server.hpp"
 #include "netcall/value.hpp"
+#include "netcall/version.hpp"
+#include "report.hpp"
 
 namespace {
 
@@ -189,37 +191,11 @@ netcall::value params_from(const std::vector<std::string>& words) {
   return netcall::value(std::move(positional));
 }
 
-// Text from a server, with control characters escaped (SPEC §3): a hostile server cannot
-// move the cursor or forge lines on the user's terminal.
-std::string escaped(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-// SPEC §3: exit 3 with the reason when the server could not be reached or timed out; exit 1
-// with `netcall: error CODE: MESSAGE` when it answered with an error.
+/// SPEC §3: exit 3 with the reason when the server could not be reached or timed out; exit 1
+/// with `netcall: error CODE: MESSAGE` when it answered with an error.
 int report(const netcall::error& e) {
-  switch (e.code()) {
-    case netcall::status_code::unavailable:
-    case netcall::status_code::deadline_exceeded:
-      std::fprintf(stderr, "netcall: %s\n", escaped(e.what()).c_str());
-      return exit_unreachable;
-    case netcall::status_code::protocol_error:
-      std::fprintf(stderr, "netcall: %s\n", escaped(e.what()).c_str());
-      return exit_remote_error;
-    default:
-      std::fprintf(stderr, "netcall: error %d: %s\n", e.wire_code(), escaped(e.what()).c_str());
-      return exit_remote_error;
-  }
+  std::fprintf(stderr, "netcall: %s\n", netcall_cli::error_text(e).c_str());
+  return netcall_cli::is_unreachable(e) ? exit_unreachable : exit_remote_error;
 }
 
 int run_call(const common_options& o, const std::vector<std::string>& args) {
@@ -269,9 +245,12 @@ struct bench_flags {
   bool json = false;
 };
 
+/// Adds bench's own flags (SPEC §3) to `cmd`; like every option, they may stand anywhere before
+/// a bare `--`.
 void add_bench_flags(CLI::App& cmd, bench_flags& f) {
   cmd.add_option("--duration", f.duration, "Measured run time, a DURATION [default: 10s]");
-  cmd.add_option("--calls", f.calls, "Measure this many calls instead of a duration");
+  cmd.add_option("--calls", f.calls, "Measure this many calls instead of a duration")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000'000}));
   cmd.add_option("--concurrency", f.concurrency, "Calls in flight at once")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
@@ -285,54 +264,10 @@ void add_bench_flags(CLI::App& cmd, bench_flags& f) {
   cmd.add_flag("--json", f.json, "Print one JSON object instead of the table");
 }
 
-// SPEC §3 writes bench's own flags after the PARAMs: take them from there too (until `--`).
-void take_bench_flags(std::vector<std::string>& args, bench_flags& f) {
-  std::vector<std::string> rest;
-  bool params_only = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (params_only) {
-      rest.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      params_only = true;
-      continue;
-    }
-    if (a == "--json") {
-      f.json = true;
-      continue;
-    }
-    const bool takes_value = a == "--duration" || a == "--calls" || a == "--concurrency" ||
-                             a == "--connections" || a == "--threads" || a == "--warmup";
-    if (!takes_value) {
-      if (a.starts_with("--")) throw usage_error("unknown option '" + a + "'");
-      rest.push_back(a);
-      continue;
-    }
-    if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
-    const std::string& v = args[++i];
-    auto number = [&](auto& out, std::uint64_t low, std::uint64_t high) {
-      std::uint64_t n = 0;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || end != v.data() + v.size() || n < low || n > high) {
-        throw usage_error(a + " '" + v + "' is not a whole number from " + std::to_string(low) +
-                          " to " + std::to_string(high));
-      }
-      out = static_cast<std::remove_reference_t<decltype(out)>>(n);
-    };
-    if (a == "--duration") f.duration = v;
-    if (a == "--warmup") f.warmup = v;
-    if (a == "--calls") number(f.calls, 1, 1'000'000'000'000);
-    if (a == "--concurrency") number(f.concurrency, 1, 100'000);
-    if (a == "--connections") number(f.connections, 1, 10'000);
-    if (a == "--threads") number(f.threads, 1, 64);
-  }
-  args = std::move(rest);
-}
-
-int run_bench_command(const common_options& o, bench_flags f, std::vector<std::string> args) {
-  take_bench_flags(args, f);
+/// `netcall bench`: validates TARGET and the flags (usage_error), then runs the benchmark and
+/// returns its exit code (bench.hpp).
+int run_bench_command(const common_options& o, const bench_flags& f,
+                      const std::vector<std::string>& args) {
   if (args.size() < 2) {
     throw usage_error("bench needs TARGET and METHOD (see netcall bench --help)");
   }
@@ -403,6 +338,94 @@ int run_list(const common_options& o, const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+/// The names of `app`'s subcommands, comma-separated in the order they were added
+/// (`call, list, bench, cluster`), for the line that names an unknown command.
+std::string command_names(const CLI::App& app) {
+  std::string out;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (!out.empty()) out += ", ";
+    out += sub->get_name();
+  }
+  return out;
+}
+
+/// True when `app` has a subcommand named `word`.
+bool has_command(const CLI::App& app, const std::string& word) {
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == word) return true;
+  }
+  return false;
+}
+
+/// The index of the first argument at or after `from` that does not start with `-`: the
+/// command word, since neither `netcall` nor `netcall cluster` has an option that takes a
+/// value. `argc` when there is none (or a bare `--` comes first: CLI11 then says what is wrong).
+int command_word(int argc, char** argv, int from) {
+  for (int i = from; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") return argc;
+    if (argv[i][0] != '-') return i;
+  }
+  return argc;
+}
+
+/// A command line cut at the first bare `--` after the command word (SPEC §3: every argument
+/// after it is a PARAM): CLI11 parses `options`, `params` are appended to the operands as they
+/// are. `options` points into argv.
+struct command_line {
+  std::vector<char*> options;
+  std::vector<std::string> params;
+};
+
+/// Checks the command word before CLI11 parses (SPEC §3: an unknown command is a usage error
+/// naming the commands there are) and cuts the line at `--` for `call`, `list` and `bench`,
+/// whose every argument after it is a PARAM. Throws usage_error for an unknown command.
+command_line split_command_line(const CLI::App& app, int argc, char** argv) {
+  command_line out;
+  out.options.assign(argv, argv + argc);
+  const int at = command_word(argc, argv, 1);
+  if (at == argc) return out;
+  const std::string word = argv[at];
+  if (!has_command(app, word)) {
+    throw usage_error("unknown command '" + word + "' (commands: " + command_names(app) + ")");
+  }
+  const CLI::App* command = app.get_subcommand(word);
+  if (!command->get_subcommands({}).empty()) {  // cluster apply|status
+    const int sub = command_word(argc, argv, at + 1);
+    if (sub < argc && !has_command(*command, argv[sub])) {
+      throw usage_error("unknown command '" + word + " " + argv[sub] + "' (commands: " +
+                        command_names(*command) + ")");
+    }
+    return out;
+  }
+  for (int i = at + 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--") continue;
+    out.options.assign(argv, argv + i);
+    out.params.assign(argv + i + 1, argv + argc);
+    break;
+  }
+  return out;
+}
+
+/// TARGET, METHOD and the PARAMs of `call`, `list` or `bench`: the arguments CLI11 did not take
+/// as options (in order), then those after `--`. Options may stand anywhere before `--` (SPEC §3),
+/// so a word left here that starts with `-` and is not a number (`-5`, `-1.5` are PARAMs) is an
+/// option nobody knows: usage_error.
+std::vector<std::string> operands(const CLI::App& command, std::vector<std::string> params) {
+  std::vector<std::string> out = command.remaining();
+  for (const auto& word : out) {
+    netcall::value number;
+    if (!word.starts_with("-") || (netcall::from_json(word, number) && number.is_number())) {
+      continue;
+    }
+    if (word.starts_with("--")) throw usage_error("unknown option '" + word + "'");
+    throw usage_error("unknown option '" + word +
+                      "' (a PARAM that starts with - and is not a number goes after --)");
+  }
+  out.insert(out.end(), std::make_move_iterator(params.begin()),
+             std::make_move_iterator(params.end()));
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -419,6 +442,8 @@ int main(int argc, char** argv) {
       "3 could not connect or timed out.",
       "netcall"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("netcall ") + netcall::version,
+                       "Print the version (netcall X.Y.Z) and exit");
 
   common_options call_opts, list_opts;
   auto* call = app.add_subcommand(
@@ -426,16 +451,17 @@ int main(int argc, char** argv) {
       "Call METHOD on TARGET (HOST:PORT) and print the result as one line of JSON.\n"
       "  netcall call [OPTIONS] TARGET METHOD [PARAM]...\n"
       "PARAM is a JSON literal (2, 2.5, null, '\"x\"', '[1,2]', '{\"k\":1}'); a word that is not\n"
-      "JSON is a string; name=JSON makes named params. Options come before TARGET; a PARAM\n"
-      "starting with - goes after --.");
+      "JSON is a string; name=JSON makes named params. Options may stand anywhere before a\n"
+      "bare --; every argument after -- is a PARAM (so a PARAM starting with - that is not a\n"
+      "number goes there: netcall call h:p echo -- --x).");
   add_common(*call, call_opts);
-  call->prefix_command();
+  call->allow_extras();  // operands() takes TARGET, METHOD, PARAMs
 
   auto* list = app.add_subcommand(
       "list", "List TARGET's methods, one a line: name, signatures, help.\n"
               "  netcall list [OPTIONS] TARGET");
   add_common(*list, list_opts);
-  list->prefix_command();
+  list->allow_extras();  // operands() takes TARGET
 
   common_options bench_opts;
   bench_flags bench_f;
@@ -444,10 +470,11 @@ int main(int argc, char** argv) {
       "Measure METHOD on TARGET: closed loop, calls/s and latency percentiles.\n"
       "  netcall bench [OPTIONS] TARGET METHOD [PARAM]... [--duration D | --calls N]\n"
       "                [--concurrency C] [--connections K] [--threads T] [--warmup D] [--json]\n"
-      "Exit codes: 0 no error, 1 some calls failed, 2 usage, 3 server unreachable.");
+      "Exit codes: 0 no error, 1 some calls failed (the table, then the first error) or every\n"
+      "call failed (one line), 2 usage, 3 no call got through: could not connect or timed out.");
   add_common(*bench, bench_opts);
   add_bench_flags(*bench, bench_f);
-  bench->prefix_command();
+  bench->allow_extras();  // operands() takes TARGET, METHOD, PARAMs
 
   std::string cluster_file, cluster_registry, status_file, status_registry;
   common_options admin_opts;
@@ -474,9 +501,14 @@ int main(int argc, char** argv) {
       ->type_name("URL");
   add_security(*status, admin_opts);
 
+  command_line line;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
+    line = split_command_line(app, argc, argv);
+    app.parse(static_cast<int>(line.options.size()), line.options.data());
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "netcall: %s\n", e.what());
+    return exit_usage;
+  } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "netcall: %s (see netcall --help)\n", e.what());
@@ -509,18 +541,7 @@ int main(int argc, char** argv) {
 
   try {
     auto* chosen = call->parsed() ? call : list->parsed() ? list : bench;
-    std::vector<std::string> args = chosen->remaining();
-    // `--` ends the options; everything after it is a PARAM, even when it starts with `-`.
-    // (bench keeps it: its own flags may follow the PARAMs, up to a `--`.)
-    for (auto it = args.begin(); chosen != bench && it != args.end(); ++it) {
-      if (*it == "--") {
-        args.erase(it);
-        break;
-      }
-    }
-    if (!args.empty() && args[0].starts_with("-")) {
-      throw usage_error("unknown option '" + args[0] + "'");
-    }
+    const std::vector<std::string> args = operands(*chosen, std::move(line.params));
     if (chosen == bench) return run_bench_command(bench_opts, bench_f, args);
     return chosen == call ? run_call(call_opts, args) : run_list(list_opts, args);
   } catch (const usage_error& e) {
