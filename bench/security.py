@@ -60,12 +60,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench(node, address, protocol, seconds, *extra):
+def bench(node, address, protocol, seconds, *extra, connections=8, concurrency=64):
     before = cpu_seconds(node.pid)
     out = subprocess.run(["taskset", "-c", CLIENT_CPU, os.path.join(BIN, "netcall"), "bench",
                           "--protocol", protocol, *extra, address, "add", "2", "3",
-                          "--duration", "%ds" % seconds, "--connections", "8",
-                          "--concurrency", "64", "--warmup", "200ms", "--json"],
+                          "--duration", "%ds" % seconds, "--connections", str(connections),
+                          "--concurrency", str(concurrency), "--warmup", "200ms", "--json"],
                          capture_output=True, text=True, timeout=seconds + 60)
     server_cpu = cpu_seconds(node.pid) - before
     r = json.loads(out.stdout)

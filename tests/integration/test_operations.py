@@ -197,7 +197,7 @@ class PrometheusScrape(unittest.TestCase):
                         prom.kill()
                         prom.wait(timeout=10)
                     log.close()
-            self.fail("prometheus did not start: " + open(os.path.join(tmp, "prometheus.log")).read())
+            self.fail("prometheus did not start: " + read_text(os.path.join(tmp, "prometheus.log")))
 
 
 class ConfigFile(unittest.TestCase):
@@ -296,9 +296,9 @@ class Logs(unittest.TestCase):
                 status, _, _ = http_post_xml(d.port)
                 self.assertEqual(status, 200)
                 # Written at least every second: wait for the fifth call's line.
-                wait_until(lambda: open(path).read().count("\n") >= 6, "access log lines",
+                wait_until(lambda: read_text(path).count("\n") >= 6, "access log lines",
                            timeout=10)
-            lines = open(path).read().splitlines()
+            lines = read_text(path).splitlines()
         self.assertEqual(len(lines), 6, lines)
         pattern = re.compile(r'^(\S+Z) (127\.0\.0\.1:\d+) (\S+) ("(?:[^"\\]|\\.)*") (-?\d+) '
                              r'(\d+)us (\d+) (\d+) (\S+)$')
@@ -357,9 +357,14 @@ def metrics_with_token(port, token):
 def http_post_xml(port):
     """An XML-RPC add(1, 1) over HTTP with Python's own client library."""
     import xmlrpc.client
-    proxy = xmlrpc.client.ServerProxy("http://127.0.0.1:%d/RPC2" % port)
-    assert proxy.add(1, 1) == 2
+    with xmlrpc.client.ServerProxy("http://127.0.0.1:%d/RPC2" % port) as proxy:
+        assert proxy.add(1, 1) == 2
     return 200, None, None
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 def read_line(pipe, timeout):

@@ -36,7 +36,9 @@ class Netcalld:
         self.stderr_file = None
 
     def start(self):
-        listen = [] if any(a == "--listen" for a in self.args) else ["--listen", "127.0.0.1:0"]
+        # --listen 127.0.0.1:0 unless the test gives listeners (or a config file that may).
+        given = any(a in ("--listen", "--config") for a in self.args)
+        listen = [] if given else ["--listen", "127.0.0.1:0"]
         self.stderr_file = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [self.binary, *listen, *self.args],
