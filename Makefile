@@ -1,5 +1,5 @@
 # Thin wrappers over scripts/setup.sh, CMake presets and CTest (SPEC §1).
-.PHONY: setup build debug demo test check test-release test-asan test-tsan fuzz clean
+.PHONY: setup build debug demo test check test-release test-asan test-tsan fuzz package clean
 
 JOBS ?= $(shell nproc)
 # Seconds each fuzz target runs in `make fuzz` (and so in `make test`; kept so that `make test`
@@ -67,6 +67,10 @@ fuzz: setup
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	@bash tests/fuzz/run.sh $(FUZZ_TIME)
+
+# A .deb of the release build (cmake/package.cmake): build/netcall_VERSION-1_ARCH.deb.
+package: build
+	@cd build && cpack -G DEB
 
 clean:
 	rm -rf build build-*
