@@ -3,7 +3,8 @@
 # shows a remote error, a timeout and introspection, then makes the two a cluster (SPEC §5):
 # apply, routed calls by name and `any`, a gateway called from Python, and failover after one
 # node is killed; then a node with TLS and a token (SPEC §6): one TLS call, one refused call, and
-# a web page's cross-origin request refused. Stops every node it started (by PID).
+# a web page's cross-origin request refused; then operations (SPEC §7): a node configured from a
+# YAML file, its access log and its /metrics. Stops every node it started (by PID).
 set -euo pipefail
 bin=${1:-build/bin}
 py=/usr/bin/python3
@@ -165,5 +166,31 @@ show curl -s -o /dev/null -w "HTTP %{http_code}\n" -H 'Content-Type: text/plain'
   -H 'Origin: http://evil.example' -d '{"jsonrpc":"2.0","id":1,"method":"counter.increment"}' \
   "http://$secure/anything"
 show "$bin/netcall" call --tls --ca "$workdir/ca.pem" --token "$token" "$secure" counter.get
+echo
+echo "== Operations (SPEC §7, docs/operations.md): a config file, an access log, /metrics"
+cat >"$workdir/ops.yaml" <<YAML
+# keys are netcalld's long flags without --; flags on the command line win
+modules: [math, demo]
+threads: 1
+access-log: $workdir/access.log
+YAML
+echo "\$ cat ops.yaml"
+cat "$workdir/ops.yaml"
+start_node ops --config "$workdir/ops.yaml"
+ops=127.0.0.1:$port
+"$bin/netcall" call "$ops" add 2 3 >/dev/null
+"$bin/netcall" call --protocol msgpack "$ops" add 4 5 >/dev/null
+"$bin/netcall" call --protocol xmlrpc "$ops" nope >/dev/null 2>&1 || true
+show "$bin/netcall" call "$ops" counter.increment
+kill -TERM "${pids[-1]}"  # the access log is flushed at shutdown
+wait "${pids[-1]}" 2>/dev/null || true
+echo "-- the access log: time, peer, protocol, method, code, duration, bytes in/out, request id"
+cat "$workdir/access.log"
+start_node metrics
+"$bin/netcall" call "127.0.0.1:$port" add 1 1 >/dev/null
+"$bin/netcall" call "127.0.0.1:$port" nope >/dev/null 2>&1 || true
+echo "-- /metrics (Prometheus text format): calls by method, protocol and code"
+show bash -c "curl -s http://127.0.0.1:$port/metrics | grep '^netcall_server_calls_total'"
+show "$bin/netcalld" --version
 echo
 echo "demo finished; stopping the nodes"

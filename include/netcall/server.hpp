@@ -175,7 +175,8 @@ struct access_record {
   /// message, an HTTP call counts its body).
   std::size_t bytes_in = 0;
   /// Bytes its answer added to the connection's output (HTTP: head and body; 0 for a
-  /// notification, and for the calls of a batch whose answer leaves with its last call).
+  /// notification; a batch's answer leaves as one, counted on the call answered last when it
+  /// was answered later, else on none).
   std::size_t bytes_out = 0;
   /// True for a notification (no answer sent).
   bool notification = false;

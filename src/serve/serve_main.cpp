@@ -183,7 +183,8 @@ class memory_returner {
 };
 
 /// `--config FILE` in YAML (SPEC §7): a mapping whose keys are the long flags without `--`,
-/// each a scalar or a list of scalars (a repeatable flag). An unknown key, a nested mapping or
+/// each a scalar or a list of scalars (a repeatable flag; for a flag of one value, the list's
+/// comma-separated form, as `modules: [math, demo]`). An unknown key, a nested mapping or
 /// a file that is not YAML is refused, naming it.
 class yaml_config final : public CLI::Config {
  public:
@@ -220,6 +221,13 @@ class yaml_config final : public CLI::Config {
           item.inputs.push_back(e.Scalar());
         }
         if (item.inputs.empty()) continue;  // an empty list sets nothing
+        // A list for a flag that takes one value (`modules: [math, demo]`): its comma form.
+        const CLI::Option* option = app_.get_option_no_throw("--" + key);
+        if (option->get_items_expected_max() == 1 && item.inputs.size() > 1) {
+          std::string joined;
+          for (const auto& part : item.inputs) joined += (joined.empty() ? "" : ",") + part;
+          item.inputs = {joined};
+        }
       } else if (v.IsNull()) {
         continue;  // `key:` with no value sets nothing
       } else {

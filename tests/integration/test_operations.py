@@ -320,6 +320,8 @@ class Logs(unittest.TestCase):
         self.assertEqual(parsed[4].group(9), "99")
         self.assertEqual(parsed[5].group(3), "xmlrpc")
         self.assertEqual(parsed[5].group(9), "-")
+        # HTTP: bytes out are the whole answer, head and body.
+        self.assertGreater(int(parsed[5].group(8)), 100)
 
     def test_access_log_json_to_stdout(self):
         d = Netcalld("--access-log", "-", "--log-format", "json")

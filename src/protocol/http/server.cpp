@@ -223,7 +223,11 @@ class session final : public server_session {
     for (const auto& a : exchange_.answers) {
       if (a && a->error) host_.protocol_error();  // an entry that could not be decoded
     }
-    remaining_ = exchange_.calls.size() + 1;  // one more while the calls are dispatched
+    // One more while the calls are dispatched, so a batch is answered once all of its calls
+    // are; a single call is answered from on_answer (its bytes then count as its answer's in
+    // the access log).
+    const bool single = exchange_.calls.size() == 1;
+    remaining_ = exchange_.calls.size() + (single ? 0 : 1);
     for (auto& [slot, call] : exchange_.calls) {
       request& next = host_.next_request();
       next = std::move(call);
@@ -236,6 +240,7 @@ class session final : public server_session {
       }
       host_.dispatch({this, slot});
     }
+    if (single) return remaining_ == 0;  // answered at once, or on_answer answers later
     if (--remaining_ > 0) return false;
     complete();
     return true;
