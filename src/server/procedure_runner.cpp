@@ -86,7 +86,7 @@ verdict procedure_runner::on_call(call& c) {
     c.fail(fault_of(std::current_exception()));
     return verdict::answered;
   }
-  auto context = std::make_shared<procedure_context>(c, *log_);
+  auto context = std::make_shared<procedure_context>(c, log_);
   try {
     e->async(std::move(args), *context, [context](outcome o) { context->complete(std::move(o)); });
   } catch (...) {
@@ -97,8 +97,8 @@ verdict procedure_runner::on_call(call& c) {
   return verdict::held;
 }
 
-procedure_context::procedure_context(call& c, spdlog::logger& log)
-    : log_(log),
+procedure_context::procedure_context(call& c, logger_ptr log)
+    : log_(std::move(log)),
       target_(c), anchor_(c.anchor()), executor_(c.executor()), metadata_(c.req.meta) {}
 
 procedure_context::~procedure_context() {
@@ -125,7 +125,7 @@ void procedure_context::post(std::function<void()> fn) { anchor_->post(std::move
 
 void procedure_context::complete(outcome o) {
   if (done_.exchange(true)) {
-    log_.warn("a procedure completed its call twice (or threw after completing it); the "
+    log_->warn("a procedure completed its call twice (or threw after completing it); the "
                  "second outcome is dropped");
     return;
   }

@@ -30,8 +30,9 @@ class procedure_runner final : public interceptor {
 class procedure_context final : public call_context,
                                 public std::enable_shared_from_this<procedure_context> {
  public:
-  /// `log` (which must outlive the context) gets the warning of a second completion.
-  procedure_context(call& c, spdlog::logger& log);
+  /// `log` gets the warning of a second completion (kept: a completion may come after the
+  /// server is gone).
+  procedure_context(call& c, logger_ptr log);
   /// Answers the call with internal_error when its completion was never called.
   ~procedure_context() override;
 
@@ -53,7 +54,7 @@ class procedure_context final : public call_context,
   // Everything but `target_` stays valid from any thread after the call is gone: a completion
   // may come from another thread after the server stopped, when the call was freed with its
   // loop. Only the loop's own thread (where the anchor says it is) touches `target_`.
-  spdlog::logger& log_;
+  logger_ptr log_;
   call& target_;
   std::shared_ptr<loop_anchor> anchor_;
   boost::asio::any_io_executor executor_;

@@ -69,7 +69,7 @@ server_pipeline::server_pipeline(const server_options& options, registry& proced
       delay_(options.response_delay),
       dedup_(cache_, stopping_, dedup_hits(metrics)),
       gate_(stopping_),
-      router_(node_, procedures, metrics, *log_),
+      router_(node_, procedures, metrics, log_),
       runner_(procedures, log_),
       calls_({}),
       entries_({}) {

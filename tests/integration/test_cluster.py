@@ -504,6 +504,14 @@ class Gateway(ClusterCase):
         self.assertIn("division by zero", fault.exception.faultString)
         self.assertEqual(proxy.counter.increment(), 1)
         self.assertEqual((counter(self.beta.port), counter(self.alpha.port)), (1, 0))
+        # SPEC §7: the gateway counts what it forwarded by the node that answered, and code.
+        forwarded = 'netcall_forwarded_calls_total{code="%s",node="%s"}'
+        self.assertEqual(metric(self.gw.port, forwarded % ("0", "alpha")), 1)
+        self.assertEqual(metric(self.gw.port, forwarded % ("-32000", "alpha")), 1)
+        self.assertEqual(metric(self.gw.port, forwarded % ("0", "beta")), 2)
+        # Its own procedures are not forwarded calls.
+        self.assertEqual(metric(self.gw.port, 'netcall_server_calls_total{code="0",'
+                                              'method="echo",protocol="xmlrpc"}'), 1)
 
     def test_retried_call_through_the_gateway_runs_once(self):
         request = {"jsonrpc": "2.0", "id": self.KEY, "method": "counter.increment"}

@@ -229,14 +229,27 @@ class ConfigFile(unittest.TestCase):
                 self.assertEqual(len(d.ports), 1)
                 d.wait_for_stderr("[cli]")
 
+    def test_the_packaged_default_config_is_accepted(self):
+        # What the systemd unit runs: netcalld --config /etc/netcall/netcalld.yaml (here with
+        # its listener moved to a free port by the command line, which wins).
+        default = os.path.join(os.path.dirname(__file__), "..", "..", "packaging",
+                               "netcalld.yaml")
+        with Netcalld("--config", default, "--listen", "127.0.0.1:0") as d:
+            with LineClient(d.port) as c:
+                self.assertEqual(c.call("add", [2, 3])["result"], 5)
+        self.assertEqual(d.proc.returncode, 0)
+        self.assertNotIn("warn", d.stderr())
+
     def test_flags_and_lists_in_yaml_forms(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = self.write(tmp, "# comment\nlisten:\n  - 127.0.0.1:0\ngateway: false\n"
                                    "idle-timeout: 30s\nallow-host: [a.example, b.example]\n"
-                                   "token-file:\n")
+                                   "token-file:\nmodules: [math, demo]\n")
             with Netcalld("--config", path) as d:
                 with LineClient(d.port) as c:
                     self.assertEqual(c.call("add", [2, 2])["result"], 4)
+                    self.assertEqual(c.call("counter.increment", [])["result"], 1)  # demo
+                    self.assertEqual(c.call("echo", ["x"])["error"]["code"], -32601)  # not text
 
     def test_bad_files_exit_2_naming_the_problem(self):
         with tempfile.TemporaryDirectory() as tmp:

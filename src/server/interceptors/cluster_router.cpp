@@ -25,28 +25,28 @@ verdict cluster_router::on_call(call& c) {
 }
 
 cluster_router::cluster_router(cluster_node& node, const registry& procedures,
-                               prometheus::Registry& metrics, spdlog::logger& log)
-    : node_(node), procedures_(procedures), log_(log) {
+                               prometheus::Registry& metrics, logger_ptr log)
+    : node_(node), procedures_(procedures), log_(std::move(log)) {
   if (node_.gateway() != nullptr) {
-    forwarded_ = &prometheus::BuildCounter()
+    forwarded_ = std::make_shared<forwarded_counts>(prometheus::BuildCounter()
                       .Name("netcall_forwarded_calls_total")
                       .Help("Calls this gateway forwarded, by the node that answered the last "
                             "attempt (\"\" when none could be made) and code (0: success).")
-                      .Register(metrics);
+                      .Register(metrics));
   }
 }
 
 cluster_router::~cluster_router() = default;
 
-void cluster_router::count_forwarded(const std::string& node, int code) {
+void cluster_router::forwarded_counts::count(const std::string& node, int code) {
   code_counters* counters = nullptr;
   {
-    std::lock_guard lock(forwarded_mutex_);
-    auto it = forwarded_by_node_.find(node);
-    if (it == forwarded_by_node_.end()) {
-      it = forwarded_by_node_
+    std::lock_guard lock(mutex);
+    auto it = by_node.find(node);
+    if (it == by_node.end()) {
+      it = by_node
                .emplace(node, std::make_unique<code_counters>(
-                                  *forwarded_, prometheus::Labels{{"node", node}}))
+                                  family, prometheus::Labels{{"node", node}}))
                .first;
     }
     counters = it->second.get();
@@ -60,7 +60,9 @@ verdict cluster_router::forward(call& c) {
   auto context = std::make_shared<procedure_context>(c, log_);
   route_options options;
   if (forwarded_ != nullptr) {
-    options.on_finish = [this](const std::string& node, int code) { count_forwarded(node, code); };
+    options.on_finish = [counts = forwarded_](const std::string& node, int code) {
+      counts->count(node, code);
+    };
   }
   options.idempotency_key = c.req.meta.idempotency_key;
   options.known_servers_only = true;  // never to a node of unknown procedures: no loops

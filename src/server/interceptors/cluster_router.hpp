@@ -25,21 +25,28 @@ class cluster_router final : public interceptor {
   /// With a gateway, forwarded calls are counted in `metrics` (`netcall_forwarded_calls_total
   /// {node, code}`, SPEC §7); `log` gets a procedure_context's warnings.
   cluster_router(cluster_node& node, const registry& procedures, prometheus::Registry& metrics,
-                 spdlog::logger& log);
+                 logger_ptr log);
   ~cluster_router() override;
   verdict on_call(call& c) override;
 
  private:
   verdict forward(call& c);
-  /// Counts a forwarded call that ended on `node` with `code` (0: success).
-  void count_forwarded(const std::string& node, int code);
+
+  /// netcall_forwarded_calls_total's counters, shared with the channel's completions (which
+  /// may run on the channel's thread until the gateway's channel is gone).
+  struct forwarded_counts {
+    explicit forwarded_counts(prometheus::Family<prometheus::Counter>& f) : family(f) {}
+    /// Counts a forwarded call that ended on `node` with `code` (0: success).
+    void count(const std::string& node, int code);
+    prometheus::Family<prometheus::Counter>& family;
+    std::mutex mutex;
+    std::map<std::string, std::unique_ptr<code_counters>, std::less<>> by_node;
+  };
 
   cluster_node& node_;
   const registry& procedures_;
-  spdlog::logger& log_;
-  prometheus::Family<prometheus::Counter>* forwarded_ = nullptr;  // with a gateway only
-  std::mutex forwarded_mutex_;
-  std::map<std::string, std::unique_ptr<code_counters>, std::less<>> forwarded_by_node_;
+  logger_ptr log_;
+  std::shared_ptr<forwarded_counts> forwarded_;  // with a gateway only
 };
 
 }  // namespace netcall::detail
