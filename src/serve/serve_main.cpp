@@ -192,10 +192,19 @@ class yaml_config final : public CLI::Config {
 
   std::string to_config(const CLI::App*, bool, bool, std::string) const override { return {}; }
 
+  /// Largest config file read (bytes): a settings file is a few KiB; /dev/zero is not one.
+  static constexpr std::size_t max_bytes = 1 << 20;
+
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    std::string text(max_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      throw CLI::ConfigError("larger than " + std::to_string(max_bytes) + " bytes: not a config file");
+    }
     YAML::Node root;
     try {
-      root = YAML::Load(in);
+      root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       throw CLI::ConfigError("not YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) +
                              ")");
@@ -207,8 +216,7 @@ class yaml_config final : public CLI::Config {
       const std::string key = kv.first.as<std::string>();
       if (key == "config" || key == "help" || key == "version" ||
           app_.get_option_no_throw("--" + key) == nullptr) {
-        throw CLI::ConfigError("unknown key '" + key + "' (keys are the long flags without --; "
-                               "see --help)");
+        throw CLI::ConfigError("unknown key '" + key + "' (keys are the long flags without --)");
       }
       CLI::ConfigItem item;
       item.name = key;
@@ -294,7 +302,7 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
   app.set_version_flag("--version", program + " " + netcall::version,
                        "Print the version and exit");
   app.config_formatter(std::make_shared<yaml_config>(app));
-  app.set_config("--config", "",
+  CLI::Option* config_opt = app.set_config("--config", "",
                  "YAML file of settings: keys are the long flags without -- (listen: [...], "
                  "token-file: ...); flags on the command line win")
       ->type_name("FILE");
@@ -412,6 +420,10 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ConfigError& e) {
+    const auto files = config_opt->results();
+    return usage_error("--config " + (files.empty() ? std::string() : files.front()) + ": " +
+                       e.what());
   } catch (const CLI::ParseError& e) {
     return usage_error(std::string(e.what()) + " (see " + program + " --help)");
   }

@@ -272,6 +272,10 @@ class ConfigFile(unittest.TestCase):
             r = run(["--config", os.path.join(tmp, "missing.yaml")], binary=NETCALLD)
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("missing.yaml", r.stderr)
+            # An endless file is refused after 1 MiB, not read into memory.
+            r = run(["--config", "/dev/zero"], binary=NETCALLD, timeout=20)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("larger than", r.stderr)
 
 
 class Logs(unittest.TestCase):
