@@ -213,7 +213,11 @@ class yaml_config final : public CLI::Config {
     if (root.IsNull()) return items;  // an empty file sets nothing
     if (!root.IsMap()) throw CLI::ConfigError("the file must be a mapping of flag: value");
     for (const auto& kv : root) {
-      const std::string key = kv.first.as<std::string>();
+      if (!kv.first.IsScalar()) {
+        throw CLI::ConfigError("a key must be a flag name, not a list or mapping (line " +
+                               std::to_string(kv.first.Mark().line + 1) + ")");
+      }
+      const std::string key = kv.first.Scalar();
       if (key == "config" || key == "help" || key == "version" ||
           app_.get_option_no_throw("--" + key) == nullptr) {
         throw CLI::ConfigError("unknown key '" + key + "' (keys are the long flags without --)");
@@ -426,6 +430,8 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
                        e.what());
   } catch (const CLI::ParseError& e) {
     return usage_error(std::string(e.what()) + " (see " + program + " --help)");
+  } catch (const std::exception& e) {  // a config value a parser of ours refused
+    return usage_error(e.what());
   }
 
   options.threads = static_cast<unsigned>(threads);

@@ -261,6 +261,9 @@ class ConfigFile(unittest.TestCase):
                 ("listen: [unclosed\n", "YAML"),
                 ("log-format: xml\n", "log-format"),
                 ("idle-timeout: soon\n", "DURATION"),
+                ("[a]: 1\n", "a key must be a flag name"),
+                ("? {a: 1}\n: 2\n", "a key must be a flag name"),
+                ("listen: [[127.0.0.1:0]]\n", "a list of values only"),
             ]
             for text, expected in cases:
                 path = self.write(tmp, text)
