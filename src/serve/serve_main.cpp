@@ -11,14 +11,17 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "netcall/cluster.hpp"
 #include "netcall/version.hpp"
+#include "protocol/utf8.hpp"
 #include "value/json.hpp"
 
 namespace netcall {
@@ -53,12 +56,37 @@ constexpr const char* level_name(log_level l) {
   return names[static_cast<int>(l)];
 }
 
-/// Text with control characters, quotes and backslashes escaped, in JSON string form without
-/// the quotes: what a log line shows of text a client chose (a method name, an error).
+/// `text` with every byte that is not part of well-formed UTF-8 written as the four characters
+/// `\xNN` (so the result is valid UTF-8, and the bytes stay readable).
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  for (;;) {
+    const std::size_t bad = detail::find_invalid_utf8(text);
+    if (bad == std::string_view::npos) break;
+    out.append(text.substr(0, bad));
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(text[bad]));
+    out += hex;
+    text.remove_prefix(bad + 1);
+  }
+  out.append(text);
+  return out;
+}
+
+/// Text a client or a file chose (a method name, a config value), quoted as a JSON string:
+/// control characters, quotes and backslashes escaped, bytes that are not UTF-8 as `\xNN`.
+/// What a log line or an error message shows of it: nothing raw reaches a terminal or a file.
 std::string json_quoted(std::string_view text) {
   std::string out;
-  detail::json::write_string(text, out);
+  detail::json::write_string(valid_utf8(text), out);
   return out;
+}
+
+/// A one-line message with control characters and bytes that are not UTF-8 escaped (the JSON
+/// way, without quotes): usage errors may quote a config file's bytes.
+std::string one_line(std::string_view text) {
+  const std::string quoted = json_quoted(text);
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 /// The lines of `--log-format`: "TIME LEVEL [NAME] MESSAGE" or one JSON object per line.
@@ -85,7 +113,9 @@ log_sink make_log_sink(std::string name, bool json, std::FILE* to) {
 /// second and at shutdown.
 class access_log {
  public:
-  access_log(const std::string& path, bool json) : json_(json) {
+  /// Failures to write are told to `log` (once until writing works again).
+  access_log(const std::string& path, bool json, log_sink log)
+      : json_(json), log_(std::move(log)) {
     if (path == "-") {
       file_ = stdout;
     } else {
@@ -99,7 +129,7 @@ class access_log {
     flusher_ = std::thread([this] {
       std::unique_lock lock(mutex_);
       while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
-        std::fflush(file_);
+        flush();
       }
     });
   }
@@ -110,7 +140,7 @@ class access_log {
     }
     cv_.notify_all();
     flusher_.join();
-    std::fflush(file_);
+    flush();
     if (owned_) std::fclose(file_);
   }
   access_log(const access_log&) = delete;
@@ -142,7 +172,20 @@ class access_log {
   }
 
  private:
+  /// Writes out what is buffered; a failure (a full disk) is logged once, not on every line.
+  void flush() {
+    const bool failed = std::fflush(file_) != 0 || std::ferror(file_) != 0;
+    if (failed && !failing_) {
+      log_(log_level::error, std::string("access log: cannot write: ") + std::strerror(errno) +
+                                 "; lines are lost until writing works again");
+    }
+    if (failed) std::clearerr(file_);
+    failing_ = failed;
+  }
+
   bool json_;
+  log_sink log_;
+  bool failing_ = false;
   std::FILE* file_ = nullptr;
   bool owned_ = false;
   std::mutex mutex_;
@@ -204,12 +247,15 @@ class yaml_config final : public CLI::Config {
     }
     YAML::Node root;
     try {
-      root = YAML::Load(text);
+      const auto documents = YAML::LoadAll(text);
+      if (documents.size() > 1) throw CLI::ConfigError("more than one YAML document");
+      if (!documents.empty()) root = documents.front();
     } catch (const YAML::Exception& e) {
       throw CLI::ConfigError("not YAML: " + e.msg + " (line " + std::to_string(e.mark.line + 1) +
                              ")");
     }
     std::vector<CLI::ConfigItem> items;
+    std::set<std::string> seen;
     if (root.IsNull()) return items;  // an empty file sets nothing
     if (!root.IsMap()) throw CLI::ConfigError("the file must be a mapping of flag: value");
     for (const auto& kv : root) {
@@ -222,10 +268,17 @@ class yaml_config final : public CLI::Config {
           app_.get_option_no_throw("--" + key) == nullptr) {
         throw CLI::ConfigError("unknown key '" + key + "' (keys are the long flags without --)");
       }
+      if (!seen.insert(key).second) {
+        throw CLI::ConfigError("key '" + key + "' given twice (line " +
+                               std::to_string(kv.first.Mark().line + 1) + ")");
+      }
       CLI::ConfigItem item;
       item.name = key;
       const YAML::Node& v = kv.second;
-      if (v.IsScalar()) {
+      const CLI::Option* option = app_.get_option_no_throw("--" + key);
+      if (v.IsScalar() && v.Scalar().empty()) {
+        continue;  // `key: ""` sets nothing, like `key:` (never switches a flag on)
+      } else if (v.IsScalar()) {
         item.inputs.push_back(v.Scalar());
       } else if (v.IsSequence()) {
         for (const auto& e : v) {
@@ -233,9 +286,10 @@ class yaml_config final : public CLI::Config {
           item.inputs.push_back(e.Scalar());
         }
         if (item.inputs.empty()) continue;  // an empty list sets nothing
-        // A list for a flag that takes one value (`modules: [math, demo]`): its comma form.
-        const CLI::Option* option = app_.get_option_no_throw("--" + key);
         if (option->get_items_expected_max() == 1 && item.inputs.size() > 1) {
+          // `modules: [math, demo]` is the list's comma form; any other flag of one value
+          // takes one.
+          if (key != "modules") throw CLI::ConfigError("key '" + key + "' takes one value");
           std::string joined;
           for (const auto& part : item.inputs) joined += (joined.empty() ? "" : ",") + part;
           item.inputs = {joined};
@@ -284,7 +338,7 @@ std::string default_text(std::chrono::milliseconds d) {
 int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
   const std::string program = info.program.empty() ? "netcall-server" : info.program;
   auto usage_error = [&program](const std::string& message) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), message.c_str());
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), one_line(message).c_str());
     return exit_usage;
   };
   server_options& options = srv.options();
@@ -309,7 +363,20 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
   CLI::Option* config_opt = app.set_config("--config", "",
                  "YAML file of settings: keys are the long flags without -- (listen: [...], "
                  "token-file: ...); flags on the command line win")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(
+          [](const std::string& path) -> std::string {
+            // Checked before the file is read: a FIFO or a device would block or never end.
+            if (path.empty()) return "an empty path";
+            std::error_code ec;
+            const auto status = std::filesystem::status(path, ec);
+            if (ec || !std::filesystem::exists(status)) return path + ": no such file";
+            if (!std::filesystem::is_regular_file(status)) {
+              return path + ": not a regular file";
+            }
+            return {};
+          },
+          "FILE");
   app.add_option("--listen", options.listen,
                  "Address to listen on, HOST:PORT (repeatable; port 0 picks a free port) "
                  "[default: 127.0.0.1:8000]")
@@ -466,9 +533,12 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
   }
   auto log = options.log;
   std::unique_ptr<access_log> access;
+  if (app.count("--access-log") > 0 && access_log_path.empty()) {
+    return usage_error("--access-log: an empty path (give a file, or - for stdout)");
+  }
   if (!access_log_path.empty()) {
     try {
-      access = std::make_unique<access_log>(access_log_path, json);
+      access = std::make_unique<access_log>(access_log_path, json, log);
     } catch (const std::invalid_argument& e) {
       return usage_error(e.what());
     }
@@ -494,18 +564,19 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    // The server's own failure (a port taken): a log line, in --log-format like the others.
+    log(log_level::error, e.what());
     return 1;
   }
-  // Before anyone learns the server is up: a SIGTERM sent then stops it gracefully.
-  srv.watch_signals();
-  for (const auto& ep : endpoints) std::printf("%s listening on %s\n", program.c_str(), ep.c_str());
-  std::fflush(stdout);
   if (options.log_level <= log_level::info) {
     log(log_level::info, "version " + std::string(netcall::version) + ", " +
                              std::to_string(endpoints.size()) + " listener(s)" +
                              (info.modules_help.empty() ? "" : ", modules " + modules));
   }
+  // Before anyone learns the server is up: a SIGTERM sent then stops it gracefully.
+  srv.watch_signals();
+  for (const auto& ep : endpoints) std::printf("%s listening on %s\n", program.c_str(), ep.c_str());
+  std::fflush(stdout);
   sd_notify(0, "READY=1");
   memory_returner returner;
   srv.run();

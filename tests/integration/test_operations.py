@@ -264,6 +264,11 @@ class ConfigFile(unittest.TestCase):
                 ("[a]: 1\n", "a key must be a flag name"),
                 ("? {a: 1}\n: 2\n", "a key must be a flag name"),
                 ("listen: [[127.0.0.1:0]]\n", "a list of values only"),
+                ("name: a\nname: b\n", "key 'name' given twice"),
+                ("token: [a, b]\n", "key 'token' takes one value"),
+                ("name: a\n---\nname: b\n", "more than one YAML document"),
+                # Client-chosen bytes in a message are escaped: one line, no raw ESC.
+                ("log-level: \"debug\\nfoo\\e[31m\"\n", "debug\\nfoo\\u001b[31m"),
             ]
             for text, expected in cases:
                 path = self.write(tmp, text)
@@ -275,8 +280,25 @@ class ConfigFile(unittest.TestCase):
             r = run(["--config", os.path.join(tmp, "missing.yaml")], binary=NETCALLD)
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("missing.yaml", r.stderr)
-            # An endless file is refused after 1 MiB, not read into memory.
+            # Not a regular file: refused before it is read (a FIFO would block forever).
+            fifo = os.path.join(tmp, "fifo")
+            os.mkfifo(fifo)
+            for path in (fifo, tmp, ""):
+                r = run(["--config", path, "--listen", "127.0.0.1:0"], binary=NETCALLD,
+                        timeout=10)
+                self.assertEqual(r.returncode, 2, (path, r.stderr))
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            # An empty string never switches a flag on (like `key:` with no value).
+            path = self.write(tmp, "gateway: ''\ntls-only: ''\nlisten: 127.0.0.1:0\n")
+            with Netcalld("--config", path) as d:
+                with LineClient(d.port) as c:
+                    self.assertEqual(c.call("add", [1, 1])["result"], 2)
             r = run(["--config", "/dev/zero"], binary=NETCALLD, timeout=20)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("not a regular file", r.stderr)
+            # A huge file is refused after 1 MiB, not read into memory.
+            path = self.write(tmp, "# " + "x" * (2 << 20) + "\n")
+            r = run(["--config", path], binary=NETCALLD, timeout=20)
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("larger than", r.stderr)
 
@@ -361,11 +383,47 @@ class Logs(unittest.TestCase):
         self.assertFalse(record["notification"])
         self.assertGreaterEqual(record["duration_us"], 0)
 
+    def test_access_log_escapes_bytes_that_are_not_utf8(self):
+        # MessagePack can carry any bytes in a method name; the JSON line stays valid JSON.
+        d = Netcalld("--access-log", "-", "--log-format", "json")
+        d.start()
+        try:
+            with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+                s.sendall(b"\x94\x00\x01\xa4ad\xffd\x90")
+                s.recv(4096)
+            line = read_line(d.proc.stdout, timeout=10)
+        finally:
+            d.stop()
+        record = json.loads(line)
+        self.assertEqual(record["method"], "ad\\xffd")
+        self.assertEqual(record["code"], -32601)
+
+    def test_listener_failure_is_a_log_line_in_the_log_format(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            r = run(["--log-format", "json", "--listen", "127.0.0.1:%d" % taken.getsockname()[1]],
+                    binary=NETCALLD)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        record = json.loads(r.stderr.strip().splitlines()[-1])
+        self.assertEqual(record["level"], "error")
+        self.assertIn("cannot listen", record["message"])
+
     def test_access_log_unwritable_path_is_exit_2(self):
         r = run(["--listen", "127.0.0.1:0", "--access-log", "/nonexistent/dir/access.log"],
                 binary=NETCALLD)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("/nonexistent/dir/access.log", r.stderr)
+        r = run(["--listen", "127.0.0.1:0", "--access-log", ""], binary=NETCALLD)
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_access_log_write_failures_are_logged_once(self):
+        with Netcalld("--access-log", "/dev/full") as d:
+            with LineClient(d.port) as c:
+                for i in range(20):
+                    c.call("add", [i, i], id=i)
+            d.wait_for_stderr("access log: cannot write")
+        self.assertEqual(d.stderr().count("access log: cannot write"), 1, d.stderr())
 
 
 def metrics_with_token(port, token):
