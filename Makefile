@@ -10,7 +10,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
 # What the ThreadSanitizer step runs (label integration): the two programs, the examples the
 # CLI tests start, and the C++ integration tests. Unit tests are not built there (they run under
 # ASan).
-TSAN_TARGETS := netcalld netcall_cli calculator_server calculator_client \
+TSAN_TARGETS := netcalld netcall_cli calculator_server calculator_client my_server \
                 $(notdir $(basename $(wildcard tests/integration/*_test.cpp)))
 
 setup:
