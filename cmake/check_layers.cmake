@@ -84,6 +84,13 @@ function(check_file path layer)
       if(layer STREQUAL "public" AND target MATCHES "^(boost|asio|spdlog|fmt)/")
         set(to "third-party")
       endif()
+      # spdlog's default logger writes to the host program's stdout: the library logs only
+      # through the server's logger (common/log.hpp, SPEC §7).
+      if(NOT layer STREQUAL "public" AND NOT layer STREQUAL "app" AND
+         target STREQUAL "spdlog/spdlog.h")
+        list(APPEND violations "${rel}: includes <spdlog/spdlog.h> (the default logger): log through common/log.hpp's logger")
+        continue()
+      endif()
     endif()
     if(to STREQUAL "")
       continue()

@@ -2,7 +2,7 @@
 
 #include "common/token_set.hpp"
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>

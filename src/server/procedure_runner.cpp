@@ -1,6 +1,6 @@
 #include "server/procedure_runner.hpp"
 
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
