@@ -95,7 +95,7 @@ void register_math(netcall::registry& r) {
 
 void register_text(netcall::registry& r) {
   r.bind({"echo", {"value"}, {{"any", "any"}}, "Returns its one argument unchanged."},
-         [](const value& v) { return v; });
+         [](value v) { return v; });  // moved in and out: a large argument is never copied
   r.bind("is_alnum",
          [](const std::string& text) {
            if (text.empty()) return false;

@@ -198,28 +198,31 @@ T convert_param(const array& args, std::size_t index, const std::vector<std::str
 }
 
 /// Param `index` as the callable declares it: a `const value&` param is the value itself (no
-/// copy); any other type is converted (convert_param).
+/// copy), a `value` param is moved out of the call's params (they are not used after the
+/// procedure); any other type is converted (convert_param).
 template <class Declared>
-decltype(auto) pass_param(const array& args, std::size_t index,
+decltype(auto) pass_param(array& args, std::size_t index,
                           const std::vector<std::string>& names) {
   if constexpr (std::is_same_v<Declared, const value&>) {
     return param_at(args, index);
+  } else if constexpr (std::is_same_v<Declared, value>) {
+    return index < args.size() ? std::move(args[index]) : value();
   } else {
     return convert_param<std::remove_cvref_t<Declared>>(args, index, names);
   }
 }
 
-/// Wraps a typed callable as `value(const array&)`: checks the count, converts each param and
-/// the result. Exceptions thrown by `fn` pass through (the server's procedure runner maps them,
-/// SPEC §2).
+/// Wraps a typed callable as `value(array&)` (registry's sync_procedure): checks the count,
+/// converts each param and the result. Exceptions thrown by `fn` pass through (the server's
+/// procedure runner maps them, SPEC §2).
 template <class F>
-std::function<value(const array&)> make_invoker(F fn, std::vector<std::string> names) {
+std::function<value(array&)> make_invoker(F fn, std::vector<std::string> names) {
   using traits = callable_traits<std::decay_t<F>>;
   using args = typename traits::args;
   using declared = typename traits::declared_args;
   using result = typename traits::result;
   constexpr std::size_t arity = std::tuple_size_v<args>;
-  return [fn = std::move(fn), names = std::move(names)](const array& params) mutable -> value {
+  return [fn = std::move(fn), names = std::move(names)](array& params) mutable -> value {
     constexpr std::size_t required = required_params<args>(std::make_index_sequence<arity>{});
     if (params.size() < required || params.size() > arity) {
       throw error(status_code::invalid_params,

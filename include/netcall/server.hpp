@@ -75,8 +75,11 @@ using completion = std::function<void(outcome)>;
 /// `procedure_info::param_names`), the call context, and the completion to call exactly once.
 using async_procedure = std::function<void(array params, call_context& ctx, completion done)>;
 /// A procedure that answers at once (runs inline on the event loop that read the call; it must
-/// not block). Throw `netcall::error` or any std::exception to fail.
-using sync_procedure = std::function<value(const array& params)>;
+/// not block). Throw `netcall::error` or any std::exception to fail. The params are the call's
+/// own, no longer needed once it returns: it may move from them (a typed procedure taking a
+/// `netcall::value` by value gets its param moved, so `echo` copies nothing); a callable taking
+/// `const array&` fits too.
+using sync_procedure = std::function<value(array& params)>;
 
 /// The set of registered procedures. Register everything before `server::start`; lookups are
 /// then read-only and safe from every event-loop thread.
@@ -195,6 +198,12 @@ struct server_options {
   /// Most entries in one JSON-RPC batch (more: -32600) and in one system.multicall (more:
   /// -32001); nothing of a longer one runs.
   std::size_t max_batch = 10000;
+  /// The decoded-size budget (docs/failures.md "Memory model"): the values one message decodes
+  /// into may take at most this many times the message's size in bytes, plus 1 MiB (each value
+  /// counts sizeof(netcall::value), 40 bytes, plus the bytes of a string longer than 15). A
+  /// message over it is refused with -32001 as soon as it passes (what was built is freed),
+  /// not run; the connection goes on. 0: no budget.
+  std::size_t max_decoded_ratio = 6;
   /// Most simultaneous connections; new ones beyond it are closed at once.
   std::size_t max_connections = 10000;
   /// A connection with no complete message and nothing in flight for this long is closed.

@@ -16,7 +16,28 @@ struct decode_limits {
   std::size_t max_batch = 10000;
   /// Largest message accepted (bytes): a JSON text, a MessagePack message, an HTTP body.
   std::size_t max_message_bytes = 16u << 20;
+  /// The decoded-size budget (docs/failures.md "Memory model", after Cap'n Proto's traversal
+  /// limit): the values one message decodes into may take at most this many times the
+  /// message's own size, plus `decoded_allowance_bytes`. Counted as the values are built
+  /// (sizeof(netcall::value) per value, plus the bytes of every string that does not fit in
+  /// it); a message over it is refused with -32001 before more is built. 0: no budget.
+  std::size_t max_decoded_ratio = 6;
+
+  /// The budget of a message of `message_bytes` bytes (0 when there is none).
+  std::size_t decoded_budget(std::size_t message_bytes) const {
+    return max_decoded_ratio == 0 ? 0 : decoded_allowance_bytes + max_decoded_ratio * message_bytes;
+  }
+  /// Decoded bytes any message may take whatever its size (so a small message of small values
+  /// is never refused for its ratio).
+  static constexpr std::size_t decoded_allowance_bytes = 1u << 20;
 };
+
+/// What a decoded value is counted as by the decoded-size budget: the value itself, plus the
+/// heap bytes of a string or bytes of `payload_bytes` that does not fit in the value's own
+/// storage (libstdc++ keeps up to 15 chars inline).
+constexpr std::size_t decoded_cost(std::size_t value_bytes, std::size_t payload_bytes) {
+  return value_bytes + (payload_bytes > 15 ? payload_bytes + 1 : 0);
+}
 
 /// A server stops reading a connection whose client does not read its answers once this many
 /// bytes are waiting to be written (backpressure instead of unbounded memory).

@@ -419,6 +419,11 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
                  "Most calls in one JSON-RPC batch (longer: invalid request)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
+  app.add_option("--max-decoded-ratio", options.max_decoded_ratio,
+                 "Decoded-size budget: a message may decode into at most this many times its "
+                 "size in values, plus 1 MiB (more: error -32001, not run; 0: no budget)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000}))
+      ->capture_default_str();
   app.add_option("--max-in-flight", options.max_in_flight_per_connection,
                  "Most calls running at once on one connection (more: error -32001, not run)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))

@@ -70,9 +70,12 @@ verdict procedure_runner::on_call(call& c) {
   if (e->sync) {
     try {
       // Positional params are read in place; named ones are matched to a fresh array.
-      c.answer.result = c.req.params.is_array()
-                            ? e->sync(c.req.params.as_array())
-                            : e->sync(positional(e->info, std::move(c.req.params)));
+      if (c.req.params.is_array()) {
+        c.answer.result = e->sync(c.req.params.as_array());
+      } else {
+        array named = positional(e->info, std::move(c.req.params));
+        c.answer.result = e->sync(named);
+      }
       c.answer.error.reset();
     } catch (...) {
       c.fail(fault_of(std::current_exception()));

@@ -26,6 +26,7 @@ detail::transport_options transport_options_of(const server_options& o) {
   t.limits.max_depth = o.max_depth;
   t.limits.max_batch = o.max_batch;
   t.limits.max_message_bytes = o.max_message_bytes;
+  t.limits.max_decoded_ratio = o.max_decoded_ratio;
   return t;
 }
 

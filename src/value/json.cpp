@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/limits.hpp"
+
 namespace netcall::detail::json {
 namespace {
 
@@ -125,6 +127,23 @@ class value_builder {
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
 
+  using refusal = json::refusal;
+
+  /// Sets the limits of the texts to come: the decoded-size budget (`limits.max_decoded_ratio`
+  /// times the bytes fed so far, plus the allowance; 0: none) and the most items a top-level
+  /// array may have (0: no limit; the JSON-RPC batch limit).
+  void set_limits(std::size_t decoded_ratio, std::size_t max_top_items) {
+    ratio_ = decoded_ratio;
+    max_top_items_ = max_top_items;
+  }
+  /// The bytes of the current text the parser has been given so far (what the budget grows
+  /// with).
+  void set_fed(std::size_t bytes) { fed_ = bytes; }
+  /// Why the text just completed was not built (none when it was).
+  refusal refused() const { return refused_; }
+  /// The decoded bytes counted when the budget was passed, or the top-level array's item count.
+  std::size_t refused_count() const { return refused_ == refusal::over_budget ? cost_ : top_items_; }
+
   /// The value of the text just completed (the parser is done()); leaves the builder empty.
   value take_result() {
     value v = std::move(values_.back());
@@ -135,6 +154,12 @@ class value_builder {
   /// Drops what a failed or finished text left behind, and memory a large text made the buffers
   /// grow to (a builder is long-lived: one per thread or per connection).
   void clear() {
+    depth_ = 0;
+    top_is_array_ = false;
+    top_items_ = 0;
+    cost_ = 0;
+    fed_ = 0;
+    refused_ = refusal::none;
     values_.clear();
     names_.clear();
     text_.clear();
@@ -151,17 +176,27 @@ class value_builder {
   }
   bool on_document_end(bj::error_code&) { return true; }
 
-  bool on_array_begin(bj::error_code&) { return true; }
+  bool on_array_begin(bj::error_code&) {
+    if (depth_++ == 0) top_is_array_ = true;
+    return true;
+  }
   bool on_array_end(std::size_t n, bj::error_code&) {
+    --depth_;
+    if (discarding()) return item_done();
     const auto first = values_.end() - static_cast<std::ptrdiff_t>(n);
     array a(std::make_move_iterator(first), std::make_move_iterator(values_.end()));
     values_.erase(first, values_.end());
     values_.emplace_back(std::move(a));
-    return true;
+    return item_done();
   }
 
-  bool on_object_begin(bj::error_code&) { return true; }
+  bool on_object_begin(bj::error_code&) {
+    ++depth_;
+    return true;
+  }
   bool on_object_end(std::size_t n, bj::error_code&) {
+    --depth_;
+    if (discarding()) return item_done();
     const auto first_value = values_.end() - static_cast<std::ptrdiff_t>(n);
     const auto first_name = names_.end() - static_cast<std::ptrdiff_t>(n);
     structure s;
@@ -174,28 +209,30 @@ class value_builder {
     names_.erase(first_name, names_.end());
     keep_last_of_duplicates(s);
     values_.emplace_back(std::move(s));
-    return true;
+    return item_done();
   }
 
   bool on_string_part(bj::string_view s, std::size_t, bj::error_code&) {
-    text_.append(s.data(), s.size());
+    if (!discarding()) text_.append(s.data(), s.size());
     return true;
   }
   bool on_string(bj::string_view s, std::size_t, bj::error_code&) {
+    if (!charge(decoded_cost(sizeof(value), text_.size() + s.size()))) return item_done();
     value::storage& v = values_.emplace_back().get();
     if (text_.empty()) {
       v.emplace<std::string>(s.data(), s.size());
     } else {
       v.emplace<std::string>(take_pieces(s));
     }
-    return true;
+    return item_done();
   }
   bool on_key_part(bj::string_view s, std::size_t, bj::error_code&) {
-    text_.append(s.data(), s.size());
+    if (!discarding()) text_.append(s.data(), s.size());
     return true;
   }
   bool on_key(bj::string_view s, std::size_t, bj::error_code&) {
-    // Paired with the value that follows.
+    // Paired with the value that follows (a member costs its name and its value).
+    if (!charge(decoded_cost(sizeof(std::string), text_.size() + s.size()))) return true;
     if (text_.empty()) {
       names_.emplace_back(s.data(), s.size());
     } else {
@@ -205,13 +242,14 @@ class value_builder {
   }
 
   bool on_number_part(bj::string_view s, bj::error_code&) {
-    number_.append(s.data(), s.size());
+    if (!discarding()) number_.append(s.data(), s.size());
     return true;
   }
   bool on_int64(std::int64_t i, bj::string_view, bj::error_code&) {
     number_.clear();
+    if (!charge(sizeof(value))) return item_done();
     values_.emplace_back(i);
-    return true;
+    return item_done();
   }
   /// Only above INT64_MAX (value.hpp holds no uint64): a double, rounded from the text.
   bool on_uint64(std::uint64_t u, bj::string_view s, bj::error_code& ec) {
@@ -223,12 +261,14 @@ class value_builder {
   }
 
   bool on_bool(bool b, bj::error_code&) {
+    if (!charge(sizeof(value))) return item_done();
     values_.emplace_back(b);
-    return true;
+    return item_done();
   }
   bool on_null(bj::error_code&) {
+    if (!charge(sizeof(value))) return item_done();
     values_.emplace_back();
-    return true;
+    return item_done();
   }
   // Comments are refused by the parse options; these are never called.
   bool on_comment_part(bj::string_view, bj::error_code&) { return true; }
@@ -248,6 +288,10 @@ class value_builder {
 
   /// Converts the number's text (the pieces in `number_`, then `s`) exactly.
   bool push_double(double approx, bj::string_view s, bj::error_code& ec) {
+    if (!charge(sizeof(value))) {
+      number_.clear();
+      return item_done();
+    }
     std::string_view text(s.data(), s.size());
     if (!number_.empty()) {
       number_.append(s.data(), s.size());
@@ -271,9 +315,55 @@ class value_builder {
     }
     number_.clear();
     values_.emplace_back(d);
+    return item_done();
+  }
+
+  /// True once the text is refused: events are still parsed (the framing holds), nothing is
+  /// built.
+  bool discarding() const { return refused_ != refusal::none; }
+
+  /// Counts `bytes` of decoded values against the budget; false (and the text refused, what it
+  /// built so far freed) once they pass it, or when the text is already refused.
+  bool charge(std::size_t bytes) {
+    if (discarding()) return false;
+    cost_ += bytes;
+    if (ratio_ == 0 || cost_ <= decode_limits::decoded_allowance_bytes + ratio_ * fed_) {
+      return true;
+    }
+    refuse(refusal::over_budget);
+    return false;
+  }
+
+  /// A value was completed: counts the items of a top-level array (a batch), refusing the
+  /// text once there are more than the limit. Always true (the parser goes on).
+  bool item_done() {
+    if (depth_ == 1 && top_is_array_) {
+      ++top_items_;
+      if (max_top_items_ != 0 && top_items_ > max_top_items_ && !discarding()) {
+        refuse(refusal::too_many_items);
+      }
+    }
     return true;
   }
 
+  void refuse(refusal why) {
+    refused_ = why;
+    values_.clear();
+    names_.clear();
+    text_.clear();
+    number_.clear();
+    std::vector<value>().swap(values_);
+    std::vector<std::string>().swap(names_);
+  }
+
+  std::size_t ratio_ = 0;          // decoded-size budget: bytes per byte fed (0: none)
+  std::size_t max_top_items_ = 0;  // items of a top-level array (0: no limit)
+  std::size_t fed_ = 0;            // bytes of the current text given to the parser so far
+  std::size_t cost_ = 0;           // decoded bytes of the current text so far
+  std::size_t depth_ = 0;          // open containers
+  bool top_is_array_ = false;      // the current text is an array (a batch)
+  std::size_t top_items_ = 0;      // its items completed so far
+  refusal refused_ = refusal::none;
   std::vector<value> values_;       // values of the open containers, innermost last
   std::vector<std::string> names_;  // member names of the open objects, innermost last
   std::string text_;                // pieces of the current string or name
@@ -358,11 +448,34 @@ void append_key(std::string& out, std::string_view key) {
 // ----------------------------------------------------------------------------------------------
 // reader
 
+/// The one-line reason of a refusal, naming the limit.
+std::string describe_refusal(const value_builder& b, std::size_t max_top_items,
+                             std::size_t text_bytes, std::size_t ratio) {
+  if (b.refused() == refusal::too_many_items) {
+    return "batch of " + std::to_string(b.refused_count()) + " entries exceeds the limit of " +
+           std::to_string(max_top_items);
+  }
+  return "it decodes to more than " +
+         std::to_string(decode_limits::decoded_allowance_bytes + ratio * text_bytes) +
+         " bytes (" + std::to_string(ratio) + " times its " + std::to_string(text_bytes) +
+         " bytes + 1 MiB)";
+}
+
 struct reader::impl {
   explicit impl(std::size_t depth) : max_depth(depth), parser(parse_options_for(depth)) {}
   std::size_t max_depth;
+  std::size_t ratio = 0;
+  std::size_t max_top_items = 0;
+  refusal last = refusal::none;
   sax_parser parser;
 };
+
+void reader::set_limits(std::size_t decoded_ratio, std::size_t max_top_items) {
+  impl_->ratio = decoded_ratio;
+  impl_->max_top_items = max_top_items;
+}
+
+refusal reader::last_refusal() const { return impl_->last; }
 
 reader::reader(std::size_t max_depth) : impl_(std::make_unique<impl>(max_depth)) {}
 reader::~reader() = default;
@@ -370,14 +483,19 @@ reader::~reader() = default;
 bool reader::parse(std::string_view text, value& out, std::string* why) {
   sax_parser& p = impl_->parser;
   p.reset();  // also after a handler threw (bad_alloc) last time
+  p.handler().clear();
+  p.handler().set_limits(impl_->ratio, impl_->max_top_items);
+  p.handler().set_fed(text.size());
   bj::error_code ec;
   const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n < text.size()) ec = bj::error::extra_data;
-  const bool ok = !ec;
+  impl_->last = ec ? refusal::none : p.handler().refused();
+  const bool ok = !ec && impl_->last == refusal::none;
   if (ok) {
     out = p.handler().take_result();
   } else if (why != nullptr) {
-    *why = describe_parse_error(ec, impl_->max_depth);
+    *why = ec ? describe_parse_error(ec, impl_->max_depth)
+              : describe_refusal(p.handler(), impl_->max_top_items, text.size(), impl_->ratio);
   }
   p.handler().clear();
   return ok;
@@ -415,6 +533,9 @@ struct stream_reader::impl {
 
   std::size_t max_depth;
   std::size_t max_text_bytes;
+  std::size_t ratio = 0;
+  std::size_t max_top_items = 0;
+  refusal last = refusal::none;
   sax_parser parser;
   std::size_t consumed = 0;       // bytes of the current text so far
   std::size_t last_text_bytes = 0;  // bytes of the text completed last
@@ -428,6 +549,14 @@ stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes)
 stream_reader::~stream_reader() = default;
 
 const std::string& stream_reader::error() const { return impl_->error; }
+
+void stream_reader::set_limits(std::size_t decoded_ratio, std::size_t max_top_items) {
+  impl_->ratio = decoded_ratio;
+  impl_->max_top_items = max_top_items;
+  impl_->parser.handler().set_limits(decoded_ratio, max_top_items);
+}
+
+refusal stream_reader::last_refusal() const { return impl_->last; }
 
 std::size_t stream_reader::last_text_bytes() const { return impl_->last_text_bytes; }
 
@@ -452,13 +581,21 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
   const std::size_t allowance = d.max_text_bytes - d.consumed;
   const std::size_t chunk = std::min(input.size(), allowance);
   bj::error_code ec;
+  d.parser.handler().set_fed(d.consumed + chunk);
   const std::size_t n = chunk == 0 ? 0 : d.parser.write_some(true, input.data(), chunk, ec);
   d.consumed += n;
   input.remove_prefix(n);
   if (ec) return d.fail(status::failed, describe_parse_error(ec, d.max_depth), input);
   if (d.parser.done()) {
-    out = d.parser.handler().take_result();
     d.last_text_bytes = d.consumed;
+    d.last = d.parser.handler().refused();
+    if (d.last != refusal::none) {
+      // Well-formed, so the stream goes on; nothing of it was kept.
+      d.error = describe_refusal(d.parser.handler(), d.max_top_items, d.consumed, d.ratio);
+      d.start_text();
+      return status::refused;
+    }
+    out = d.parser.handler().take_result();
     d.start_text();
     return status::complete;
   }

@@ -27,6 +27,13 @@
 
 namespace netcall::detail::json {
 
+/// Why a well-formed JSON text was refused unbuilt (reader and stream_reader `set_limits`).
+enum class refusal {
+  none,            ///< it was not
+  over_budget,     ///< its values passed the decoded-size budget (common/limits.hpp)
+  too_many_items,  ///< it is an array of more items than the limit (a JSON-RPC batch)
+};
+
 /// Parses whole JSON texts into values. Keeps its buffers between texts (one per owner: a
 /// connection, a client, a test); not thread-safe.
 class reader {
@@ -41,6 +48,14 @@ class reader {
   /// false and, when `why` is given, sets a one-line reason ("nesting deeper than 128",
   /// "number out of range", Boost.JSON's message for a syntax error).
   bool parse(std::string_view text, value& out, std::string* why = nullptr);
+  /// Limits for the texts parsed from now on: `decoded_ratio`, the decoded-size budget
+  /// (decode_limits::max_decoded_ratio; 0: none), and `max_top_items`, the most items a
+  /// top-level array may hold (0: no limit). A text over either is refused (parse returns false,
+  /// `last_refusal` says which) as soon as it passes it: what was built is freed at once.
+  void set_limits(std::size_t decoded_ratio, std::size_t max_top_items);
+  /// Why the last `parse` failed when the text was well-formed JSON refused for a limit; none
+  /// after a syntax error or a success.
+  refusal last_refusal() const;
 
  private:
   struct impl;
@@ -63,13 +78,21 @@ class stream_reader {
     complete,   ///< a text completed: `out` holds it; `input` was advanced past it
     failed,     ///< a syntax error: `error()` says why; the stream cannot be resynchronised
     too_large,  ///< the text is longer than max_text_bytes; the stream cannot be resynchronised
+    refused,    ///< a well-formed text over a limit of `set_limits` (`last_refusal`, `error()`
+                ///< say which): nothing of it was built; `input` was advanced past it and the
+                ///< stream goes on
   };
+  /// Limits for the texts to come, as reader::set_limits; a text over one is read to its end
+  /// without building anything more and reported `refused`.
+  void set_limits(std::size_t decoded_ratio, std::size_t max_top_items);
+  /// Which limit the last `refused` text passed.
+  refusal last_refusal() const;
 
   /// Consumes bytes from the front of `input` up to the end of the next text. Whitespace alone
   /// is need_more. After failed or too_large, the rest of `input` is consumed and every later
   /// call returns the same status.
   status feed(std::string_view& input, value& out);
-  /// Why the stream failed (after status::failed).
+  /// Why the stream failed (after status::failed), or why the last text was refused.
   const std::string& error() const;
   /// Size of the text `feed` completed last (bytes, whitespace the parser took after it
   /// included): the access log's bytes in.

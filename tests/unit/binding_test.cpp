@@ -17,12 +17,35 @@ status_code code_of(const std::function<void()>& fn) {
   return status_code::ok;
 }
 
+/// The invoker of `fn`, callable with a temporary params array (the runner passes the call's
+/// own array, which the invoker may move from).
+template <class F>
+auto invoker(F fn, std::vector<std::string> names) {
+  return [inv = detail::make_invoker(std::move(fn), std::move(names))](array params) mutable {
+    return inv(params);
+  };
+}
+
 }  // namespace
 
+TEST(binding, a_value_param_is_moved_out_of_the_params_never_copied) {
+  auto echo = detail::make_invoker([](value v) { return v; }, {});
+  array params{value(std::string(1000, 'x'))};
+  const char* storage = params[0].as_string().data();
+  const value result = echo(params);
+  EXPECT_EQ(result.as_string().data(), storage);  // the same buffer: moved in and out
+  EXPECT_EQ(result.as_string().size(), 1000u);
+  // A `const value&` param is read in place and leaves the params as they were.
+  auto peek = detail::make_invoker([](const value& v) { return v.as_string().size(); }, {});
+  array kept{value("abc")};
+  EXPECT_EQ(peek(kept), value(3));
+  EXPECT_EQ(kept[0], value("abc"));
+}
+
 TEST(binding, converts_params_and_result) {
-  auto add = detail::make_invoker([](std::int64_t a, std::int64_t b) { return a + b; }, {});
+  auto add = invoker([](std::int64_t a, std::int64_t b) { return a + b; }, {});
   EXPECT_EQ(add(array{2, 3}), value(5));
-  auto concat = detail::make_invoker(
+  auto concat = invoker(
       [](const std::string& a, std::vector<std::int64_t> xs) {
         return a + std::to_string(xs.size());
       },
@@ -31,12 +54,12 @@ TEST(binding, converts_params_and_result) {
 }
 
 TEST(binding, double_params_accept_ints) {
-  auto half = detail::make_invoker([](double x) { return x / 2; }, {});
+  auto half = invoker([](double x) { return x / 2; }, {});
   EXPECT_EQ(half(array{3}), value(1.5));
 }
 
 TEST(binding, wrong_count_or_type_is_invalid_params) {
-  auto add = detail::make_invoker([](std::int64_t a, std::int64_t b) { return a + b; },
+  auto add = invoker([](std::int64_t a, std::int64_t b) { return a + b; },
                                   {"a", "b"});
   EXPECT_EQ(code_of([&] { add(array{1}); }), status_code::invalid_params);
   EXPECT_EQ(code_of([&] { add(array{1, 2, 3}); }), status_code::invalid_params);
@@ -49,14 +72,14 @@ TEST(binding, wrong_count_or_type_is_invalid_params) {
 }
 
 TEST(binding, narrow_integers_are_range_checked) {
-  auto f = detail::make_invoker([](std::uint8_t x) { return x; }, {});
+  auto f = invoker([](std::uint8_t x) { return x; }, {});
   EXPECT_EQ(f(array{255}), value(255));
   EXPECT_EQ(code_of([&] { f(array{256}); }), status_code::invalid_params);
   EXPECT_EQ(code_of([&] { f(array{-1}); }), status_code::invalid_params);
 }
 
 TEST(binding, trailing_optional_params_may_be_omitted) {
-  auto f = detail::make_invoker(
+  auto f = invoker(
       [](std::int64_t a, std::optional<std::int64_t> b) { return a + b.value_or(100); }, {});
   EXPECT_EQ(f(array{1}), value(101));
   EXPECT_EQ(f(array{1, 2}), value(3));
@@ -66,10 +89,10 @@ TEST(binding, trailing_optional_params_may_be_omitted) {
 
 TEST(binding, void_result_is_nil_and_exceptions_pass_through) {
   int calls = 0;
-  auto f = detail::make_invoker([&calls]() { ++calls; }, {});
+  auto f = invoker([&calls]() { ++calls; }, {});
   EXPECT_EQ(f(array{}), value());
   EXPECT_EQ(calls, 1);
-  auto g = detail::make_invoker([]() -> int { throw std::runtime_error("boom"); }, {});
+  auto g = invoker([]() -> int { throw std::runtime_error("boom"); }, {});
   EXPECT_THROW(g(array{}), std::runtime_error);
 }
 

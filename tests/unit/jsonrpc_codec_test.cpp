@@ -1251,5 +1251,77 @@ TEST(jsonrpc_stream, long_strings_split_at_every_position_keep_their_content) {
   }
 }
 
+// ---- the decoded-size budget and the batch limit (docs/failures.md "Memory model")
+
+/// `n` nulls as one JSON array text: 5 bytes each in the text, 40 (sizeof(value)) decoded.
+std::string nulls(std::size_t n) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < n; ++i) text += i == 0 ? "null" : ",null";
+  return text + "]";
+}
+
+const std::string after = R"({"jsonrpc":"2.0","method":"after","id":7})";
+
+TEST(jsonrpc_budget, a_text_over_the_decoded_budget_is_refused_and_the_stream_goes_on) {
+  // 300,000 nulls: 1.5 MB of text, 12 MB decoded, over 6 x 1.5 MB + 1 MiB.
+  const std::string big = R"({"jsonrpc":"2.0","method":"echo","params":)" + nulls(300000) + "}";
+  for (const std::size_t cut : {big.size(), std::size_t{65536}, std::size_t{7}}) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(decode_limits{});
+    std::vector<std::string> chunks;
+    const std::string all = big + after;
+    for (std::size_t at = 0; at < all.size(); at += cut) chunks.push_back(all.substr(at, cut));
+    const stream_run run = run_stream(d, chunks);
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 2u);
+    const response& refused = as_error(run.messages[0].entries.at(0));
+    EXPECT_EQ(refused.error->code, wire_code(status_code::resource_exhausted));
+    EXPECT_NE(refused.error->message.find("decodes to more than"), std::string::npos)
+        << refused.error->message;
+    EXPECT_TRUE(refused.id.is_nil());
+    EXPECT_EQ(as_request(run.messages[1].entries.at(0)).method, "after");
+  }
+}
+
+TEST(jsonrpc_budget, within_the_budget_a_large_text_decodes) {
+  // 20,000 nulls: 100 KB decoded to 800 KB, within the 1 MiB every text is allowed.
+  const message m = decode(R"({"jsonrpc":"2.0","method":"echo","params":)" + nulls(20000) + "}",
+                           decode_limits{});
+  ASSERT_EQ(m.entries.size(), 1u);
+  EXPECT_EQ(as_request(m.entries[0]).params.as_array().size(), 20000u);
+  // Without a budget, the refused text of the test above decodes.
+  decode_limits unbudgeted;
+  unbudgeted.max_decoded_ratio = 0;
+  const message all =
+      decode(R"({"jsonrpc":"2.0","method":"echo","params":)" + nulls(300000) + "}", unbudgeted);
+  EXPECT_EQ(as_request(all.entries.at(0)).params.as_array().size(), 300000u);
+}
+
+TEST(jsonrpc_budget, a_batch_over_the_limit_is_refused_by_count_and_the_stream_goes_on) {
+  decode_limits limits;
+  limits.max_batch = 3;
+  std::string batch = "[";
+  for (int i = 0; i < 5; ++i) {
+    if (i > 0) batch += ',';
+    batch += R"({"jsonrpc":"2.0","method":"m","id":)";
+    batch += std::to_string(i);
+    batch += '}';
+  }
+  batch += "]";
+  stream_decoder d(limits);
+  const stream_run run = run_stream(d, {batch + after});
+  ASSERT_FALSE(run.failure);
+  ASSERT_EQ(run.messages.size(), 2u);
+  const response& refused = as_error(run.messages[0].entries.at(0));
+  EXPECT_EQ(refused.error->code, wire_code(status_code::invalid_request));
+  EXPECT_NE(refused.error->message.find("batch of 5 entries exceeds the limit of 3"),
+            std::string::npos)
+      << refused.error->message;
+  EXPECT_EQ(as_request(run.messages[1].entries.at(0)).method, "after");
+  // The same through the whole-text decoder (HTTP bodies).
+  const message whole = decode(batch, limits);
+  EXPECT_EQ(as_error(whole.entries.at(0)).error->code, wire_code(status_code::invalid_request));
+}
+
 }  // namespace
 }  // namespace netcall::detail::jsonrpc

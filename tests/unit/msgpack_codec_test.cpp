@@ -43,6 +43,9 @@ inline void PrintTo(frame_scanner::status s, std::ostream* os) {
     case frame_scanner::status::too_large:
       *os << "too_large";
       return;
+    case frame_scanner::status::over_budget:
+      *os << "over_budget";
+      return;
   }
   *os << "status(" << static_cast<int>(s) << ")";
 }
@@ -120,10 +123,14 @@ std::string encoded(const value& v) {
   return out;
 }
 
+/// Decodes one value without a decoded-size budget (the shapes here include an array of 65,536
+/// nils, 40 times its size; budgets have tests of their own).
 value read_back(std::string_view data) {
   value v;
   fault why;
-  EXPECT_TRUE(decode_value(data, decode_limits{}, v, why)) << hex(data) << ": " << why;
+  decode_limits unbudgeted;
+  unbudgeted.max_decoded_ratio = 0;
+  EXPECT_TRUE(decode_value(data, unbudgeted, v, why)) << hex(data) << ": " << why;
   return v;
 }
 
@@ -1258,6 +1265,49 @@ TEST(msgpack_encode_request, reads_back_as_the_same_request) {
   EXPECT_EQ(back.id, r.id);
   EXPECT_EQ(back.meta.idempotency_key, r.meta.idempotency_key);
   EXPECT_FALSE(back.notification);
+}
+
+// ---- the decoded-size budget (docs/failures.md "Memory model")
+
+/// A request [0, msgid, "echo", [[nil x n]]]: 1 byte per nil on the wire, 40 decoded.
+std::string nil_request(std::uint32_t msgid, std::size_t n) {
+  request r;
+  r.method = "echo";
+  r.params = array{value(array(n))};
+  r.id = static_cast<std::int64_t>(msgid);
+  std::string out;
+  encode_request(r, out);
+  return out;
+}
+
+TEST(msgpack_budget, the_scanner_reports_over_budget_for_a_whole_message_and_frames_the_next) {
+  const std::string big = nil_request(9, 200000);  // ~200 KB, 8 MB decoded: over 1 MiB + 6x
+  const std::string small = nil_request(10, 3);
+  const std::string stream = big + small;
+  frame_scanner s(decode_limits{});
+  ASSERT_EQ(s.scan(stream), status::over_budget);
+  EXPECT_EQ(s.size(), big.size());  // framed whole: the stream goes on
+  EXPECT_GT(s.decoded_bytes(), s.decoded_budget());
+  std::int64_t msgid = 0;
+  ASSERT_TRUE(request_msgid(std::string_view(stream).substr(0, s.size()), msgid));
+  EXPECT_EQ(msgid, 9);
+  s.reset();
+  ASSERT_EQ(s.scan(std::string_view(stream).substr(big.size())), status::complete);
+  EXPECT_EQ(s.size(), small.size());
+}
+
+TEST(msgpack_budget, decode_request_refuses_over_budget_with_the_limit_error) {
+  request r;
+  fault f;
+  EXPECT_FALSE(msgpack::decode_request(nil_request(9, 200000), decode_limits{}, r, f));
+  EXPECT_EQ(f.code, wire_code(status_code::resource_exhausted));
+  EXPECT_NE(f.message.find("decodes to more than"), std::string::npos) << f.message;
+  // Within the allowance every message has (1 MiB: 26,000 nils), or without a budget, it decodes.
+  EXPECT_TRUE(msgpack::decode_request(nil_request(9, 20000), decode_limits{}, r, f)) << f.message;
+  decode_limits unbudgeted;
+  unbudgeted.max_decoded_ratio = 0;
+  EXPECT_TRUE(msgpack::decode_request(nil_request(9, 200000), unbudgeted, r, f)) << f.message;
+  EXPECT_EQ(r.params.as_array().at(0).as_array().size(), 200000u);
 }
 
 }  // namespace

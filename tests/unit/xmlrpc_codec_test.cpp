@@ -321,10 +321,17 @@ TEST(xmlrpc_decode_call, one_hundred_thousand_nested_arrays_is_a_fault_not_a_cra
   EXPECT_EQ(f.code, parse_error);
   EXPECT_NE(f.message.find("nest"), std::string::npos) << f.message;
 
-  // Unclosed, the same depth is malformed XML, still without a crash.
+  // Unclosed, the same depth is malformed XML, still without a crash. Its 300,000 elements
+  // (7 times its size at 48 bytes each) are over the decoded-size budget, refused before
+  // pugixml builds a node; without a budget, pugixml reads it and finds it malformed.
   std::string open = "<methodCall><methodName>m</methodName><params><param><value>";
   for (int i = 0; i < 100000; ++i) open += "<array><data><value>";
-  EXPECT_EQ(decode_call_error(open).code, parse_error);
+  const fault over = decode_call_error(open);
+  EXPECT_EQ(over.code, netcall::wire_code(netcall::status_code::resource_exhausted));
+  EXPECT_NE(over.message.find("300005 elements"), std::string::npos) << over.message;
+  decode_limits unbudgeted;
+  unbudgeted.max_decoded_ratio = 0;
+  EXPECT_EQ(decode_call_error(open, unbudgeted).code, parse_error);
 }
 
 // ---------------------------------------------------------------- refusing calls

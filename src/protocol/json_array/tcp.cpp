@@ -29,7 +29,9 @@ sniff_result sniff(std::string_view first_bytes) {
 class session final : public server_session {
  public:
   explicit session(session_host& host)
-      : host_(host), reader_(host.limits().max_depth, host.limits().max_message_bytes) {}
+      : host_(host), reader_(host.limits().max_depth, host.limits().max_message_bytes) {
+    reader_.set_limits(host.limits().max_decoded_ratio, 0);
+  }
 
   verdict feed(std::string_view data, std::size_t& consumed) override {
     for (;;) {
@@ -51,6 +53,12 @@ class session final : public server_session {
                                 "message too large: a JSON text may hold at most " +
                                     std::to_string(host_.limits().max_message_bytes) + " bytes"));
           return verdict::close;
+        case json::stream_reader::status::refused:
+          // Over the decoded-size budget: answered, not run; the stream goes on.
+          host_.protocol_error();
+          send_error(make_fault(status_code::resource_exhausted,
+                                "message too large: " + reader_.error()));
+          continue;
         case json::stream_reader::status::complete:
           break;
       }

@@ -38,6 +38,17 @@ message parse_error_message(std::string_view detail) {
       error_response(value{}, status_code::parse_error, "Parse error: " + std::string(detail)));
 }
 
+/// The answer to a well-formed text refused for a limit (json::refusal): a batch of too many
+/// entries is -32600, as JSON-RPC 2.0 §6 answers an invalid batch; a text over the decoded-size
+/// budget is -32001 (SPEC §2: a limit was exceeded, not run). The id is unknown: null.
+message refusal_message(json::refusal why, std::string_view detail) {
+  if (why == json::refusal::too_many_items) {
+    return single(invalid_request(value{}, std::string(detail)));
+  }
+  return single(error_response(value{}, status_code::resource_exhausted,
+                               "message too large: " + std::string(detail)));
+}
+
 /// JSON-RPC 2.0 §4: an id is a string, a number or null.
 bool is_valid_id(const value& v) { return v.is_string() || v.is_number() || v.is_nil(); }
 
@@ -219,8 +230,16 @@ bool to_request(value& v, request& r, response& invalid) {
 message decode(json::reader& reader, std::string_view text, const decode_limits& limits) {
   value v;
   std::string why;
-  if (!reader.parse(text, v, &why)) return parse_error_message(why);
+  reader.set_limits(limits.max_decoded_ratio, limits.max_batch);
+  if (!reader.parse(text, v, &why)) {
+    if (reader.last_refusal() != json::refusal::none) return refusal_message(reader.last_refusal(), why);
+    return parse_error_message(why);
+  }
   return to_message(v, limits);
+}
+
+response refusal_response(json::refusal why, std::string_view detail) {
+  return std::get<response>(refusal_message(why, detail).entries.front());
 }
 
 message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
@@ -233,9 +252,12 @@ message decode(std::string_view text, const decode_limits& limits) {
 bool decode_value(std::string_view text, const decode_limits& limits, value& out,
                   fault& error) {
   json::reader reader(limits.max_depth);
+  reader.set_limits(limits.max_decoded_ratio, 0);
   std::string why;
   if (reader.parse(text, out, &why)) return true;
-  error = make_fault(status_code::parse_error, "Parse error: " + why);
+  error = reader.last_refusal() == json::refusal::none
+              ? make_fault(status_code::parse_error, "Parse error: " + why)
+              : make_fault(status_code::resource_exhausted, why);
   return false;
 }
 
@@ -249,7 +271,9 @@ bool decode_responses(json::reader& reader, std::string_view text, std::vector<r
   value v;
   std::string why;
   if (!reader.parse(text, v, &why)) {
-    error = make_fault(status_code::parse_error, "not JSON: " + why);
+    error = reader.last_refusal() == json::refusal::none
+                ? make_fault(status_code::parse_error, "not JSON: " + why)
+                : make_fault(status_code::resource_exhausted, "answer refused: " + why);
     return false;
   }
   auto refuse = [&error](std::string message) {
@@ -279,6 +303,7 @@ bool decode_responses(json::reader& reader, std::string_view text, std::vector<r
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, fault& error) {
   json::reader reader(limits.max_depth);
+  reader.set_limits(limits.max_decoded_ratio, 0);
   return decode_responses(reader, text, out, error);
 }
 
@@ -286,7 +311,9 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
 // stream_decoder
 
 stream_decoder::stream_decoder(const decode_limits& limits)
-    : limits_(limits), reader_(limits.max_depth, limits.max_message_bytes) {}
+    : limits_(limits), reader_(limits.max_depth, limits.max_message_bytes) {
+  reader_.set_limits(limits.max_decoded_ratio, limits.max_batch);
+}
 
 stream_decoder::status stream_decoder::feed(std::string_view& input, message& out) {
   value v;
@@ -299,6 +326,9 @@ stream_decoder::status stream_decoder::feed(std::string_view& input, message& ou
     case json::stream_reader::status::failed:
       out = parse_error_message(reader_.error());
       return status::failed;
+    case json::stream_reader::status::refused:
+      out = refusal_message(reader_.last_refusal(), reader_.error());
+      return status::complete;  // the stream goes on
     case json::stream_reader::status::too_large:
       break;
   }

@@ -39,6 +39,10 @@ struct message {
 message decode(json::reader& reader, std::string_view text, const decode_limits& limits);
 /// The same with a reader of its own (tests, one-off use).
 message decode(std::string_view text, const decode_limits& limits);
+/// The answer (id null) to a well-formed text a reader refused for a limit: -32600 for a batch
+/// of more than limits.max_batch entries, -32001 for a text over the decoded-size budget
+/// (common/limits.hpp); `detail` is the reader's reason.
+response refusal_response(json::refusal why, std::string_view detail);
 /// Validates an already parsed JSON text as a request or a batch (what `decode` does after
 /// parsing); its parts are moved out of `v`.
 message decode_parsed(value& v, const decode_limits& limits);

@@ -30,7 +30,9 @@ class session final : public server_session {
   explicit session(session_host& host)
       : host_(host),
         limits_(host.limits()),
-        reader_(limits_.max_depth, limits_.max_message_bytes) {}
+        reader_(limits_.max_depth, limits_.max_message_bytes) {
+    reader_.set_limits(limits_.max_decoded_ratio, limits_.max_batch);
+  }
 
   verdict feed(std::string_view data, std::size_t& consumed) override {
     std::string_view input = data.substr(consumed);
@@ -55,6 +57,12 @@ class session final : public server_session {
                                       "message too large: a JSON text may hold at most " +
                                           std::to_string(limits_.max_message_bytes) + " bytes"));
           v = verdict::close;
+          continue;
+        case json::stream_reader::status::refused:
+          // Over the decoded-size budget or the batch limit: answered, nothing run; the
+          // connection goes on (the text was well-formed, so the framing holds).
+          host_.protocol_error();
+          send_line(host_, refusal_response(reader_.last_refusal(), reader_.error()));
           continue;
       }
       break;
@@ -146,7 +154,9 @@ std::unique_ptr<server_session> make_session(session_host& host) {
 /// hold one response or a batch of them.
 class reader final : public response_reader {
  public:
-  explicit reader(const decode_limits& limits) : limits_(limits), json_(limits.max_depth) {}
+  explicit reader(const decode_limits& limits) : limits_(limits), json_(limits.max_depth) {
+    json_.set_limits(limits.max_decoded_ratio, 0);
+  }
 
   status next(std::string_view data, std::size_t& consumed, response& out,
               fault& why) override {

@@ -225,9 +225,13 @@ fault invalid(const std::string& why) {
 
 /// Checks that `data` is exactly one MessagePack object within `limits` (-32700 otherwise).
 bool validate(std::string_view data, const decode_limits& limits, fault& error) {
-  frame_scanner scanner(limits.max_depth, data.size());
+  frame_scanner scanner(limits.max_depth, data.size(), limits.max_decoded_ratio);
   const auto st = scanner.scan(data);
   if (st == frame_scanner::status::complete && scanner.size() == data.size()) return true;
+  if (st == frame_scanner::status::over_budget) {
+    error = make_fault(status_code::resource_exhausted, over_budget_reason(scanner));
+    return false;
+  }
   error = make_fault(status_code::parse_error,
                      st == frame_scanner::status::invalid ? scanner.reason()
                                                           : "not exactly one MessagePack object");
@@ -238,13 +242,19 @@ bool validate(std::string_view data, const decode_limits& limits, fault& error) 
 
 // ---- frame_scanner ------------------------------------------------------------------------
 
-frame_scanner::frame_scanner(std::size_t max_depth, std::size_t max_bytes)
-    : max_depth_(max_depth), max_bytes_(max_bytes) {
+frame_scanner::frame_scanner(std::size_t max_depth, std::size_t max_bytes,
+                             std::size_t decoded_ratio)
+    : max_depth_(max_depth), max_bytes_(max_bytes), ratio_(decoded_ratio) {
   reset();
+}
+
+std::size_t frame_scanner::decoded_budget() const {
+  return decode_limits::decoded_allowance_bytes + ratio_ * offset_;
 }
 
 void frame_scanner::reset() {
   offset_ = 0;
+  decoded_ = 0;
   remaining_.assign(1, 1);
   reason_ = "";
 }
@@ -254,8 +264,10 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
   const std::size_t size = data.size();
   // Worked on in a local (the stack's writes could alias the member) and stored on every exit.
   std::size_t offset = offset_;
+  std::size_t decoded = decoded_;
   auto stop = [&](status s) {
     offset_ = offset;
+    decoded_ = decoded;
     return s;
   };
   while (!remaining_.empty()) {
@@ -271,6 +283,7 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
       if (offset + 1 > max_bytes_) return stop(status::too_large);
       ++offset;
       --left;
+      decoded += sizeof(value);
       continue;
     }
     std::size_t header = 1;     // bytes of the type byte and length fields
@@ -331,6 +344,8 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
     // The object is whole: count it done in its container and descend into it if it has items.
     offset = static_cast<std::size_t>(end);
     --left;
+    // A map key is counted as a value too: a member (name and value) is about two values.
+    decoded += decoded_cost(sizeof(value), container ? 0 : static_cast<std::size_t>(payload));
     if (container) {
       // remaining_.size() is this container's nesting level (the top level is 1), empty or not:
       // the same count JSON-RPC and XML-RPC apply.
@@ -343,7 +358,29 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
       if (children > 0) remaining_.push_back(children);
     }
   }
+  if (ratio_ != 0 && decoded > decode_limits::decoded_allowance_bytes + ratio_ * offset) {
+    return stop(status::over_budget);
+  }
   return stop(status::complete);
+}
+
+std::string over_budget_reason(const frame_scanner& scanner) {
+  return "message too large: it decodes to more than " +
+         std::to_string(scanner.decoded_budget()) + " bytes (" +
+         std::to_string(scanner.decoded_bytes()) + " for its " + std::to_string(scanner.size()) +
+         " bytes)";
+}
+
+bool request_msgid(std::string_view message, std::int64_t& msgid) {
+  const char* p = message.data();
+  if (message.empty() || mp_typeof(*p) != MP_ARRAY || mp_decode_array(&p) < 2) return false;
+  if (mp_typeof(*p) != MP_UINT || mp_decode_uint(&p) != 0 || mp_typeof(*p) != MP_UINT) {
+    return false;
+  }
+  const std::uint64_t id = mp_decode_uint(&p);
+  if (id > std::numeric_limits<std::uint32_t>::max()) return false;
+  msgid = static_cast<std::int64_t>(id);
+  return true;
 }
 
 // ---- decoding -----------------------------------------------------------------------------

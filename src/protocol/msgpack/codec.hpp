@@ -23,14 +23,21 @@ namespace netcall::detail::msgpack {
 /// always starts over, so this scanner keeps its place instead (O(n) per message).
 class frame_scanner {
  public:
-  /// `max_depth`: deepest array/map nesting accepted; `max_bytes`: largest object accepted.
-  frame_scanner(std::size_t max_depth, std::size_t max_bytes);
+  /// `max_depth`: deepest array/map nesting accepted; `max_bytes`: largest object accepted;
+  /// `decoded_ratio`: the decoded-size budget (decode_limits::max_decoded_ratio; 0: none).
+  frame_scanner(std::size_t max_depth, std::size_t max_bytes, std::size_t decoded_ratio = 0);
+  /// The scanner of `limits`.
+  explicit frame_scanner(const decode_limits& limits)
+      : frame_scanner(limits.max_depth, limits.max_message_bytes, limits.max_decoded_ratio) {}
 
   enum class status {
     need_more,  ///< everything given so far belongs to an object that is not complete yet
     complete,   ///< the object ends at `size()` bytes from its start
     invalid,    ///< a byte no MessagePack object may hold (0xc1) or nesting over max_depth
     too_large,  ///< the object is longer than max_bytes
+    /// The object is whole (`size()` bytes) and well-formed, but decoding it would pass the
+    /// decoded-size budget (common/limits.hpp): it must not be decoded; the stream goes on.
+    over_budget,
   };
 
   /// Continues scanning `data` (the whole object so far, from its first byte: `data` must
@@ -42,11 +49,17 @@ class frame_scanner {
   void reset();
   /// Why the scan stopped when invalid.
   const char* reason() const { return reason_; }
+  /// What decoding the object would take (bytes, as the decoded-size budget counts them), and
+  /// its budget, once complete or over_budget.
+  std::size_t decoded_bytes() const { return decoded_; }
+  std::size_t decoded_budget() const;
 
  private:
   std::size_t max_depth_;
   std::size_t max_bytes_;
+  std::size_t ratio_;
   std::size_t offset_ = 0;
+  std::size_t decoded_ = 0;
   /// Items still to read, per open container; the bottom entry is the top-level object.
   std::vector<std::uint64_t> remaining_;
   const char* reason_ = "";
@@ -77,6 +90,13 @@ bool decode_response(std::string_view message, const decode_limits& limits, resp
 
 /// decode_response for a message the caller framed with a frame_scanner (not scanned again).
 bool decode_framed_response(std::string_view message, response& out, fault& error);
+
+/// Why `scanner` reported over_budget: one line naming the budget and the message's size.
+std::string over_budget_reason(const frame_scanner& scanner);
+
+/// The msgid of a request `[0, msgid, ...]` (a framed message), to answer a refusal to; false
+/// for a notification or anything else.
+bool request_msgid(std::string_view message, std::int64_t& msgid);
 
 /// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int).
 void encode_response(const response& r, std::string& out);

@@ -19,13 +19,21 @@ class session final : public server_session {
   explicit session(session_host& host)
       : host_(host),
         limits_(host.limits()),
-        scanner_(limits_.max_depth, limits_.max_message_bytes) {}
+        scanner_(limits_) {}
 
   verdict feed(std::string_view data, std::size_t& consumed) override {
     while (consumed < data.size()) {
       const std::string_view rest = data.substr(consumed);
       const auto status = scanner_.scan(rest);
       if (status == frame_scanner::status::need_more) break;
+      if (status == frame_scanner::status::over_budget) {
+        // Whole and well-formed, too costly to decode: refused unread (a request gets -32001);
+        // the stream goes on.
+        refuse_over_budget(rest.substr(0, scanner_.size()));
+        consumed += scanner_.size();
+        scanner_.reset();
+        continue;
+      }
       if (status != frame_scanner::status::complete) {
         // Invalid bytes or an oversized message: no msgid to answer to, and the stream cannot
         // be resynchronised, so only this connection is closed.
@@ -47,6 +55,17 @@ class session final : public server_session {
   /// reply_tag::index of a request (answered) and a notification (not answered).
   static constexpr std::size_t call = 0;
   static constexpr std::size_t notification = 1;
+
+  void refuse_over_budget(std::string_view message) {
+    host_.protocol_error();
+    std::int64_t msgid = 0;
+    if (!request_msgid(message, msgid)) return;  // a notification: dropped
+    response refusal;
+    refusal.id = msgid;
+    refusal.error = make_fault(status_code::resource_exhausted,
+                               over_budget_reason(scanner_) + "; not run");
+    encode_response(refusal, host_.output());
+  }
 
   void process(std::string_view message) {
     // Decoded straight into a pooled call's storage: a small call allocates nothing.
@@ -82,8 +101,7 @@ std::unique_ptr<server_session> make_session(session_host& host) {
 
 class reader final : public response_reader {
  public:
-  explicit reader(const decode_limits& limits)
-      : scanner_(limits.max_depth, limits.max_message_bytes) {}
+  explicit reader(const decode_limits& limits) : scanner_(limits) {}
 
   status next(std::string_view data, std::size_t& consumed, response& out,
               fault& why) override {
@@ -93,6 +111,10 @@ class reader final : public response_reader {
     if (st == frame_scanner::status::need_more) return status::need_more;
     if (st == frame_scanner::status::too_large) {
       why = make_fault(status_code::resource_exhausted, "answer over the size limit");
+      return status::failed;
+    }
+    if (st == frame_scanner::status::over_budget) {
+      why = make_fault(status_code::resource_exhausted, "answer refused: " + over_budget_reason(scanner_));
       return status::failed;
     }
     if (st != frame_scanner::status::complete) {

@@ -123,6 +123,28 @@ bool text_is_utf8(pugi::xml_document& doc) {
   return w.ok;
 }
 
+/// What one element costs once parsed: a pugixml node (pugi::xml_node_struct, eight pointers),
+/// the value it may become being counted in the same allowance.
+constexpr std::size_t element_cost = 48;
+
+/// The decoded-size budget (common/limits.hpp) before pugixml builds anything: its tree takes a
+/// node per element, so the start tags are counted (one pass over the bytes) and a body whose
+/// elements would cost more than the budget is refused with -32001.
+bool within_budget(std::string_view body, const decode_limits& limits, failure& f) {
+  const std::size_t budget = limits.decoded_budget(body.size());
+  if (budget == 0) return true;
+  std::size_t elements = 0;
+  for (std::size_t at = body.find('<'); at != std::string_view::npos; at = body.find('<', at + 1)) {
+    if (at + 1 < body.size() && body[at + 1] != '/') ++elements;
+  }
+  if (elements * element_cost <= budget) return true;
+  f = {wire_code(status_code::resource_exhausted),
+       "message too large: its " + std::to_string(elements) + " elements decode to more than " +
+           std::to_string(budget) + " bytes (" + std::to_string(limits.max_decoded_ratio) +
+           " times its " + std::to_string(body.size()) + " bytes + 1 MiB)"};
+  return false;
+}
+
 /// Parses `body` into `doc` and finds its one root element.
 bool load(std::string_view body, pugi::xml_document& doc, pugi::xml_node& root, failure& f) {
   const pugi::xml_parse_result r =
@@ -474,7 +496,7 @@ bool decode_call(std::string_view body, const decode_limits& limits, request& ou
   pugi::xml_document doc;
   pugi::xml_node root;
   failure f;
-  if (!load(body, doc, root, f)) {
+  if (!within_budget(body, limits, f) || !load(body, doc, root, f)) {
     error = fault{f.code, std::move(f.message)};
     return false;
   }
@@ -577,7 +599,7 @@ bool decode_response(std::string_view body, const decode_limits& limits, respons
   pugi::xml_document doc;
   pugi::xml_node root;
   failure f;
-  if (!load(body, doc, root, f)) {
+  if (!within_budget(body, limits, f) || !load(body, doc, root, f)) {
     error = fault{f.code, std::move(f.message)};
     return false;
   }
