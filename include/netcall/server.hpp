@@ -204,6 +204,12 @@ struct server_options {
   /// message over it is refused with -32001 as soon as it passes (what was built is freed),
   /// not run; the connection goes on. 0: no budget.
   std::size_t max_decoded_ratio = 6;
+  /// Answers waiting to be written, all connections together (bytes; docs/failures.md "Memory
+  /// model"). Past it, a connection whose own answers are not all written is not read until
+  /// the total falls below it (a client that does not read its answers stops being served; one
+  /// that reads them keeps its turn). Each connection also stops being read at 4 MiB of its
+  /// own. Default 64 MiB.
+  std::size_t max_unsent_bytes = 64u << 20;
   /// Most simultaneous connections; new ones beyond it are closed at once.
   std::size_t max_connections = 10000;
   /// A connection with no complete message and nothing in flight for this long is closed.

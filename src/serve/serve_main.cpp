@@ -424,6 +424,11 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
                  "size in values, plus 1 MiB (more: error -32001, not run; 0: no budget)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000}))
       ->capture_default_str();
+  app.add_option("--max-unsent-bytes", options.max_unsent_bytes,
+                 "Answers waiting to be written, all connections together, in bytes: past it, "
+                 "clients that do not read their answers are not read")
+      ->check(CLI::Range(std::size_t{1} << 16, std::size_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--max-in-flight", options.max_in_flight_per_connection,
                  "Most calls running at once on one connection (more: error -32001, not run)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))

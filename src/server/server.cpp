@@ -27,6 +27,7 @@ detail::transport_options transport_options_of(const server_options& o) {
   t.limits.max_batch = o.max_batch;
   t.limits.max_message_bytes = o.max_message_bytes;
   t.limits.max_decoded_ratio = o.max_decoded_ratio;
+  t.max_unsent_total_bytes = o.max_unsent_bytes;
   return t;
 }
 
@@ -189,6 +190,11 @@ std::vector<std::string> server::start() {
   running->transport->metrics().add_gauge(
       "netcall_dedup_bytes", "Approximate size of the outcomes kept for retries (bytes).",
       [cache = &running->pipeline.cache()] { return static_cast<double>(cache->bytes()); });
+  running->transport->metrics().add_gauge(
+      "netcall_unsent_bytes",
+      "Answers waiting to be written, all connections together (bytes; bounded by "
+      "--max-unsent-bytes).",
+      [t = running->transport.get()] { return static_cast<double>(t->unsent_bytes()); });
   auto bound = running->transport->start(o.listen);
   warn_about_exposure(*impl_->log, bound, o, running->access.tokens_required());
   running->pipeline.node().started(bound);

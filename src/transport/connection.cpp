@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <utility>
 
@@ -24,6 +25,10 @@ constexpr std::size_t max_kept_carry = 64 * 1024;
 constexpr std::size_t max_kept_while_waiting = 64 * 1024;
 /// A write buffer is freed after a write when it grew past this (a large answer went out).
 constexpr std::size_t max_kept_write_buffer = 64 * 1024;
+/// New bytes a session is given in one turn: past them, the connection lets the loop's other
+/// connections run before it goes on, so one client's pipelined or amplifying calls (a burst of
+/// system.multicall) cannot hold a loop for long.
+constexpr std::size_t feed_turn_bytes = 16 * 1024;
 
 /// Keeps what a session has not taken yet, `data` from `consumed` on, in `carry`: `data` is
 /// `carry` itself (its start is dropped) or bytes of the last read (copied: they live in the
@@ -50,6 +55,9 @@ server_connection::server_connection(event_loop& loop, std::unique_ptr<byte_stre
 }
 
 server_connection::~server_connection() {
+  pending_.clear();
+  writing_.clear();
+  count_unsent();
   release_slot();
   stop_finishing();
   loop_.remove(*this);
@@ -138,6 +146,7 @@ asio::awaitable<void> server_connection::serve_bytes() {
 
   std::string_view fresh;  // bytes of the last read, not in `carry`
   bool resumed = false;    // feed once after a wait, bytes or not: the session may end now
+  std::size_t offered = 0;  // bytes at the start of `carry` the session was given already
   for (;;) {
     std::string_view data = fresh;
     if (!carry.empty()) {
@@ -145,13 +154,16 @@ asio::awaitable<void> server_connection::serve_bytes() {
       data = carry;
     }
     fresh = {};
+    // One turn gives the session at most feed_turn_bytes it has not seen (a session that needs
+    // a whole message sees it grow turn by turn; the rest waits in `carry`).
+    const std::size_t turn = std::min(data.size(), offered + feed_turn_bytes);
     std::size_t consumed = 0;
     auto verdict = server_session::verdict::more;
     if (!data.empty() || resumed) {
       // Everything answered while the session takes these bytes leaves in one write.
       feeding_ = true;
       resumed_ = false;
-      verdict = session_->feed(data, consumed);
+      verdict = session_->feed(data.substr(0, turn), consumed);
       feeding_ = false;
       flush();
       // A batch's answer is in the output only once feed returned: a close asked for during
@@ -161,6 +173,7 @@ asio::awaitable<void> server_connection::serve_bytes() {
     resumed = false;
     if (verdict == server_session::verdict::close) close_after_flush();
     keep_unparsed(carry, data, consumed);
+    offered = turn - consumed;
     if (closed_ || close_after_flush_) co_return;
     if (verdict == server_session::verdict::wait) {
       // Answers leave in request order: the bytes behind this request wait for its answer.
@@ -169,12 +182,15 @@ asio::awaitable<void> server_connection::serve_bytes() {
       resumed = true;
       continue;
     }
+    if (turn < data.size()) {
+      // More than a turn's bytes: the loop's other connections go first, then the rest.
+      co_await asio::post(stream_->get_executor(), asio::use_awaitable);
+      if (closed_ || reading_stopped_) co_return;
+      continue;
+    }
     // read_more(), written out here: one coroutine frame less per read on the busiest path,
     // which keeps a read's frames within asio's per-thread recycling cache (no allocation).
-    if (unsent() >= max_unsent_bytes) {
-      // Backpressure on a client that does not read its answers.
-      co_await wait_until([this] { return unsent() < max_unsent_bytes; });
-    }
+    if (!may_read()) co_await wait_for_room();  // backpressure on a client that does not read
     if (closed_ || reading_stopped_) co_return;
     boost::system::error_code ec;
     std::string& buffer = loop_.read_buffer();
@@ -253,11 +269,40 @@ asio::awaitable<void> server_connection::linger() {
   }
 }
 
-asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
-  if (unsent() >= max_unsent_bytes) {
-    // Backpressure on a client that does not read its answers.
-    co_await wait_until([this] { return unsent() < max_unsent_bytes; });
+bool server_connection::may_read() const {
+  const std::size_t own = unsent();
+  if (own >= max_unsent_bytes) return false;
+  return own == 0 || shared_.unsent_bytes.load(std::memory_order_relaxed) <
+                         shared_.options.max_unsent_total_bytes;
+}
+
+asio::awaitable<void> server_connection::wait_for_room() {
+  if (!signal_) signal_ = std::make_unique<asio::steady_timer>(stream_->get_executor());
+  while (!may_read() && !closed_ && !reading_stopped_) {
+    // Its own answers draining wake it (notify() from on_written); the server-wide total falls
+    // as other loops' connections drain theirs, which is checked every few milliseconds.
+    if (unsent() >= max_unsent_bytes) {
+      signal_->expires_at(asio::steady_timer::time_point::max());
+    } else {
+      signal_->expires_after(std::chrono::milliseconds(20));
+    }
+    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
   }
+}
+
+void server_connection::count_unsent() {
+  const std::size_t now = unsent();
+  if (now == counted_unsent_) return;
+  if (now > counted_unsent_) {
+    shared_.unsent_bytes.fetch_add(now - counted_unsent_, std::memory_order_relaxed);
+  } else {
+    shared_.unsent_bytes.fetch_sub(counted_unsent_ - now, std::memory_order_relaxed);
+  }
+  counted_unsent_ = now;
+}
+
+asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
+  if (!may_read()) co_await wait_for_room();  // backpressure on a client that does not read
   if (closed_ || reading_stopped_ || close_after_flush_) co_return false;
   boost::system::error_code ec;
   std::string& buffer = loop_.read_buffer();
@@ -372,8 +417,10 @@ void server_connection::protocol_error() { loop_.metrics.protocol_errors.add(1);
 void server_connection::flush() {
   if (closed_) {
     pending_.clear();
+    count_unsent();
     return;
   }
+  count_unsent();
   if (write_active_) return;
   if (pending_.empty()) {
     if (close_after_flush_) finish_close();
@@ -391,6 +438,7 @@ void server_connection::on_written(void* context, const boost::system::error_cod
   c.write_active_ = false;
   c.writing_.clear();
   if (c.writing_.capacity() > max_kept_write_buffer) std::string().swap(c.writing_);
+  c.count_unsent();
   c.notify();  // a reader waiting for answers to drain
   if (ec) {
     c.close();
@@ -439,6 +487,7 @@ void server_connection::close() {
   stop_finishing();
   stream_->close();
   pending_.clear();
+  count_unsent();  // what is being written is counted until its write ends
   notify();
   loop_.connection_closed();
 }

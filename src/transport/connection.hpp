@@ -21,6 +21,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -50,6 +51,11 @@ struct transport_options {
   std::chrono::milliseconds idle_timeout{60'000};
   /// Message limits.
   decode_limits limits;
+  /// Answers waiting to be written, all connections together (bytes; docs/failures.md "Memory
+  /// model"): past it, a connection with answers of its own still unsent is not read (its
+  /// client is over its share) until the total falls below it again; one whose answers are
+  /// all out keeps being read. Each connection also stops at max_unsent_bytes of its own.
+  std::size_t max_unsent_total_bytes = 64u << 20;
   /// The metrics registry the transport adds its families to (shared with the server).
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   /// Where the transport logs (a connection's lines name its peer).
@@ -71,6 +77,8 @@ struct transport_shared {
   transport_metrics metrics;
   /// Every loop's counters, for a scrape.
   std::vector<const loop_metrics*> loop_counters;
+  /// Answers waiting to be written on every connection (bytes): see max_unsent_total_bytes.
+  std::atomic<std::size_t> unsent_bytes{0};
 };
 
 class server_connection final : public session_host,
@@ -156,6 +164,13 @@ class server_connection final : public session_host,
   void stop_finishing();
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
   std::size_t unsent() const { return pending_.size() + writing_.size(); }
+  /// Brings transport_shared::unsent_bytes up to date with this connection's unsent bytes.
+  void count_unsent();
+  /// Whether the connection may be read: its own answers under max_unsent_bytes, and either
+  /// all of them out or the server-wide total under max_unsent_total_bytes.
+  bool may_read() const;
+  /// Waits until may_read(), the connection closed, or its reading stopped.
+  boost::asio::awaitable<void> wait_for_room();
 
   /// Wakes `wait_until`.
   void notify();
@@ -174,6 +189,7 @@ class server_connection final : public session_host,
 
   std::string pending_;  // answers queued (the session's output)
   std::string writing_;  // answers being written
+  std::size_t counted_unsent_ = 0;  // this connection's share of shared_.unsent_bytes
   bool write_active_ = false;
   bool feeding_ = false;  // inside session_->feed: answers leave when it returns
   bool close_after_flush_ = false;

@@ -53,6 +53,8 @@ class transport {
 
   /// The transport's counters.
   transport_metrics& metrics() { return shared_.metrics; }
+  /// Answers waiting to be written on every connection (bytes).
+  std::size_t unsent_bytes() const { return shared_.unsent_bytes.load(std::memory_order_relaxed); }
 
  private:
   void wait_for_reload(std::shared_ptr<std::function<void()>> on_reload);

@@ -157,8 +157,7 @@ class value_builder {
     depth_ = 0;
     top_is_array_ = false;
     top_items_ = 0;
-    cost_ = 0;
-    fed_ = 0;
+    cost_ = 0;  // fed_ is the caller's (set_fed), kept across the document's start
     refused_ = refusal::none;
     values_.clear();
     names_.clear();
