@@ -9,6 +9,7 @@ and in time, and only 127.0.0.1 is used."""
 import collections
 import http.client
 import json
+import os
 import random
 import re
 import select
@@ -16,6 +17,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -971,6 +973,176 @@ class Limits(unittest.TestCase):
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertEqual(r.stdout, "")
                 self.assertEqual(r.stderr.count("\n"), 1, repr(r.stderr))
+
+
+# ---- a key names one call; each peer's share of the outcome memory -----------------------------
+
+def msgpack_keyed(sock, unpacker, msgid, method, params, key):
+    """One MessagePack-RPC call with the idempotency key as the fifth element; returns
+    (error, result)."""
+    import msgpack
+    sock.sendall(msgpack.packb([0, msgid, method, params, key], use_bin_type=True))
+    deadline = time.monotonic() + 5
+    while True:
+        for message in unpacker:
+            assert message[0] == 1 and message[1] == msgid, message
+            return message[2], message[3]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no MessagePack answer in time")
+        sock.settimeout(left)
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("server closed the connection")
+        unpacker.feed(chunk)
+
+
+def increments(n):
+    """system.multicall entries: `n` counter.increment calls (what a retry must not run again)."""
+    return [[{"methodName": "counter.increment", "params": []} for _ in range(n)]]
+
+
+class KeyNamesOneCall(unittest.TestCase):
+    """A key names one call, params included (docs/failures.md): a retry with the same key and
+    other params is refused with -32600 and runs nothing, on every protocol and wherever the key
+    travels; the same params still get the stored outcome."""
+
+    def check(self, call, key):
+        """`call(params, key)` returns ("result", value) or ("error", code, message)."""
+        self.assertEqual(call(increments(1), key), ("result", [[1]]))
+        # Other params, same key: refused (before: answered [[1]], the first call's result).
+        refused = call(increments(2), key)
+        self.assertEqual(refused[:2], ("error", -32600), refused)
+        self.assertIn("idempotency key reused with other params", refused[2])
+        # The same params: the stored outcome, not a second run.
+        self.assertEqual(call(increments(1), key), ("result", [[1]]))
+
+    def test_jsonrpc_tcp_id(self):
+        with Netcalld() as d, LineClient(d.port) as c:
+            def call(params, key):
+                a = c.call("system.multicall", params, id=key)
+                if "error" in a:
+                    return ("error", a["error"]["code"], a["error"]["message"])
+                return ("result", a["result"])
+            self.check(call, "nc1:00000000000001a1:1")
+            self.assertEqual(c.call("counter.get")["result"], 1)
+
+    def test_jsonrpc_http_id(self):
+        with Netcalld() as d:
+            def call(params, key):
+                status, _, body = http_request(
+                    d.port, "POST", "/", json.dumps(rpc("system.multicall", params, id=key)),
+                    {"Content-Type": "application/json"})
+                self.assertEqual(status, 200)
+                a = json.loads(body)
+                if "error" in a:
+                    return ("error", a["error"]["code"], a["error"]["message"])
+                return ("result", a["result"])
+            self.check(call, "nc1:00000000000001a2:1")
+            self.assertEqual(counter(d.port), 1)
+
+    def test_xmlrpc_idempotency_key_header(self):
+        with Netcalld() as d:
+            def call(params, key):
+                got = xmlrpc_post(d.port, xml_call("system.multicall", *params), key)
+                if isinstance(got, xmlrpc.client.Fault):
+                    return ("error", got.faultCode, got.faultString)
+                return ("result", got)
+            self.check(call, "nc1:00000000000001a3:1")
+            self.assertEqual(counter(d.port), 1)
+
+    def test_msgpack_fifth_element(self):
+        import msgpack
+        with Netcalld() as d:
+            sock = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            unpacker = msgpack.Unpacker(raw=False)
+            ids = iter(range(1, 100))
+            try:
+                def call(params, key):
+                    error, result = msgpack_keyed(sock, unpacker, next(ids), "system.multicall",
+                                                  params, key)
+                    if error is not None:
+                        return ("error", error["code"], error["message"])
+                    return ("result", result)
+                self.check(call, "nc1:00000000000001a4:1")
+            finally:
+                sock.close()
+            self.assertEqual(counter(d.port), 1)
+
+    def test_a_retry_with_other_params_while_the_first_attempt_runs(self):
+        # The first attempt still runs (its answer held by --delay) when the retries arrive:
+        # the one with other params is refused at once, the one with the same params waits and
+        # gets the first attempt's outcome.
+        key = "nc1:00000000000001a5:1"
+        with Netcalld("--delay", "500ms") as d:
+            with LineClient(d.port, timeout=5) as a, LineClient(d.port, timeout=5) as b:
+                a.send_json(rpc("system.multicall", increments(1), id=key))
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
+                b.send_json(rpc("system.multicall", increments(2), id=key))
+                refused = b.read_json(timeout=3)
+                self.assertEqual(refused["error"]["code"], -32600, refused)
+                b.send_json(rpc("system.multicall", increments(1), id=key))
+                self.assertEqual(b.read_json(timeout=3)["result"], [[1]])
+                self.assertEqual(a.read_json(timeout=3)["result"], [[1]])
+            self.assertEqual(counter(d.port), 1)
+
+    def test_named_params_in_another_order_are_the_same_call(self):
+        key = "nc1:00000000000001a6:1"
+        with Netcalld() as d, LineClient(d.port) as c:
+            first = c.call("subtract", {"minuend": 9, "subtrahend": 2}, id=key)
+            self.assertEqual(first["result"], 7)
+            c.send(json.dumps(rpc("subtract", {"subtrahend": 2, "minuend": 9}, id=key)))
+            self.assertEqual(c.read_json()["result"], 7)
+            self.assertEqual(c.call("subtract", {"minuend": 9, "subtrahend": 3},
+                                    id=key)["error"]["code"], -32600)
+
+
+class OutcomeCacheShares(unittest.TestCase):
+    """Each peer (client address) holds at most its share of the outcome memory
+    (docs/failures.md): one client flooding large keyed answers drops its own oldest outcomes,
+    never another client's, whose retries are still answered from the cache."""
+
+    def test_a_flooding_peer_does_not_evict_another_peers_outcomes(self):
+        budget = 1 << 20  # 1 MiB: a share of 128 KiB
+        big = "x" * (100 * 1024)
+        with tempfile.TemporaryDirectory() as tmp:
+            access_log = os.path.join(tmp, "access.log")
+            with Netcalld("--dedup-max-bytes", str(budget), "--access-log", access_log) as d:
+                keys_a = ["nc1:00000000000002a1:%d" % i for i in range(1, 6)]
+                with LineClient(d.port) as a:
+                    for i, k in enumerate(keys_a, 1):
+                        self.assertEqual(a.call("counter.increment", id=k)["result"], i)
+                # Client B, from another source address, stores 3 MiB of keyed answers: three
+                # times the whole budget.
+                b = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                b.settimeout(5)
+                b.bind(("127.0.0.2", 0))
+                b.connect(("127.0.0.1", d.port))
+                self.assertEqual(b.getsockname()[0], "127.0.0.2")
+                buf = b""
+                try:
+                    for i in range(30):
+                        key = "nc1:00000000000002b2:%d" % i
+                        b.sendall(json.dumps(rpc("echo", [big], id=key)).encode())
+                        while b"\n" not in buf:
+                            chunk = b.recv(1 << 20)
+                            self.assertTrue(chunk, "server closed B's connection")
+                            buf += chunk
+                        line, buf = buf.split(b"\n", 1)
+                        self.assertEqual(json.loads(line)["result"], big)
+                finally:
+                    b.close()
+                # A's retries are answered from the cache: nothing ran twice.
+                with LineClient(d.port) as a:
+                    for i, k in enumerate(keys_a, 1):
+                        self.assertEqual(a.call("counter.increment", id=k)["result"], i, k)
+                    self.assertEqual(a.call("counter.get")["result"], 5)
+                self.assertLessEqual(wait_for_metric(d.port, "netcall_dedup_bytes",
+                                                     lambda v: True), budget)
+            # The server saw B as another peer (the access log is written out at exit).
+            with open(access_log) as f:
+                peers = {line.split(" ")[1].rsplit(":", 1)[0] for line in f if line.strip()}
+            self.assertEqual(peers, {"127.0.0.1", "127.0.0.2"})
 
 
 if __name__ == "__main__":
