@@ -435,7 +435,8 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
                "How long a call's outcome is kept for retries with the same idempotency key "
                "[default: " + default_text(options.dedup_ttl) + "]");
   app.add_option("--dedup-max-bytes", options.dedup_max_bytes,
-                 "Memory bound of the kept outcomes, in bytes (oldest dropped first)")
+                 "Memory bound of the kept outcomes, in bytes; each client address may hold "
+                 "an eighth of it (at least 64 KiB) and loses its own oldest first")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 40))
       ->capture_default_str();
   app.add_option("--max-connections", options.max_connections,
