@@ -339,8 +339,9 @@ void outcome_cache::erase(entry_node& node) {
   }
   const bool peer_gone = --p.entries == 0;
   const std::string* peer_name = p.name;
-  entries_.erase(node.first);
-  if (peer_gone) peers_.erase(*peer_name);
+  // Found first, erased by iterator: the keys are the nodes' own, gone with them.
+  entries_.erase(entries_.find(node.first));
+  if (peer_gone) peers_.erase(peers_.find(*peer_name));
 }
 
 void outcome_cache::evict(time_point now, peer_state* stored_by) {
