@@ -35,8 +35,8 @@ namespace netcall::detail {
 /// contents, array order; struct members in any order) give equal fingerprints, different
 /// ones differ but for a chance of about 2^-128 per pair.
 struct params_fingerprint {
-  std::uint64_t high = 0;
-  std::uint64_t low = 0;
+  std::uint64_t high = 0;  ///< bits 64..127
+  std::uint64_t low = 0;   ///< bits 0..63
   friend bool operator==(const params_fingerprint&, const params_fingerprint&) = default;
 };
 

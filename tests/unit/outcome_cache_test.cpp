@@ -296,8 +296,8 @@ TEST(outcome_cache, a_peer_flooding_large_outcomes_evicts_only_its_own) {
   ASSERT_GT(a_bytes, 0u);
   // Ten times the whole budget, from another address (and from many of its ports).
   for (int port = 0; port < 10; ++port) {
-    store(cache, cat("127.0.0.2:", std::to_string(50000 + port)), cat("b", std::to_string(port), "-"),
-          100, 10 * 1024);
+    store(cache, cat("127.0.0.2:", std::to_string(50000 + port)),
+          cat("b", std::to_string(port), "-"), 100, 10 * 1024);
   }
   EXPECT_LE(cache.peer_bytes("127.0.0.2:9"), cache.share_bytes());
   EXPECT_LE(cache.bytes(), 1u << 20);
@@ -330,8 +330,8 @@ TEST(outcome_cache, over_the_whole_budget_the_largest_holder_loses_first) {
   outcome_cache cache(std::chrono::minutes(1), 1u << 20);
   store(cache, "10.0.1.1:1", "small", 5, 100);
   for (int peer = 0; peer < 12; ++peer) {
-    store(cache, cat("10.0.2.", std::to_string(peer), ":1"), cat("p", std::to_string(peer), "-"), 12,
-          10 * 1024);
+    store(cache, cat("10.0.2.", std::to_string(peer), ":1"), cat("p", std::to_string(peer), "-"),
+          12, 10 * 1024);
   }
   EXPECT_LE(cache.bytes(), 1u << 20);
   probe a{cache, array{}, "10.0.1.1:1"};
