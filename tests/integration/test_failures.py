@@ -1242,6 +1242,37 @@ class ShutdownAnswersWhatWasSent(unittest.TestCase):
         self.assertEqual(results, list(range(1, len(results) + 1)))
         return len(results), len(refused)
 
+    def test_pipelined_requests_behind_a_call_in_flight_are_answered(self):
+        # Read but not decoded: HTTP and positional arrays answer in order, so the requests
+        # behind a running call wait, read, until it is answered; the shutdown comes meanwhile.
+        with Netcalld("--threads", "1") as d:
+            h = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            a = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            try:
+                body = json.dumps(rpc("sleep", [300], id="long")).encode()
+                first = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                         b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                h.sendall(first + shutdown_request("http", 2) + shutdown_request("http", 3))
+                a.sendall(b'["sleep", 300]' + b'["counter.increment"]')
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 2)
+                d.signal(signal.SIGTERM)
+                data, closed = read_until_close(h)
+                self.assertTrue(closed)
+                bodies = [json.loads(b.split(b"\r\n\r\n", 1)[1]) for b in
+                          re.split(rb"(?=HTTP/1\.1 )", data) if b]
+                self.assertEqual(bodies[0]["result"], 300)
+                # Each pipelined request: answered, refused, not run.
+                self.assertEqual([b["error"]["code"] for b in bodies[1:]], [-32002, -32002])
+                data, closed = read_until_close(a)
+                self.assertTrue(closed)
+                lines = data.splitlines()
+                self.assertEqual(json.loads(lines[0]), 300)
+                self.assertEqual(json.loads(lines[1])["error"]["code"], -32002)
+            finally:
+                h.close()
+                a.close()
+            self.assertEqual(d.wait(timeout=10), 0)
+
     def test_requests_sent_before_sigterm_are_answered(self):
         seen_refused = 0
         for _ in range(5):
