@@ -42,6 +42,10 @@ struct serve_info {
 /// READY=1 (when started by a `Type=notify` unit); runs until SIGINT/SIGTERM (SIGHUP reloads
 /// tokens and certificates), then tells systemd STOPPING=1 and shuts down gracefully.
 ///
+/// Ignores SIGPIPE for the whole process (first thing): a write to a closed pipe (the access
+/// log on a FIFO whose reader left, stdout or stderr closed) then fails with EPIPE instead of
+/// killing the server. `server::start` alone changes no signal disposition.
+///
 /// Returns the exit status: 0 after a clean shutdown; 2 for a bad flag, config key or file
 /// (one line on stderr naming it); 1 when a listener cannot be opened. `--help` and
 /// `--version` print and return 0. Throws nothing.

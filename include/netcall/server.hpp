@@ -226,7 +226,9 @@ struct server_options {
   std::size_t max_in_flight_per_connection = 1024;
   /// How long the outcome of a call with an idempotency key is kept for its retries (SPEC §4).
   std::chrono::milliseconds dedup_ttl{300'000};
-  /// Upper bound of the stored outcomes' approximate size (bytes); the oldest go first.
+  /// Upper bound of the stored outcomes' approximate size (bytes). Each peer (client host) may
+  /// hold max(1/8 of it, min(it, 64 KiB)) and loses its own oldest first; over the whole bound,
+  /// the peer holding the most loses its oldest first (docs/failures.md).
   std::size_t dedup_max_bytes = 64u << 20;
 
   // Clusters (SPEC §5, docs/clusters.md).

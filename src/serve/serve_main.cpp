@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <csignal>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -336,6 +337,13 @@ std::string default_text(std::chrono::milliseconds d) {
 }  // namespace
 
 int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
+  // A write to a pipe whose reader is gone (the access log on a FIFO or on `-` piped into a
+  // program that exited, stdout or stderr closed by whoever started us) raises SIGPIPE, and its
+  // default action ends the process: every client would lose its server over one log line.
+  // Ignored, such a write fails with EPIPE, which the access log reports (once) and the log
+  // sinks drop. The library itself never changes signal dispositions (its sockets send with
+  // MSG_NOSIGNAL): a program, this one, decides for its whole process.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string program = info.program.empty() ? "netcall-server" : info.program;
   auto usage_error = [&program](const std::string& message) {
     std::fprintf(stderr, "%s: %s\n", program.c_str(), one_line(message).c_str());
@@ -437,7 +445,8 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
                "How long a call's outcome is kept for retries with the same idempotency key "
                "[default: " + default_text(options.dedup_ttl) + "]");
   app.add_option("--dedup-max-bytes", options.dedup_max_bytes,
-                 "Memory bound of the kept outcomes, in bytes (oldest dropped first)")
+                 "Memory bound of the kept outcomes, in bytes; each client address may hold "
+                 "an eighth of it (at least 64 KiB) and loses its own oldest first")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 40))
       ->capture_default_str();
   app.add_option("--max-connections", options.max_connections,

@@ -6,6 +6,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <utility>
 
 #include "protocol/protocols.hpp"
@@ -86,10 +87,8 @@ asio::awaitable<void> server_connection::serve(std::shared_ptr<server_connection
 }
 
 asio::awaitable<void> server_connection::serve_bytes() {
-  if (loop_.draining()) {
-    close();
-    co_return;
-  }
+  // Accepted while the server shuts down: what the client already sent is answered (-32002).
+  if (loop_.draining()) begin_last_read();
   // The first bytes tell the protocol (protocol/protocols.hpp has the order); a TLS handshake
   // first, when the server has a certificate, and then the protocol inside (SPEC §6).
   std::string carry;
@@ -102,6 +101,10 @@ asio::awaitable<void> server_connection::serve_bytes() {
     if (!tls_decided) {
       tls_decided = true;
       if (is_tls_handshake(carry)) {
+        if (last_read_) {  // a handshake needs round trips: nothing can be answered now
+          close_after_flush();
+          co_return;
+        }
         if (!co_await start_tls(carry)) co_return;
         continue;
       }
@@ -192,6 +195,10 @@ asio::awaitable<void> server_connection::serve_bytes() {
     // which keeps a read's frames within asio's per-thread recycling cache (no allocation).
     if (!may_read()) co_await wait_for_room();  // backpressure on a client that does not read
     if (closed_ || reading_stopped_) co_return;
+    if (last_read_ && !last_read_more()) {
+      close_after_flush();  // what had arrived is answered; nothing more is read
+      co_return;
+    }
     boost::system::error_code ec;
     std::string& buffer = loop_.read_buffer();
     const std::size_t n = co_await stream_->read_some(asio::buffer(buffer), ec);
@@ -200,6 +207,7 @@ asio::awaitable<void> server_connection::serve_bytes() {
       co_return;
     }
     loop_.metrics.received_bytes.add(static_cast<std::int64_t>(n));
+    if (last_read_) last_read_left_ -= std::min(last_read_left_, n);
     if (reading_stopped_) co_return;
     fresh = std::string_view(buffer.data(), n);
   }
@@ -233,7 +241,7 @@ asio::awaitable<void> server_connection::wait_for_answer(std::string& carry) {
   // Meanwhile the connection is read (without feeding the session), so a peer that leaves is
   // seen and frees its slot; the bytes that arrive are kept, up to a bound.
   while (!resumed_ && !reading_stopped_ && !closed_) {
-    if (peer_ended_ || carry.size() >= max_kept_while_waiting) {
+    if (peer_ended_ || carry.size() >= max_kept_while_waiting || last_read_) {
       co_await wait_until([this] { return resumed_ || reading_stopped_; });
       co_return;
     }
@@ -304,6 +312,10 @@ void server_connection::count_unsent() {
 asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
   if (!may_read()) co_await wait_for_room();  // backpressure on a client that does not read
   if (closed_ || reading_stopped_ || close_after_flush_) co_return false;
+  if (last_read_ && !last_read_more()) {
+    close_after_flush();
+    co_return false;
+  }
   boost::system::error_code ec;
   std::string& buffer = loop_.read_buffer();
   const std::size_t n = co_await stream_->read_some(asio::buffer(buffer), ec);
@@ -312,6 +324,7 @@ asio::awaitable<bool> server_connection::read_more(std::string_view& fresh) {
     co_return false;
   }
   loop_.metrics.received_bytes.add(static_cast<std::int64_t>(n));
+  if (last_read_) last_read_left_ -= std::min(last_read_left_, n);
   fresh = std::string_view(buffer.data(), n);
   co_return true;
 }
@@ -455,9 +468,28 @@ void server_connection::close_after_flush() {
 }
 
 void server_connection::close_when_written() {
+  // Requests already sent (unread, or read and waiting behind an answer just given) are taken
+  // first: serve_bytes, which wakes for them, feeds them and then closes (begin_last_read).
+  // Not before the protocol of a TLS-capable listener is known: a handshake may be under way.
+  if (!reading_stopped_ && !close_after_flush_ && !peer_ended_ && !closed_ &&
+      (session_ != nullptr || shared_.tls == nullptr) &&
+      (resumed_ || stream_->input_pending())) {
+    begin_last_read();
+    return;
+  }
   reading_stopped_ = true;
   notify();  // a session waiting to be resumed takes no more bytes
   close_after_flush();
+}
+
+void server_connection::begin_last_read() {
+  if (last_read_) return;
+  last_read_ = true;
+  last_read_left_ = last_read_bytes;
+}
+
+bool server_connection::last_read_more() const {
+  return last_read_left_ > 0 && stream_->input_pending();
 }
 
 void server_connection::finish_close() {

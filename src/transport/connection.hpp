@@ -110,7 +110,9 @@ class server_connection final : public session_host,
   /// Closes now: the slot is freed, pending reads and writes end, unsent answers are dropped.
   void close();
   /// Takes no more calls and closes once the answers queued are written (the end of a
-  /// shutdown), with a lingering close.
+  /// shutdown), with a lingering close. What the peer already sent is read first, without
+  /// waiting for more (a last read, below), so that its requests are answered (-32002 from the
+  /// shutdown gate, not run) rather than met by the close.
   void close_when_written();
   /// Runs no more calls: reads stop, and what the session dispatches of the bytes it already
   /// has is refused with -32003 (not run). See call::close_connection_after_answer.
@@ -120,6 +122,8 @@ class server_connection final : public session_host,
 
   /// How long a lingering close waits for the peer to close after the last answer.
   static constexpr std::chrono::milliseconds linger_time{2'000};
+  /// The most a last read (shutdown) takes of what the peer already sent.
+  static constexpr std::size_t last_read_bytes = 256 * 1024;
   /// True when the idle sweep should close it at `now`.
   bool idle(std::chrono::steady_clock::time_point now) const;
 
@@ -155,6 +159,13 @@ class server_connection final : public session_host,
   boost::asio::awaitable<void> wait_for_answer(std::string& carry);
   /// Everything queued is written: end the sending side, or close when the peer left.
   void finish_close();
+  /// Shutdown (SPEC §2): from now on the connection reads only bytes that already arrived, at
+  /// most last_read_bytes of them, feeds them to its session (whose calls the shutdown gate
+  /// refuses), then closes after its answers. A close would otherwise meet requests already
+  /// sent with a reset, or a FIN and no answer.
+  void begin_last_read();
+  /// In a last read: true while arrived bytes may still be read.
+  bool last_read_more() const;
   /// After a close began: reads and drops the peer's bytes until the connection closes.
   boost::asio::awaitable<void> linger();
   /// The peer finished sending (or the read failed).
@@ -200,6 +211,8 @@ class server_connection final : public session_host,
   bool refusing_calls_ = false;   // dispatched calls are refused, not run (a wrong token)
   bool close_after_answers_ = false;  // close once the answers given so far are written
   bool lingering_ = false;        // the sending side ended; waiting for the peer to close
+  bool last_read_ = false;        // shutdown: reads only what already arrived (begin_last_read)
+  std::size_t last_read_left_ = 0;  // bytes a last read may still take
   std::chrono::steady_clock::time_point linger_until_;
   bool slot_held_ = true;
   bool finishing_ = false;  // counted in connections_finishing

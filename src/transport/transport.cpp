@@ -105,29 +105,49 @@ std::vector<std::string> transport::start(const std::vector<std::string>& addres
 
 asio::awaitable<void> transport::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
   for (;;) {
-    event_loop& loop = *loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+    event_loop& loop = next_loop();
     auto [ec, socket] = co_await acceptor->async_accept(loop.io(), use_nothrow);
+    // A connection accepted as the server began to stop is served too (a last read answers
+    // what its client sent with -32002): dropped, its unread request would get a reset.
+    if (!ec) admit(loop, std::move(socket));
     if (ec == asio::error::operation_aborted || !acceptor->is_open() || !accepting_) co_return;
     if (ec) {
       // Out of descriptors and similar: back off briefly rather than spin.
       shared_.options.log->warn("accept failed: {}", ec.message());
       asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(use_nothrow);
-      continue;
     }
-    auto& m = shared_.metrics;
-    m.accepted();
-    if (static_cast<std::size_t>(m.connections_active.load()) >= shared_.options.max_connections) {
-      m.refused(refusal::max_connections);
-      boost::system::error_code ignored;
-      socket.close(ignored);
-      continue;
-    }
-    // The slot is taken here, so a burst of accepts cannot overshoot the limit.
-    m.connections_active.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(loop.io(),
-                   serve_new(loop, std::make_unique<tcp_stream>(std::move(socket)), shared_),
-                   asio::detached);
+  }
+}
+
+event_loop& transport::next_loop() {
+  return *loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+}
+
+void transport::admit(event_loop& loop, tcp::socket socket) {
+  auto& m = shared_.metrics;
+  m.accepted();
+  if (static_cast<std::size_t>(m.connections_active.load()) >= shared_.options.max_connections) {
+    m.refused(refusal::max_connections);
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  // The slot is taken here, so a burst of accepts cannot overshoot the limit.
+  m.connections_active.fetch_add(1, std::memory_order_relaxed);
+  asio::co_spawn(loop.io(),
+                 serve_new(loop, std::make_unique<tcp_stream>(std::move(socket)), shared_),
+                 asio::detached);
+}
+
+void transport::take_backlog(tcp::acceptor& acceptor) {
+  boost::system::error_code ec;
+  acceptor.non_blocking(true, ec);
+  for (std::size_t i = 0; !ec && i < max_backlog_taken; ++i) {
+    event_loop& loop = next_loop();
+    tcp::socket socket(loop.io());
+    acceptor.accept(socket, ec);  // would_block once the backlog is empty
+    if (!ec) admit(loop, std::move(socket));
   }
 }
 
@@ -160,6 +180,9 @@ void transport::stop(std::chrono::milliseconds grace) {
   if (!threads_.empty()) {
     asio::post(loops_.front()->io(), [this] {
       for (auto& a : acceptors_) {
+        // Connections the kernel completed and nobody accepted yet would be reset by the close,
+        // with the requests their clients already sent: they get a last read too.
+        take_backlog(*a);
         boost::system::error_code ignored;
         a->close(ignored);
       }

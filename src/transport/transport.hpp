@@ -59,6 +59,16 @@ class transport {
  private:
   void wait_for_reload(std::shared_ptr<std::function<void()>> on_reload);
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
+  /// The loop the next connection goes to (round robin).
+  event_loop& next_loop();
+  /// Serves an accepted socket on `loop`, or closes it when --max-connections are open.
+  void admit(event_loop& loop, boost::asio::ip::tcp::socket socket);
+  /// At stop, before the listener closes: accepts the connections waiting in its backlog (at
+  /// most max_backlog_taken, without waiting), so that a close does not reset them and the
+  /// requests their clients sent are answered (-32002) by a last read.
+  void take_backlog(boost::asio::ip::tcp::acceptor& acceptor);
+  /// Most connections take_backlog accepts from one listener.
+  static constexpr std::size_t max_backlog_taken = 4096;
 
   transport_shared shared_;
   std::vector<std::unique_ptr<event_loop>> loops_;

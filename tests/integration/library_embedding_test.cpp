@@ -5,6 +5,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <fcntl.h>
 #include <mutex>
@@ -59,6 +63,7 @@ TEST(library_embedding, own_log_sink_nothing_on_stdout_no_signal_handlers) {
   void* const sigint_before = disposition(SIGINT);
   void* const sigterm_before = disposition(SIGTERM);
   void* const sighup_before = disposition(SIGHUP);
+  void* const sigpipe_before = disposition(SIGPIPE);
 
   std::mutex mutex;
   std::vector<std::pair<log_level, std::string>> lines;
@@ -80,6 +85,7 @@ TEST(library_embedding, own_log_sink_nothing_on_stdout_no_signal_handlers) {
     EXPECT_EQ(disposition(SIGINT), sigint_before);
     EXPECT_EQ(disposition(SIGTERM), sigterm_before);
     EXPECT_EQ(disposition(SIGHUP), sighup_before);
+    EXPECT_EQ(disposition(SIGPIPE), sigpipe_before);  // serve_main's choice, not the library's
 
     client_options co;
     co.protocol = protocol::msgpack;
@@ -137,3 +143,40 @@ TEST(library_embedding, run_without_signals_returns_after_an_earlier_stop) {
 }
 
 }  // namespace
+
+TEST(library_embedding, a_client_resetting_mid_answer_raises_no_sigpipe) {
+  // This process keeps SIGPIPE's default action (which ends it): the library's own writes must
+  // never raise it (docs/library.md "SIGPIPE"), so the reset below fails one write only.
+  ASSERT_EQ(disposition(SIGPIPE), reinterpret_cast<void*>(SIG_DFL));
+  server_options options;
+  options.listen = {"127.0.0.1:0"};
+  options.threads = 1;
+  options.log = [](log_level, std::string_view) {};
+  server srv(options);
+  srv.bind("blob", [](std::int64_t n) { return std::string(static_cast<std::size_t>(n), 'b'); });
+  const auto bound = srv.start();
+  const int port = std::stoi(bound[0].substr(bound[0].rfind(':') + 1));
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    const std::string call = R"({"jsonrpc":"2.0","id":1,"method":"blob","params":[8388608]})";
+    ASSERT_EQ(::send(fd, call.data(), call.size(), 0), static_cast<ssize_t>(call.size()));
+    char some[1024];
+    ASSERT_GT(::recv(fd, some, sizeof some, 0), 0);  // the 8 MiB answer is on its way
+    const linger reset{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::close(fd);  // a reset, with most of the answer unsent
+  }
+  client_options co;
+  co.protocol = protocol::msgpack;
+  client c("127.0.0.1:" + std::to_string(port), co);
+  EXPECT_EQ(c.call<std::string>("blob", 3), "bbb");  // still serving: the process lives
+  srv.shutdown();
+}

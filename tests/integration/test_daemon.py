@@ -7,7 +7,9 @@ import os
 import select
 import signal
 import socket
+import struct
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -371,6 +373,128 @@ class DelayAndThreads(unittest.TestCase):
             finally:
                 for c in clients:
                     c.close()
+
+
+class WritesToClosedPipes(unittest.TestCase):
+    """SIGPIPE is ignored process-wide (serve_main): a write to a pipe whose reader left, or to
+    a client that reset its connection in the middle of an answer, fails that write only; the
+    server keeps serving everyone (docs/failures.md)."""
+
+    def assert_survives(self, d, log_line=None):
+        """Calls until `log_line` shows the failed write was seen (or, without one, one call
+        whose handling wrote), then checks that the server is alive and still answers. Ordered
+        by what the server says or does, bounded in time and count."""
+        deadline = time.monotonic() + 10
+        for n in range(1000):
+            try:
+                with LineClient(d.port, timeout=5) as c:
+                    self.assertEqual(c.call("add", [n, 1], id=n)["result"], n + 1)
+            except (OSError, EOFError) as e:
+                self.fail("the server went away: %r (exit %r)" % (e, d.proc.poll()))
+            if log_line is None or log_line in d.stderr():
+                break
+            self.assertTrue(d.alive(), "netcalld died: exit %r" % d.proc.poll())
+            self.assertLess(time.monotonic(), deadline, "no %r on stderr" % log_line)
+            time.sleep(0.05)  # poll interval: the access log is written out every second
+        self.assertTrue(d.alive(), "netcalld died: exit %r" % d.proc.poll())
+        with LineClient(d.port, timeout=5) as c:
+            self.assertEqual(c.call("add", [2, 2])["result"], 4)
+
+    def test_access_log_on_stdout_whose_reader_left(self):
+        d = Netcalld("--access-log", "-").start()
+        try:
+            d.proc.stdout.close()  # the only reader of its stdout
+            self.assert_survives(d, "access log: cannot write")
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+    def test_access_log_on_a_fifo_whose_reader_left(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            fifo = os.path.join(tmp, "access.fifo")
+            os.mkfifo(fifo)
+            reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that netcalld can open it
+            d = Netcalld("--access-log", fifo)
+            try:
+                d.start()
+            finally:
+                os.close(reader)
+            try:
+                self.assert_survives(d, "access log: cannot write")
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+    def test_stderr_closed(self):
+        # Every connection logs a line at debug level, written to stderr before its call runs.
+        proc, lines, _ = start_raw_with_stderr(["--listen", "127.0.0.1:0", "--log-level",
+                                                "debug"])
+        try:
+            port = int(lines[0].rsplit(":", 1)[1])
+            proc.stderr.close()  # the only reader of its stderr
+            for n in range(3):
+                try:
+                    with LineClient(port, timeout=5) as c:
+                        self.assertEqual(c.call("add", [n, 1], id=n)["result"], n + 1)
+                except (OSError, EOFError) as e:
+                    self.fail("the server went away: %r (exit %r)" % (e, proc.poll()))
+            self.assertIsNone(proc.poll())
+        finally:
+            self.assertEqual(stop_raw(proc)[0], 0)
+
+    def test_client_that_resets_in_the_middle_of_a_large_answer(self):
+        big = "y" * (8 << 20)
+        with Netcalld() as d:
+            for _ in range(3):
+                s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.sendall(json.dumps(rpc("echo", [big])).encode())
+                self.assertTrue(s.recv(1024))  # the answer is on its way
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()  # a reset, with most of the answer unsent
+            self.assert_survives(d)
+
+    def test_tls_client_that_resets_in_the_middle_of_a_large_answer(self):
+        import ssl
+        from harness import make_pki
+        big = "z" * (8 << 20)
+        with tempfile.TemporaryDirectory() as tmp:
+            pki = make_pki(tmp)
+            ctx = ssl.create_default_context(cafile=pki["ca.pem"])
+            with Netcalld("--tls-cert", pki["server.pem"], "--tls-key", pki["server.key"]) as d:
+                for _ in range(3):
+                    raw = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+                    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+                    s.sendall(json.dumps(rpc("echo", [big])).encode())
+                    self.assertTrue(s.recv(1024))  # the answer is on its way
+                    # (The TLS socket took over the descriptor.)
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
+                self.assert_survives(d)
+
+
+def start_raw_with_stderr(args, timeout=10.0):
+    """Like start_raw, with stderr a pipe of ours (the caller may close it); returns (proc, the
+    listening line, what was read)."""
+    proc = subprocess.Popen([NETCALLD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("no listening line in time: %r" % buf)
+            ready, _, _ = select.select([proc.stdout], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                raise RuntimeError("netcalld exited early: %r" % buf)
+            buf += chunk
+    except BaseException:
+        stop_raw(proc)
+        raise
+    return proc, buf.decode().split("\n")[:1], buf
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ and in time, and only 127.0.0.1 is used."""
 import collections
 import http.client
 import json
+import os
 import random
 import re
 import select
@@ -16,6 +17,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -971,6 +973,313 @@ class Limits(unittest.TestCase):
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertEqual(r.stdout, "")
                 self.assertEqual(r.stderr.count("\n"), 1, repr(r.stderr))
+
+
+# ---- a key names one call; each peer's share of the outcome memory -----------------------------
+
+def msgpack_keyed(sock, unpacker, msgid, method, params, key):
+    """One MessagePack-RPC call with the idempotency key as the fifth element; returns
+    (error, result)."""
+    import msgpack
+    sock.sendall(msgpack.packb([0, msgid, method, params, key], use_bin_type=True))
+    deadline = time.monotonic() + 5
+    while True:
+        for message in unpacker:
+            assert message[0] == 1 and message[1] == msgid, message
+            return message[2], message[3]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no MessagePack answer in time")
+        sock.settimeout(left)
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("server closed the connection")
+        unpacker.feed(chunk)
+
+
+def increments(n):
+    """system.multicall entries: `n` counter.increment calls (what a retry must not run again)."""
+    return [[{"methodName": "counter.increment", "params": []} for _ in range(n)]]
+
+
+class KeyNamesOneCall(unittest.TestCase):
+    """A key names one call, params included (docs/failures.md): a retry with the same key and
+    other params is refused with -32600 and runs nothing, on every protocol and wherever the key
+    travels; the same params still get the stored outcome."""
+
+    def check(self, call, key):
+        """`call(params, key)` returns ("result", value) or ("error", code, message)."""
+        self.assertEqual(call(increments(1), key), ("result", [[1]]))
+        # Other params, same key: refused (before: answered [[1]], the first call's result).
+        refused = call(increments(2), key)
+        self.assertEqual(refused[:2], ("error", -32600), refused)
+        self.assertIn("idempotency key reused with other params", refused[2])
+        # The same params: the stored outcome, not a second run.
+        self.assertEqual(call(increments(1), key), ("result", [[1]]))
+
+    def test_jsonrpc_tcp_id(self):
+        with Netcalld() as d, LineClient(d.port) as c:
+            def call(params, key):
+                a = c.call("system.multicall", params, id=key)
+                if "error" in a:
+                    return ("error", a["error"]["code"], a["error"]["message"])
+                return ("result", a["result"])
+            self.check(call, "nc1:00000000000001a1:1")
+            self.assertEqual(c.call("counter.get")["result"], 1)
+
+    def test_jsonrpc_http_id(self):
+        with Netcalld() as d:
+            def call(params, key):
+                status, _, body = http_request(
+                    d.port, "POST", "/", json.dumps(rpc("system.multicall", params, id=key)),
+                    {"Content-Type": "application/json"})
+                self.assertEqual(status, 200)
+                a = json.loads(body)
+                if "error" in a:
+                    return ("error", a["error"]["code"], a["error"]["message"])
+                return ("result", a["result"])
+            self.check(call, "nc1:00000000000001a2:1")
+            self.assertEqual(counter(d.port), 1)
+
+    def test_xmlrpc_idempotency_key_header(self):
+        with Netcalld() as d:
+            def call(params, key):
+                got = xmlrpc_post(d.port, xml_call("system.multicall", *params), key)
+                if isinstance(got, xmlrpc.client.Fault):
+                    return ("error", got.faultCode, got.faultString)
+                return ("result", got)
+            self.check(call, "nc1:00000000000001a3:1")
+            self.assertEqual(counter(d.port), 1)
+
+    def test_msgpack_fifth_element(self):
+        import msgpack
+        with Netcalld() as d:
+            sock = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            unpacker = msgpack.Unpacker(raw=False)
+            ids = iter(range(1, 100))
+            try:
+                def call(params, key):
+                    error, result = msgpack_keyed(sock, unpacker, next(ids), "system.multicall",
+                                                  params, key)
+                    if error is not None:
+                        return ("error", error["code"], error["message"])
+                    return ("result", result)
+                self.check(call, "nc1:00000000000001a4:1")
+            finally:
+                sock.close()
+            self.assertEqual(counter(d.port), 1)
+
+    def test_a_retry_with_other_params_while_the_first_attempt_runs(self):
+        # The first attempt still runs (its answer held by --delay) when the retries arrive:
+        # the one with other params is refused at once, the one with the same params waits and
+        # gets the first attempt's outcome.
+        key = "nc1:00000000000001a5:1"
+        with Netcalld("--delay", "500ms") as d:
+            with LineClient(d.port, timeout=5) as a, LineClient(d.port, timeout=5) as b:
+                a.send_json(rpc("system.multicall", increments(1), id=key))
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 1)
+                b.send_json(rpc("system.multicall", increments(2), id=key))
+                refused = b.read_json(timeout=3)
+                self.assertEqual(refused["error"]["code"], -32600, refused)
+                b.send_json(rpc("system.multicall", increments(1), id=key))
+                self.assertEqual(b.read_json(timeout=3)["result"], [[1]])
+                self.assertEqual(a.read_json(timeout=3)["result"], [[1]])
+            self.assertEqual(counter(d.port), 1)
+
+    def test_named_params_in_another_order_are_the_same_call(self):
+        key = "nc1:00000000000001a6:1"
+        with Netcalld() as d, LineClient(d.port) as c:
+            first = c.call("subtract", {"minuend": 9, "subtrahend": 2}, id=key)
+            self.assertEqual(first["result"], 7)
+            c.send(json.dumps(rpc("subtract", {"subtrahend": 2, "minuend": 9}, id=key)))
+            self.assertEqual(c.read_json()["result"], 7)
+            self.assertEqual(c.call("subtract", {"minuend": 9, "subtrahend": 3},
+                                    id=key)["error"]["code"], -32600)
+
+
+class OutcomeCacheShares(unittest.TestCase):
+    """Each peer (client address) holds at most its share of the outcome memory
+    (docs/failures.md): one client flooding large keyed answers drops its own oldest outcomes,
+    never another client's, whose retries are still answered from the cache."""
+
+    def test_a_flooding_peer_does_not_evict_another_peers_outcomes(self):
+        budget = 1 << 20  # 1 MiB: a share of 128 KiB
+        big = "x" * (100 * 1024)
+        with tempfile.TemporaryDirectory() as tmp:
+            access_log = os.path.join(tmp, "access.log")
+            with Netcalld("--dedup-max-bytes", str(budget), "--access-log", access_log) as d:
+                keys_a = ["nc1:00000000000002a1:%d" % i for i in range(1, 6)]
+                with LineClient(d.port) as a:
+                    for i, k in enumerate(keys_a, 1):
+                        self.assertEqual(a.call("counter.increment", id=k)["result"], i)
+                # Client B, from another source address, stores 3 MiB of keyed answers: three
+                # times the whole budget.
+                b = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                b.settimeout(5)
+                b.bind(("127.0.0.2", 0))
+                b.connect(("127.0.0.1", d.port))
+                self.assertEqual(b.getsockname()[0], "127.0.0.2")
+                buf = b""
+                try:
+                    for i in range(30):
+                        key = "nc1:00000000000002b2:%d" % i
+                        b.sendall(json.dumps(rpc("echo", [big], id=key)).encode())
+                        while b"\n" not in buf:
+                            chunk = b.recv(1 << 20)
+                            self.assertTrue(chunk, "server closed B's connection")
+                            buf += chunk
+                        line, buf = buf.split(b"\n", 1)
+                        self.assertEqual(json.loads(line)["result"], big)
+                finally:
+                    b.close()
+                # A's retries are answered from the cache: nothing ran twice.
+                with LineClient(d.port) as a:
+                    for i, k in enumerate(keys_a, 1):
+                        self.assertEqual(a.call("counter.increment", id=k)["result"], i, k)
+                    self.assertEqual(a.call("counter.get")["result"], 5)
+                self.assertLessEqual(wait_for_metric(d.port, "netcall_dedup_bytes",
+                                                     lambda v: True), budget)
+            # The server saw B as another peer (the access log is written out at exit).
+            with open(access_log) as f:
+                peers = {line.split(" ")[1].rsplit(":", 1)[0] for line in f if line.strip()}
+            self.assertEqual(peers, {"127.0.0.1", "127.0.0.2"})
+
+
+# ---- shutdown answers what clients already sent -------------------------------------------------
+
+def shutdown_request(protocol, n, method="counter.increment"):
+    """The bytes of one call of `method` without params, id `n`, in `protocol` (jsonrpc,
+    msgpack, http)."""
+    if protocol == "msgpack":
+        import msgpack
+        return msgpack.packb([0, n, method, []], use_bin_type=True)
+    body = json.dumps(rpc(method, id=n)).encode()
+    if protocol == "jsonrpc":
+        return body
+    return (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def read_one_answer(sock, protocol, timeout=5.0):
+    """The first answer on `sock` as (result, error code) (one of them None), or None when the
+    connection ended without a whole answer (EOF or reset). Bounded in time."""
+    import msgpack
+    unpacker = msgpack.Unpacker(raw=False)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        if protocol == "msgpack":
+            for m in unpacker:
+                return m[3], (m[2] or {}).get("code")
+        elif protocol == "jsonrpc" and b"\n" in buf:
+            a = json.loads(buf.split(b"\n", 1)[0])
+            return a.get("result"), a.get("error", {}).get("code")
+        elif protocol == "http" and b"\r\n\r\n" in buf:
+            head, body = buf.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            if len(body) >= length:
+                a = json.loads(body[:length])
+                return a.get("result"), a.get("error", {}).get("code")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no answer and no close within %.1f s" % timeout)
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+        unpacker.feed(chunk)
+
+
+class ShutdownAnswersWhatWasSent(unittest.TestCase):
+    """SPEC §2, §4: at SIGTERM, a request a client already sent is answered (run, or refused with
+    -32002 and not run), never met by a reset or a close without an answer. That holds for
+    connections the server serves (JSON-RPC over TCP, MessagePack, HTTP keep-alive), for new
+    ones it has not accepted yet (waiting in the listener's backlog), and for requests it has
+    not read yet.
+
+    The server is stopped (SIGSTOP) while the requests and the SIGTERM are sent, so that they
+    all wait, unread, for it: the order is the kernel's, not a timing guess."""
+
+    PROTOCOLS = ["jsonrpc", "msgpack", "http"]
+
+    def round(self, warm_per_protocol=4, cold_per_protocol=10):
+        with Netcalld("--threads", "2") as d:
+            socks = []
+            try:
+                for p in self.PROTOCOLS:  # connected and serving: a first call answered
+                    for i in range(warm_per_protocol):
+                        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+                        socks.append((p, s))
+                        s.sendall(shutdown_request(p, 0, "counter.get"))
+                        self.assertEqual(read_one_answer(s, p), (0, None))
+                os.kill(d.pid, signal.SIGSTOP)
+                try:
+                    for p in self.PROTOCOLS:  # completed by the kernel, not accepted yet
+                        for i in range(cold_per_protocol):
+                            socks.append((p, socket.create_connection(("127.0.0.1", d.port),
+                                                                      timeout=5)))
+                    for n, (p, s) in enumerate(socks, 1):
+                        s.sendall(shutdown_request(p, n))
+                    d.signal(signal.SIGTERM)
+                finally:
+                    os.kill(d.pid, signal.SIGCONT)
+                outcomes = [(p, read_one_answer(s, p)) for p, s in socks]
+            finally:
+                for _, s in socks:
+                    s.close()
+            self.assertEqual(d.wait(timeout=10), 0)
+        lost = [p for p, o in outcomes if o is None]
+        self.assertEqual(lost, [], "requests met by a reset or a close without an answer")
+        results = sorted(r for _, (r, code) in outcomes if code is None)
+        refused = [code for _, (r, code) in outcomes if code is not None]
+        self.assertEqual(set(refused) - {-32002}, set(), refused)
+        # Every increment that ran was answered with its result: 1..R without a gap, so no
+        # refused call ran.
+        self.assertEqual(results, list(range(1, len(results) + 1)))
+        return len(results), len(refused)
+
+    def test_pipelined_requests_behind_a_call_in_flight_are_answered(self):
+        # Read but not decoded: HTTP and positional arrays answer in order, so the requests
+        # behind a running call wait, read, until it is answered; the shutdown comes meanwhile.
+        with Netcalld("--threads", "1") as d:
+            h = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            a = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            try:
+                body = json.dumps(rpc("sleep", [300], id="long")).encode()
+                first = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                         b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                h.sendall(first + shutdown_request("http", 2) + shutdown_request("http", 3))
+                a.sendall(b'["sleep", 300]' + b'["counter.increment"]')
+                wait_for_metric(d.port, "netcall_calls_in_flight", lambda v: v >= 2)
+                d.signal(signal.SIGTERM)
+                data, closed = read_until_close(h)
+                self.assertTrue(closed)
+                bodies = [json.loads(b.split(b"\r\n\r\n", 1)[1]) for b in
+                          re.split(rb"(?=HTTP/1\.1 )", data) if b]
+                self.assertEqual(bodies[0]["result"], 300)
+                # Each pipelined request: answered, refused, not run.
+                self.assertEqual([b["error"]["code"] for b in bodies[1:]], [-32002, -32002])
+                data, closed = read_until_close(a)
+                self.assertTrue(closed)
+                lines = data.splitlines()
+                self.assertEqual(json.loads(lines[0]), 300)
+                self.assertEqual(json.loads(lines[1])["error"]["code"], -32002)
+            finally:
+                h.close()
+                a.close()
+            self.assertEqual(d.wait(timeout=10), 0)
+
+    def test_requests_sent_before_sigterm_are_answered(self):
+        seen_refused = 0
+        for _ in range(5):
+            ran, refused = self.round()
+            seen_refused += refused
+        # The shutdown refused some of them (not only answers that raced ahead of the signal).
+        self.assertGreater(seen_refused, 0)
 
 
 if __name__ == "__main__":

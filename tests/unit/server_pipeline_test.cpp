@@ -321,6 +321,67 @@ TEST_F(fixture, a_key_reused_for_another_method_is_refused) {
   EXPECT_EQ(r->error->code, -32600);
 }
 
+TEST_F(fixture, a_key_reused_with_other_params_is_refused_and_runs_nothing) {
+  // A key names one call: the first attempt's result is never the answer to other params.
+  EXPECT_EQ(call_now("subtract", array{5, 3}, 1, key1)->result, value(2));
+  auto r = call_now("subtract", array{5, 4}, 2, key1);
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->code, -32600);
+  EXPECT_NE(r->error->message.find("idempotency key reused with other params"), std::string::npos)
+      << r->error->message;
+  EXPECT_EQ(call_now("subtract", array{5, 3}, 3, key1)->result, value(2));  // same params: stored
+  // Named params in another member order are the same params.
+  const std::string key2 = "nc1:0123456789abcdef:2";
+  EXPECT_EQ(call_now("subtract", structure{{"minuend", 9}, {"subtrahend", 1}}, 4, key2)->result,
+            value(8));
+  EXPECT_EQ(call_now("subtract", structure{{"subtrahend", 1}, {"minuend", 9}}, 5, key2)->result,
+            value(8));
+  EXPECT_EQ(call_now("subtract", structure{{"minuend", 9}, {"subtrahend", 2}}, 6, key2)
+                ->error->code,
+            -32600);
+}
+
+TEST_F(fixture, a_retry_with_other_params_is_refused_while_the_first_attempt_runs) {
+  // slow.increment ignores its params: only the key's memory tells the calls apart.
+  std::shared_ptr<std::optional<response>> first, other, same;
+  boost::asio::post(loop.io(), [&] {
+    first = start("slow.increment", array{"a"}, 1, key1);
+    other = start("slow.increment", array{"b"}, 2, key1);
+    same = start("slow.increment", array{"a"}, 3, key1);
+  });
+  run_until([&] { return first && (*first) && (*same) && (*other); });
+  ASSERT_TRUE(first && first->has_value() && other->has_value() && same->has_value());
+  EXPECT_EQ((*first)->result, value(1));
+  ASSERT_TRUE((*other)->error.has_value());
+  EXPECT_EQ((*other)->error->code, -32600);
+  EXPECT_EQ((*same)->result, value(1));  // waited for the first attempt
+  EXPECT_EQ(counter, 1);
+}
+
+TEST_F(fixture, keyed_outcomes_are_charged_to_their_peer) {
+  peer_info a{"127.0.0.1:40000", {}};
+  peer_info b{"127.0.0.2:40000", {}};
+  auto keyed = [&](peer_info& peer, const std::string& key) {
+    auto out = std::make_shared<std::optional<response>>();
+    boost::asio::post(loop.io(), [&, out] {
+      call& c = loop.acquire_detached([out](response& r) { *out = r; });
+      c.req.method = "counter.increment";
+      c.req.id = 1;
+      c.req.meta.idempotency_key = key;
+      c.req.meta.peer = &peer;
+      server->calls().handle(c);
+    });
+    run_until([&] { return out->has_value(); });
+    return *out;
+  };
+  EXPECT_EQ(keyed(a, key1)->result, value(1));
+  EXPECT_GT(server->cache().peer_bytes("127.0.0.1:1"), 0u);
+  EXPECT_EQ(server->cache().peer_bytes("127.0.0.2:1"), 0u);
+  EXPECT_EQ(keyed(b, key1)->result, value(1));  // a retry from elsewhere: stored, not charged
+  EXPECT_EQ(server->cache().peer_bytes("127.0.0.2:1"), 0u);
+  EXPECT_EQ(counter, 1);
+}
+
 TEST_F(fixture, while_stopping_known_outcomes_are_answered_and_new_calls_refused) {
   EXPECT_EQ(call_now("counter.increment", array{}, 1, key1)->result, value(1));
   auto running = start("slow.increment", array{}, 3, "nc1:0123456789abcdef:3");

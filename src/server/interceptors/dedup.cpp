@@ -22,10 +22,14 @@ verdict dedup::on_call(call& c) {
   };
   response stored;
   outcome_cache::time_point first_arrival{};
+  // A key names one call: its method and the params received (a fingerprint of them).
+  const outcome_cache::call_identity identity{
+      key, c.req.method, cache_.fingerprint(c.req.params),
+      c.req.meta.peer != nullptr ? std::string_view(c.req.meta.peer->address) : std::string_view()};
   const auto v = stopping_.load(std::memory_order_relaxed)
-                     ? cache_.lookup(key, c.req.method, std::move(waiter), stored, first_arrival)
-                     : cache_.begin(key, c.req.method, c.req.meta.arrival, std::move(waiter),
-                                    stored, first_arrival);
+                     ? cache_.lookup(identity, std::move(waiter), stored, first_arrival)
+                     : cache_.begin(identity, c.req.meta.arrival, std::move(waiter), stored,
+                                    first_arrival);
   switch (v) {
     case outcome_cache::verdict::run:
       c.marks |= registered;
@@ -43,10 +47,17 @@ verdict dedup::on_call(call& c) {
       c.req.meta.arrival = first_arrival;
       return verdict::held;
     case outcome_cache::verdict::conflict:
-      break;
+      c.fail(make_fault(status_code::invalid_request,
+                        "idempotency key " + key +
+                            " was already used for a call of another method"));
+      return verdict::answered;
+    case outcome_cache::verdict::other_params:
+      c.fail(make_fault(status_code::invalid_request,
+                        "idempotency key reused with other params: " + key));
+      return verdict::answered;
   }
-  c.fail(make_fault(status_code::invalid_request,
-                    "idempotency key " + key + " was already used for a call of another method"));
+  // Unreachable (every verdict is handled above); never run a call the cache did not clear.
+  c.fail(make_fault(status_code::internal_error, "idempotency key not checked"));
   return verdict::answered;
 }
 
