@@ -350,6 +350,7 @@ class NormalClient:
         return self.worst
 
 
+@unittest.skipIf(SANITIZED, "RSS and a 1 s bound mean nothing under sanitizers")
 class NeverReadingClients(unittest.TestCase):
 
     def test_100_clients_hold_at_most_the_budget_and_a_normal_client_is_served(self):
@@ -396,7 +397,8 @@ class NeverReadingClients(unittest.TestCase):
 
 class Soak(unittest.TestCase):
     """30 s of hostile clients of every protocol at once, a normal client measured throughout:
-    always answered within 1 s, RSS under the memory model's bound, back near the baseline."""
+    always answered within 1 s, RSS under the memory model's bound, back near the baseline.
+    Under sanitizers, 5 s for their reports only (no RSS or latency bound)."""
 
     def test_hostile_mix(self):
         with Netcalld() as d:
@@ -452,7 +454,7 @@ class Soak(unittest.TestCase):
             threads = [forever(maximal), forever(vanishing), forever(vanishing)]
             socks, pump = never_reading_clients(port, 50, (MULTICALL * 50).encode())
             rss_peak = 0
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + (5 if SANITIZED else 30)
             try:
                 while time.monotonic() < deadline and not errors and normal.failure is None:
                     if not SANITIZED:
@@ -469,7 +471,8 @@ class Soak(unittest.TestCase):
             worst = normal.stop()
             self.assertEqual(errors, [])
             self.assertIsNone(normal.failure)
-            self.assertLess(worst, 1.0, "the normal client waited %.2f s" % worst)
+            if not SANITIZED:
+                self.assertLess(worst, 1.0, "the normal client waited %.2f s" % worst)
             self.assertTrue(d.alive())
             wait_for_metric(port, "netcall_connections_active", lambda v: v <= 1, timeout=20)
             wait_for_metric(port, "netcall_calls_in_flight", lambda v: v == 0)
