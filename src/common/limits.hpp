@@ -23,13 +23,14 @@ struct decode_limits {
   /// it); a message over it is refused with -32001 before more is built. 0: no budget.
   std::size_t max_decoded_ratio = 6;
 
+  /// Decoded bytes any message may take whatever its size (so a small message of small values
+  /// is never refused for its ratio). The fuzz targets make it small to reach the budget.
+  std::size_t decoded_allowance_bytes = 1u << 20;
+
   /// The budget of a message of `message_bytes` bytes (0 when there is none).
   std::size_t decoded_budget(std::size_t message_bytes) const {
     return max_decoded_ratio == 0 ? 0 : decoded_allowance_bytes + max_decoded_ratio * message_bytes;
   }
-  /// Decoded bytes any message may take whatever its size (so a small message of small values
-  /// is never refused for its ratio).
-  static constexpr std::size_t decoded_allowance_bytes = 1u << 20;
 };
 
 /// What a decoded value is counted as by the decoded-size budget: the value itself, plus the

@@ -132,8 +132,9 @@ class value_builder {
   /// Sets the limits of the texts to come: the decoded-size budget (`limits.max_decoded_ratio`
   /// times the bytes fed so far, plus the allowance; 0: none) and the most items a top-level
   /// array may have (0: no limit; the JSON-RPC batch limit).
-  void set_limits(std::size_t decoded_ratio, std::size_t max_top_items) {
-    ratio_ = decoded_ratio;
+  void set_limits(const decode_limits& limits, std::size_t max_top_items) {
+    ratio_ = limits.max_decoded_ratio;
+    allowance_ = limits.decoded_allowance_bytes;
     max_top_items_ = max_top_items;
   }
   /// The bytes of the current text the parser has been given so far (what the budget grows
@@ -326,7 +327,7 @@ class value_builder {
   bool charge(std::size_t bytes) {
     if (discarding()) return false;
     cost_ += bytes;
-    if (ratio_ == 0 || cost_ <= decode_limits::decoded_allowance_bytes + ratio_ * fed_) {
+    if (ratio_ == 0 || cost_ <= allowance_ + ratio_ * fed_) {
       return true;
     }
     refuse(refusal::over_budget);
@@ -356,6 +357,7 @@ class value_builder {
   }
 
   std::size_t ratio_ = 0;          // decoded-size budget: bytes per byte fed (0: none)
+  std::size_t allowance_ = 0;      // ... plus these bytes
   std::size_t max_top_items_ = 0;  // items of a top-level array (0: no limit)
   std::size_t fed_ = 0;            // bytes of the current text given to the parser so far
   std::size_t cost_ = 0;           // decoded bytes of the current text so far
@@ -449,28 +451,28 @@ void append_key(std::string& out, std::string_view key) {
 
 /// The one-line reason of a refusal, naming the limit.
 std::string describe_refusal(const value_builder& b, std::size_t max_top_items,
-                             std::size_t text_bytes, std::size_t ratio) {
+                             std::size_t text_bytes, const decode_limits& limits) {
   if (b.refused() == refusal::too_many_items) {
     return "batch of " + std::to_string(b.refused_count()) + " entries exceeds the limit of " +
            std::to_string(max_top_items);
   }
-  return "it decodes to more than " +
-         std::to_string(decode_limits::decoded_allowance_bytes + ratio * text_bytes) +
-         " bytes (" + std::to_string(ratio) + " times its " + std::to_string(text_bytes) +
-         " bytes + 1 MiB)";
+  return "it decodes to more than " + std::to_string(limits.decoded_budget(text_bytes)) +
+         " bytes (" + std::to_string(limits.max_decoded_ratio) + " times its " +
+         std::to_string(text_bytes) + " bytes + " +
+         std::to_string(limits.decoded_allowance_bytes) + ")";
 }
 
 struct reader::impl {
   explicit impl(std::size_t depth) : max_depth(depth), parser(parse_options_for(depth)) {}
   std::size_t max_depth;
-  std::size_t ratio = 0;
+  decode_limits limits;  // the budget's
   std::size_t max_top_items = 0;
   refusal last = refusal::none;
   sax_parser parser;
 };
 
-void reader::set_limits(std::size_t decoded_ratio, std::size_t max_top_items) {
-  impl_->ratio = decoded_ratio;
+void reader::set_limits(const decode_limits& limits, std::size_t max_top_items) {
+  impl_->limits = limits;
   impl_->max_top_items = max_top_items;
 }
 
@@ -483,7 +485,7 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
   sax_parser& p = impl_->parser;
   p.reset();  // also after a handler threw (bad_alloc) last time
   p.handler().clear();
-  p.handler().set_limits(impl_->ratio, impl_->max_top_items);
+  p.handler().set_limits(impl_->limits, impl_->max_top_items);
   p.handler().set_fed(text.size());
   bj::error_code ec;
   const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
@@ -494,7 +496,7 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
     out = p.handler().take_result();
   } else if (why != nullptr) {
     *why = ec ? describe_parse_error(ec, impl_->max_depth)
-              : describe_refusal(p.handler(), impl_->max_top_items, text.size(), impl_->ratio);
+              : describe_refusal(p.handler(), impl_->max_top_items, text.size(), impl_->limits);
   }
   p.handler().clear();
   return ok;
@@ -532,7 +534,7 @@ struct stream_reader::impl {
 
   std::size_t max_depth;
   std::size_t max_text_bytes;
-  std::size_t ratio = 0;
+  decode_limits limits;  // the budget's
   std::size_t max_top_items = 0;
   refusal last = refusal::none;
   sax_parser parser;
@@ -549,10 +551,10 @@ stream_reader::~stream_reader() = default;
 
 const std::string& stream_reader::error() const { return impl_->error; }
 
-void stream_reader::set_limits(std::size_t decoded_ratio, std::size_t max_top_items) {
-  impl_->ratio = decoded_ratio;
+void stream_reader::set_limits(const decode_limits& limits, std::size_t max_top_items) {
+  impl_->limits = limits;
   impl_->max_top_items = max_top_items;
-  impl_->parser.handler().set_limits(decoded_ratio, max_top_items);
+  impl_->parser.handler().set_limits(limits, max_top_items);
 }
 
 refusal stream_reader::last_refusal() const { return impl_->last; }
@@ -590,7 +592,7 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
     d.last = d.parser.handler().refused();
     if (d.last != refusal::none) {
       // Well-formed, so the stream goes on; nothing of it was kept.
-      d.error = describe_refusal(d.parser.handler(), d.max_top_items, d.consumed, d.ratio);
+      d.error = describe_refusal(d.parser.handler(), d.max_top_items, d.consumed, d.limits);
       d.start_text();
       return status::refused;
     }

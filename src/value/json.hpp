@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/limits.hpp"
 #include "netcall/value.hpp"
 
 namespace netcall::detail::json {
@@ -48,11 +49,11 @@ class reader {
   /// false and, when `why` is given, sets a one-line reason ("nesting deeper than 128",
   /// "number out of range", Boost.JSON's message for a syntax error).
   bool parse(std::string_view text, value& out, std::string* why = nullptr);
-  /// Limits for the texts parsed from now on: `decoded_ratio`, the decoded-size budget
-  /// (decode_limits::max_decoded_ratio; 0: none), and `max_top_items`, the most items a
-  /// top-level array may hold (0: no limit). A text over either is refused (parse returns false,
+  /// Limits for the texts parsed from now on: the decoded-size budget of `limits`
+  /// (max_decoded_ratio, decoded_allowance_bytes; ratio 0: none), and `max_top_items`, the most
+  /// items a top-level array may hold (0: no limit). A text over either is refused (parse returns false,
   /// `last_refusal` says which) as soon as it passes it: what was built is freed at once.
-  void set_limits(std::size_t decoded_ratio, std::size_t max_top_items);
+  void set_limits(const decode_limits& limits, std::size_t max_top_items);
   /// Why the last `parse` failed when the text was well-formed JSON refused for a limit; none
   /// after a syntax error or a success.
   refusal last_refusal() const;
@@ -84,7 +85,7 @@ class stream_reader {
   };
   /// Limits for the texts to come, as reader::set_limits; a text over one is read to its end
   /// without building anything more and reported `refused`.
-  void set_limits(std::size_t decoded_ratio, std::size_t max_top_items);
+  void set_limits(const decode_limits& limits, std::size_t max_top_items);
   /// Which limit the last `refused` text passed.
   refusal last_refusal() const;
 

@@ -38,13 +38,14 @@ using scan_status = msgpack::frame_scanner::status;
 /// The frames of a stream and how scanning ended.
 struct framing {
   std::vector<std::string> frames;
+  std::vector<std::string> over_budget;  // framed, too costly to decode: refused unread
   scan_status end = scan_status::need_more;
 };
 
 /// Frames `pieces` as the MessagePack session does with the reads of a connection (the same
 /// pending-bytes bookkeeping), stopping at the first invalid or oversized object.
-framing frame(const std::vector<std::string_view>& pieces) {
-  msgpack::frame_scanner scanner(max_depth, max_message_bytes);
+framing frame(const std::vector<std::string_view>& pieces, const decode_limits& limits) {
+  msgpack::frame_scanner scanner(limits);
   framing out;
   std::string pending;
   for (std::string_view input : pieces) {
@@ -57,6 +58,16 @@ framing frame(const std::vector<std::string_view>& pieces) {
     while (consumed < data.size()) {
       const auto status = scanner.scan(data.substr(consumed));
       if (status == scan_status::need_more) break;
+      if (status == scan_status::over_budget) {
+        // Decided on the whole frame: the same whatever pieces it came in; the stream goes on.
+        NETCALL_FUZZ_CHECK(scanner.decoded_bytes() > scanner.decoded_budget(), "not over");
+        std::int64_t msgid = 0;
+        msgpack::request_msgid(data.substr(consumed, scanner.size()), msgid);
+        out.over_budget.emplace_back(data.substr(consumed, scanner.size()));
+        consumed += scanner.size();
+        scanner.reset();
+        continue;
+      }
       if (status != scan_status::complete) {
         out.end = status;
         return out;
@@ -129,8 +140,11 @@ void check_request(const request& r) {
 
 void fuzz_frames(std::string_view input) {
   const std::size_t split = static_cast<std::size_t>(fuzz::input_hash(input) % (input.size() + 1));
-  const framing whole = frame({input});
-  const framing pieces = frame({input.substr(0, split), input.substr(split)});
+  const decode_limits limits = fuzz::budget_limits(input);
+  const framing whole = frame({input}, limits);
+  const framing pieces = frame({input.substr(0, split), input.substr(split)}, limits);
+  NETCALL_FUZZ_CHECK(whole.over_budget == pieces.over_budget,
+                     "the budget refuses other frames when split");
   NETCALL_FUZZ_CHECK(whole.frames == pieces.frames,
                      std::to_string(whole.frames.size()) + " frames in one piece, " +
                          std::to_string(pieces.frames.size()) + " when split at " +

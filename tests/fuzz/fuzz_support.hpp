@@ -12,6 +12,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/limits.hpp"
 #include "netcall/value.hpp"
 #include "protocol/utf8.hpp"
 
@@ -35,6 +36,15 @@ inline std::uint64_t input_hash(std::string_view data) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : data) h = (h ^ c) * 1099511628211ull;
   return h;
+}
+
+/// The server's default limits, with the decoded-size budget's allowance cut to 64 bytes for
+/// half of the inputs (by their hash), so that inputs of fuzzing size reach the budget
+/// (common/limits.hpp: 6 times a message's size plus the allowance).
+inline netcall::detail::decode_limits budget_limits(std::string_view data) {
+  netcall::detail::decode_limits limits;
+  if (input_hash(data) & 0x100) limits.decoded_allowance_bytes = 64;
+  return limits;
 }
 
 /// True when `s` is well-formed UTF-8 (RFC 3629; the codecs' own check, protocol/utf8.hpp).

@@ -1297,6 +1297,17 @@ TEST(jsonrpc_budget, within_the_budget_a_large_text_decodes) {
   EXPECT_EQ(as_request(all.entries.at(0)).params.as_array().size(), 300000u);
 }
 
+TEST(jsonrpc_budget, the_budget_counts_the_whole_text_not_its_first_piece) {
+  // Found by test_daemon: the builder's byte count was reset at the document's start, so a
+  // whole HTTP body had only the 1 MiB allowance and an 8 MiB string was refused.
+  const std::string big(4 << 20, 'x');
+  const message m =
+      decode(R"({"jsonrpc":"2.0","method":"echo","params":[")" + big + R"("],"id":1})",
+             decode_limits{});
+  ASSERT_EQ(m.entries.size(), 1u);
+  EXPECT_EQ(as_request(m.entries[0]).params, value(array{value(big)}));
+}
+
 TEST(jsonrpc_budget, a_batch_over_the_limit_is_refused_by_count_and_the_stream_goes_on) {
   decode_limits limits;
   limits.max_batch = 3;

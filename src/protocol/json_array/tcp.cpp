@@ -30,7 +30,7 @@ class session final : public server_session {
  public:
   explicit session(session_host& host)
       : host_(host), reader_(host.limits().max_depth, host.limits().max_message_bytes) {
-    reader_.set_limits(host.limits().max_decoded_ratio, 0);
+    reader_.set_limits(host.limits(), 0);
   }
 
   verdict feed(std::string_view data, std::size_t& consumed) override {

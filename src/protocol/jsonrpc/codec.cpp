@@ -230,7 +230,7 @@ bool to_request(value& v, request& r, response& invalid) {
 message decode(json::reader& reader, std::string_view text, const decode_limits& limits) {
   value v;
   std::string why;
-  reader.set_limits(limits.max_decoded_ratio, limits.max_batch);
+  reader.set_limits(limits, limits.max_batch);
   if (!reader.parse(text, v, &why)) {
     if (reader.last_refusal() != json::refusal::none) return refusal_message(reader.last_refusal(), why);
     return parse_error_message(why);
@@ -252,7 +252,7 @@ message decode(std::string_view text, const decode_limits& limits) {
 bool decode_value(std::string_view text, const decode_limits& limits, value& out,
                   fault& error) {
   json::reader reader(limits.max_depth);
-  reader.set_limits(limits.max_decoded_ratio, 0);
+  reader.set_limits(limits, 0);
   std::string why;
   if (reader.parse(text, out, &why)) return true;
   error = reader.last_refusal() == json::refusal::none
@@ -303,7 +303,7 @@ bool decode_responses(json::reader& reader, std::string_view text, std::vector<r
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, fault& error) {
   json::reader reader(limits.max_depth);
-  reader.set_limits(limits.max_decoded_ratio, 0);
+  reader.set_limits(limits, 0);
   return decode_responses(reader, text, out, error);
 }
 
@@ -312,7 +312,7 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
 
 stream_decoder::stream_decoder(const decode_limits& limits)
     : limits_(limits), reader_(limits.max_depth, limits.max_message_bytes) {
-  reader_.set_limits(limits.max_decoded_ratio, limits.max_batch);
+  reader_.set_limits(limits, limits.max_batch);
 }
 
 stream_decoder::status stream_decoder::feed(std::string_view& input, message& out) {

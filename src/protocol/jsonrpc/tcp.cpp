@@ -31,7 +31,7 @@ class session final : public server_session {
       : host_(host),
         limits_(host.limits()),
         reader_(limits_.max_depth, limits_.max_message_bytes) {
-    reader_.set_limits(limits_.max_decoded_ratio, limits_.max_batch);
+    reader_.set_limits(limits_, limits_.max_batch);
   }
 
   verdict feed(std::string_view data, std::size_t& consumed) override {
@@ -155,7 +155,7 @@ std::unique_ptr<server_session> make_session(session_host& host) {
 class reader final : public response_reader {
  public:
   explicit reader(const decode_limits& limits) : limits_(limits), json_(limits.max_depth) {
-    json_.set_limits(limits.max_decoded_ratio, 0);
+    json_.set_limits(limits, 0);
   }
 
   status next(std::string_view data, std::size_t& consumed, response& out,

@@ -225,7 +225,8 @@ fault invalid(const std::string& why) {
 
 /// Checks that `data` is exactly one MessagePack object within `limits` (-32700 otherwise).
 bool validate(std::string_view data, const decode_limits& limits, fault& error) {
-  frame_scanner scanner(limits.max_depth, data.size(), limits.max_decoded_ratio);
+  frame_scanner scanner(limits.max_depth, data.size(), limits.max_decoded_ratio,
+                        limits.decoded_allowance_bytes);
   const auto st = scanner.scan(data);
   if (st == frame_scanner::status::complete && scanner.size() == data.size()) return true;
   if (st == frame_scanner::status::over_budget) {
@@ -243,13 +244,16 @@ bool validate(std::string_view data, const decode_limits& limits, fault& error) 
 // ---- frame_scanner ------------------------------------------------------------------------
 
 frame_scanner::frame_scanner(std::size_t max_depth, std::size_t max_bytes,
-                             std::size_t decoded_ratio)
-    : max_depth_(max_depth), max_bytes_(max_bytes), ratio_(decoded_ratio) {
+                             std::size_t decoded_ratio, std::size_t decoded_allowance)
+    : max_depth_(max_depth),
+      max_bytes_(max_bytes),
+      ratio_(decoded_ratio),
+      allowance_(decoded_allowance) {
   reset();
 }
 
 std::size_t frame_scanner::decoded_budget() const {
-  return decode_limits::decoded_allowance_bytes + ratio_ * offset_;
+  return allowance_ + ratio_ * offset_;
 }
 
 void frame_scanner::reset() {
@@ -358,7 +362,7 @@ frame_scanner::status frame_scanner::scan(std::string_view data) {
       if (children > 0) remaining_.push_back(children);
     }
   }
-  if (ratio_ != 0 && decoded > decode_limits::decoded_allowance_bytes + ratio_ * offset) {
+  if (ratio_ != 0 && decoded > allowance_ + ratio_ * offset) {
     return stop(status::over_budget);
   }
   return stop(status::complete);

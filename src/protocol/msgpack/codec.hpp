@@ -25,10 +25,13 @@ class frame_scanner {
  public:
   /// `max_depth`: deepest array/map nesting accepted; `max_bytes`: largest object accepted;
   /// `decoded_ratio`: the decoded-size budget (decode_limits::max_decoded_ratio; 0: none).
-  frame_scanner(std::size_t max_depth, std::size_t max_bytes, std::size_t decoded_ratio = 0);
+  /// `decoded_allowance`: the bytes added to it.
+  frame_scanner(std::size_t max_depth, std::size_t max_bytes, std::size_t decoded_ratio = 0,
+                std::size_t decoded_allowance = 0);
   /// The scanner of `limits`.
   explicit frame_scanner(const decode_limits& limits)
-      : frame_scanner(limits.max_depth, limits.max_message_bytes, limits.max_decoded_ratio) {}
+      : frame_scanner(limits.max_depth, limits.max_message_bytes, limits.max_decoded_ratio,
+                      limits.decoded_allowance_bytes) {}
 
   enum class status {
     need_more,  ///< everything given so far belongs to an object that is not complete yet
@@ -58,6 +61,7 @@ class frame_scanner {
   std::size_t max_depth_;
   std::size_t max_bytes_;
   std::size_t ratio_;
+  std::size_t allowance_;
   std::size_t offset_ = 0;
   std::size_t decoded_ = 0;
   /// Items still to read, per open container; the bottom entry is the top-level object.

@@ -141,7 +141,8 @@ bool within_budget(std::string_view body, const decode_limits& limits, failure& 
   f = {wire_code(status_code::resource_exhausted),
        "message too large: its " + std::to_string(elements) + " elements decode to more than " +
            std::to_string(budget) + " bytes (" + std::to_string(limits.max_decoded_ratio) +
-           " times its " + std::to_string(body.size()) + " bytes + 1 MiB)"};
+           " times its " + std::to_string(body.size()) + " bytes + " +
+           std::to_string(limits.decoded_allowance_bytes) + ")"};
   return false;
 }
 
