@@ -29,10 +29,6 @@ using namespace netcall::detail;
 using netcall::fuzz::same;
 using netcall::fuzz::show;
 
-/// The server's limits (server_options defaults).
-constexpr std::size_t max_message_bytes = 16u << 20;
-constexpr std::size_t max_depth = 128;
-
 using scan_status = msgpack::frame_scanner::status;
 
 /// The frames of a stream and how scanning ended.
