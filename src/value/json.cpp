@@ -10,6 +10,9 @@
 // for ~19% of doubles, so `echo` would not return its argument). A number whose magnitude is
 // beyond the double range (1e400) makes the text a parse error ("number out of range"); one that
 // underflows below the smallest denormal (1e-400) becomes the nearest double, a signed zero.
+// Exponents of any length: Boost 1.81 fails a number whose exponent does not fit an int, so the
+// text goes to the parser through an exponent_guard that holds back the digits that would
+// overflow it (see there); the conversion still sees the whole text.
 //
 // Writing: JSON text is appended directly to the caller's string. Boost.JSON is not used because
 // it prints 2.0 as `2E0`, where SPEC §2 wants a float always written as one (`2.0`).
@@ -46,8 +49,108 @@ bj::parse_options parse_options_for(std::size_t max_depth) {
 }
 
 /// The error a number beyond the double range fails the parse with. Boost.JSON raises the same
-/// code itself for an exponent beyond INT_MAX, the other way a number can be out of range.
+/// code itself for an exponent it cannot count (see exponent_guard: only for a significand of
+/// more than 10^9 digits, far beyond any message size limit in use).
 constexpr bj::error number_out_of_range = bj::error::exponent_overflow;
+
+/// Boost.JSON 1.81 refuses a number whose exponent does not fit an int ("exponent overflow",
+/// basic_parser::parse_number), although RFC 8259's grammar allows any number of exponent digits
+/// and the value may be an ordinary one: `0e99999999999999999999` is 0, and
+/// `1e-99999999999999999999` rounds to 0 like `1e-400`. The guard follows the text on its way to
+/// the parser, across any pieces, and holds back the exponent digits after the ninth significant
+/// one. The parser then sees an exponent of at least 10^8, which gives the same verdict as the
+/// whole one for any significand shorter than 10^8 digits (zero stays zero, anything else is out
+/// of range or rounds to zero); the digits held back go to the value builder, which converts, or
+/// keeps, the number's whole text.
+///
+/// It tells strings from the rest (quotes and backslash escapes) and exponents from the rest (an
+/// `e` or `E` right after a digit, outside strings). Text that is not JSON may confuse it, but
+/// only where the parser has already refused the text at or before that byte.
+class exponent_guard {
+ public:
+  /// Ready for a new text.
+  void reset() {
+    state_ = state::outside;
+    significant_ = 0;
+  }
+
+  /// The length of the prefix of `in` that may go to the parser as it is: all of `in`, or up to
+  /// the first exponent digit to hold back. Advances over that prefix.
+  std::size_t pass(std::string_view in) {
+    const char* const begin = in.data();
+    const char* const end = begin + in.size();
+    for (const char* p = begin; p != end; ++p) {
+      const char c = *p;
+      switch (state_) {
+        case state::in_string:
+          while (p != end && *p != '"' && *p != '\\') ++p;
+          if (p == end) return in.size();
+          state_ = *p == '"' ? state::outside : state::escape;
+          continue;
+        case state::escape:
+          state_ = state::in_string;
+          continue;
+        case state::exponent_digits:
+          if (is_digit(c)) {
+            if (significant_ == 0 && c == '0') continue;  // leading zeros count for nothing
+            if (significant_ == max_exponent_digits) return static_cast<std::size_t>(p - begin);
+            ++significant_;
+            continue;
+          }
+          break;
+        case state::exponent_start:
+          if (c == '+' || c == '-') {
+            state_ = state::exponent_sign;
+            continue;
+          }
+          [[fallthrough]];
+        case state::exponent_sign:
+          if (is_digit(c)) {
+            state_ = state::exponent_digits;
+            significant_ = c == '0' ? 0 : 1;
+            continue;
+          }
+          break;
+        case state::after_digit:
+          if (c == 'e' || c == 'E') {
+            state_ = state::exponent_start;
+            continue;
+          }
+          break;
+        case state::outside:
+          break;
+      }
+      state_ = c == '"' ? state::in_string : is_digit(c) ? state::after_digit : state::outside;
+    }
+    return in.size();
+  }
+
+  /// The length of the run of exponent digits at the front of `in` to hold back (after `pass`
+  /// stopped before them). Advances over it.
+  std::size_t hold(std::string_view in) const {
+    std::size_t n = 0;
+    while (n < in.size() && is_digit(in[n])) ++n;
+    return n;
+  }
+
+ private:
+  /// Significant exponent digits the parser gets: 10^8 <= exponent < 10^9 fits its int.
+  static constexpr int max_exponent_digits = 9;
+
+  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+  enum class state : unsigned char {
+    outside,          // between tokens, or in a token that is not a number's exponent
+    in_string,        // inside a string or a name
+    escape,           // after a backslash inside a string
+    after_digit,      // right after a digit of a number (an `e` starts its exponent)
+    exponent_start,   // after the `e`
+    exponent_sign,    // after the exponent's sign
+    exponent_digits,  // in the exponent's digits
+  };
+  state state_ = state::outside;
+  int significant_ = 0;  // exponent digits counted since the first non-zero one
+};
 
 /// The one-line description of a parse failure.
 std::string describe_parse_error(const bj::error_code& ec, std::size_t max_depth) {
@@ -139,11 +242,16 @@ class value_builder {
     names_.clear();
     text_.clear();
     number_.clear();
+    held_.clear();
     if (values_.capacity() > retained_values) std::vector<value>().swap(values_);
     if (names_.capacity() > retained_values) std::vector<std::string>().swap(names_);
     if (text_.capacity() > retained_chars) std::string().swap(text_);
     if (number_.capacity() > retained_chars) std::string().swap(number_);
   }
+
+  /// Exponent digits the parser does not see (exponent_guard): they belong at the end of the
+  /// number being parsed, which completes after them.
+  void hold_exponent_digits(std::string_view digits) { held_.append(digits); }
 
   bool on_document_begin(bj::error_code&) {
     clear();
@@ -246,13 +354,19 @@ class value_builder {
     return whole;
   }
 
-  /// Converts the number's text (the pieces in `number_`, then `s`) exactly.
+  /// The whole text of the number that ends with `s`: the pieces in `number_`, then `s`, then
+  /// the exponent digits held back from the parser.
+  std::string_view number_text(bj::string_view s) {
+    if (number_.empty() && held_.empty()) return {s.data(), s.size()};
+    number_.append(s.data(), s.size());
+    number_ += held_;
+    held_.clear();
+    return number_;
+  }
+
+  /// Converts the number's text (number_text) exactly.
   bool push_double(double approx, bj::string_view s, bj::error_code& ec) {
-    std::string_view text(s.data(), s.size());
-    if (!number_.empty()) {
-      number_.append(s.data(), s.size());
-      text = number_;
-    }
+    const std::string_view text = number_text(s);
     double d = 0.0;
     const auto [end, errc] = std::from_chars(text.data(), text.data() + text.size(), d);
     if (errc == std::errc::result_out_of_range) {
@@ -278,10 +392,34 @@ class value_builder {
   std::vector<std::string> names_;  // member names of the open objects, innermost last
   std::string text_;                // pieces of the current string or name
   std::string number_;              // pieces of the current number
+  std::string held_;                // exponent digits of the current number the parser skipped
 };
 
 
 using sax_parser = bj::basic_parser<value_builder>;
+
+/// basic_parser::write_some of `in` through `guard`: the parser gets `in` less the exponent digits
+/// the guard holds back, which go to the builder. Returns how many bytes of `in` were consumed
+/// (held digits included), as write_some does.
+std::size_t write_guarded(sax_parser& parser, exponent_guard& guard, bool more,
+                          std::string_view in, bj::error_code& ec) {
+  std::size_t done = 0;
+  for (;;) {
+    const std::string_view rest = in.substr(done);
+    const std::size_t clean = guard.pass(rest);
+    if (clean == rest.size()) return done + parser.write_some(more, rest.data(), rest.size(), ec);
+    if (clean > 0) {
+      // More follows (the held digits at least): this part is never the end of the input.
+      const std::size_t n = parser.write_some(true, rest.data(), clean, ec);
+      done += n;
+      // Failed, or a text ended before the held digits (they belong to a later text).
+      if (ec || n < clean) return done;
+    }
+    const std::size_t held = guard.hold(in.substr(done));
+    parser.handler().hold_exponent_digits(in.substr(done, held));
+    done += held;
+  }
+}
 
 // ----------------------------------------------------------------------------------------------
 // Writing
@@ -362,6 +500,7 @@ struct reader::impl {
   explicit impl(std::size_t depth) : max_depth(depth), parser(parse_options_for(depth)) {}
   std::size_t max_depth;
   sax_parser parser;
+  exponent_guard guard;
 };
 
 reader::reader(std::size_t max_depth) : impl_(std::make_unique<impl>(max_depth)) {}
@@ -370,8 +509,9 @@ reader::~reader() = default;
 bool reader::parse(std::string_view text, value& out, std::string* why) {
   sax_parser& p = impl_->parser;
   p.reset();  // also after a handler threw (bad_alloc) last time
+  impl_->guard.reset();
   bj::error_code ec;
-  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  const std::size_t n = write_guarded(p, impl_->guard, false, text, ec);
   if (!ec && n < text.size()) ec = bj::error::extra_data;
   const bool ok = !ec;
   if (ok) {
@@ -400,6 +540,7 @@ struct stream_reader::impl {
   void start_text() {
     parser.reset();
     parser.handler().clear();
+    guard.reset();
     in_text = false;
     consumed = 0;
   }
@@ -416,6 +557,7 @@ struct stream_reader::impl {
   std::size_t max_depth;
   std::size_t max_text_bytes;
   sax_parser parser;
+  exponent_guard guard;           // follows the current text (reset with the parser)
   std::size_t consumed = 0;       // bytes of the current text so far
   std::size_t last_text_bytes = 0;  // bytes of the text completed last
   bool in_text = false;           // a text has started (a non-whitespace byte was fed)
@@ -452,7 +594,8 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
   const std::size_t allowance = d.max_text_bytes - d.consumed;
   const std::size_t chunk = std::min(input.size(), allowance);
   bj::error_code ec;
-  const std::size_t n = chunk == 0 ? 0 : d.parser.write_some(true, input.data(), chunk, ec);
+  const std::size_t n =
+      chunk == 0 ? 0 : write_guarded(d.parser, d.guard, true, input.substr(0, chunk), ec);
   d.consumed += n;
   input.remove_prefix(n);
   if (ec) return d.fail(status::failed, describe_parse_error(ec, d.max_depth), input);

@@ -9,9 +9,11 @@
 /// 8259, UTF-8 validated, nesting bounded by `max_depth`. Integers that fit int64 stay int64;
 /// every other number is converted from its text by std::from_chars, exactly to nearest (Boost
 /// 1.81's own conversion is off by an ulp for ~19% of doubles). A number beyond the double range
-/// (`1e400`) is a parse error, "number out of range"; one that underflows (`1e-400`) reads as a
-/// zero of its sign. A repeated name in an object keeps one member, at the place of the first,
-/// with the value of the last.
+/// (`1e400`) is a parse error, "number out of range" (RFC 8259 §9 lets a parser limit the range;
+/// infinity has no JSON form to send back); one that underflows (`1e-400`) reads as a zero of
+/// its sign. An exponent may have any number of digits (`0e99999999999999999999` is 0), which
+/// Boost 1.81 alone refuses ("exponent overflow"). A repeated name in an object keeps one member,
+/// at the place of the first, with the value of the last.
 ///
 /// Writing: appended directly to the caller's string (Boost.JSON prints 2.0 as `2E0`, where SPEC
 /// §2 wants a float always written as one). Bytes are base64 text, date-times ISO 8601 text,

@@ -243,6 +243,34 @@ class BadInput(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(body)["error"]["code"], -32700)
 
+    def test_huge_exponent_of_an_ordinary_number_is_read(self):
+        # RFC 8259 §6: an exponent has any number of digits; 0e99999999999999999999 is 0, and
+        # 1e-99999999999999999999 rounds to a zero like 1e-400 (docs/protocols.md).
+        with LineClient(self.port) as c:
+            c.send(b'{"jsonrpc":"2.0","method":"echo","params":[0e99999999999999999999],"id":1}')
+            self.assertEqual(c.read_line(), b'{"jsonrpc":"2.0","result":0.0,"id":1}')
+            c.send(b'{"jsonrpc":"2.0","method":"echo","params":[-1e-99999999999999999999],'
+                   b'"id":2}')
+            self.assertEqual(c.read_line(), b'{"jsonrpc":"2.0","result":-0.0,"id":2}')
+        status, _, body = http_post(self.port, "/", b'{"jsonrpc":"2.0","method":"echo",'
+                                    b'"params":[0E+00099999999999999999999],"id":3}', JSON)
+        self.assertEqual((status, body), (200, b'{"jsonrpc":"2.0","result":0.0,"id":3}'))
+        with LineClient(self.port) as c:  # the positional array protocol reads numbers alike
+            c.send(b'["echo", 0e99999999999999999999]')
+            self.assertEqual(c.read_line(), b"0.0")
+
+    def test_number_beyond_the_double_range_is_a_parse_error_naming_the_range(self):
+        # RFC 8259 §9 lets a parser limit the range; infinity has no JSON form to echo back.
+        for number in [b"1e999", b"-1e99999999999999999999"]:
+            with self.subTest(number=number):
+                with LineClient(self.port) as c:
+                    c.send(b'{"jsonrpc":"2.0","method":"echo","params":[' + number +
+                           b'],"id":1}')
+                    self.assertEqual(c.read_json(), {
+                        "jsonrpc": "2.0", "id": None,
+                        "error": {"code": -32700, "message": "Parse error: number out of range"}})
+                    self.assertTrue(c.closed_by_server())
+
     def test_2000_pipelined_requests_without_reading(self):
         s = connect(self.port, timeout=10)
         self.addCleanup(s.close)

@@ -604,6 +604,40 @@ TEST(jsonrpc_numbers, underflow_rounds_to_a_signed_zero) {
   EXPECT_EQ(bits_of(json_value("0e999999").as_double()), bits_of(0.0));
 }
 
+// RFC 8259 §6: an exponent is any number of digits. Boost 1.81 alone refuses one beyond INT_MAX
+// ("exponent overflow") even when the value is an ordinary one.
+TEST(jsonrpc_numbers, huge_exponents_of_representable_values_are_read) {
+  const std::string twenty_nines = "99999999999999999999";
+  EXPECT_EQ(bits_of(json_value("0e" + twenty_nines).as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("-0e" + twenty_nines).as_double()), bits_of(-0.0));
+  EXPECT_EQ(bits_of(json_value("0.000E+" + twenty_nines).as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("1e-" + twenty_nines).as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("-25.5e-" + twenty_nines).as_double()), bits_of(-0.0));
+  EXPECT_EQ(json_value("0e2147483648"), value(0.0));
+  // Leading zeros of an exponent count for nothing.
+  EXPECT_EQ(json_value("1.5e0000000000000000000000000001"), value(15.0));
+  EXPECT_EQ(json_value("2E-00000000000000000000000000001"), value(0.2));
+  // Strings that look like exponents are left alone.
+  EXPECT_EQ(json_value("[\"1e" + twenty_nines + "\", 1e2, \"\\\"e" + twenty_nines + "\"]"),
+            value(array{value("1e" + twenty_nines), value(100.0), value("\"e" + twenty_nines)}));
+
+  const message m = decode(R"({"jsonrpc":"2.0","method":"echo","params":[0e)" + twenty_nines +
+                               R"(,1],"id":1})",
+                           decode_limits{});
+  const request& r = as_request(m.entries.at(0));
+  EXPECT_EQ(r.params, value(array{value(0.0), value(1)}));
+}
+
+TEST(jsonrpc_numbers, huge_exponents_of_values_out_of_range_are_a_parse_error) {
+  for (std::string number : {"1e99999999999999999999", "-7.0E+2147483648", "1e1000000000"}) {
+    SCOPED_TRACE(number);
+    value v;
+    fault why;
+    EXPECT_FALSE(decode_value(number, decode_limits{}, v, why));
+    EXPECT_EQ(why.message, "Parse error: number out of range");
+  }
+}
+
 TEST(jsonrpc_numbers, a_failed_text_leaves_nothing_behind) {
   // The one-shot parser is reused: a text that fails half way does not leak into the next.
   value v;
@@ -1211,6 +1245,32 @@ TEST(jsonrpc_stream, number_out_of_range_fails_with_parse_error) {
     stream_decoder split(sized(decode_limits{}, 1 << 20));
     expect_failure(run_stream(split, bytes_of(text)), parse_error_code, "number out of range");
   }
+}
+
+TEST(jsonrpc_stream, huge_exponents_split_at_every_position_keep_their_value) {
+  const std::string text = R"({"jsonrpc":"2.0","method":"m","params":[0e99999999999999999999,)"
+                           R"("e99999999999",-1E-000000000000123456789012345,7],"id":1}{"jsonrpc":)"
+                           R"("2.0","method":"n","params":[1e2],"id":2} )";
+  const value want(array{value(0.0), value("e99999999999"), value(-0.0), value(7)});
+  auto check = [&](const stream_run& run) {
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 2u);
+    EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params, want);
+    EXPECT_EQ(as_request(run.messages[1].entries.at(0)).params, value(array{value(100.0)}));
+  };
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
+    check(run_stream(d, {text.substr(0, cut), text.substr(cut)}));
+  }
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
+  check(run_stream(d, bytes_of(text)));
+  // Out of range however it is split.
+  const std::string big = R"({"jsonrpc":"2.0","method":"m","params":[1e99999999999999999999]})";
+  stream_decoder whole(sized(decode_limits{}, 1 << 20));
+  expect_failure(run_stream(whole, {big}), parse_error_code, "number out of range");
+  stream_decoder split(sized(decode_limits{}, 1 << 20));
+  expect_failure(run_stream(split, bytes_of(big)), parse_error_code, "number out of range");
 }
 
 TEST(jsonrpc_stream, escapes_split_byte_by_byte_keep_their_content) {
