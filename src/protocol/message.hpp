@@ -50,8 +50,9 @@ struct request {
   /// Positional params as an array, named params as a struct; an absent `params` member is an
   /// empty array.
   value params = array{};
-  /// The request id echoed in the response with its type (JSON-RPC: string, int, double or
-  /// nil; MessagePack-RPC: the msgid). Unused by XML-RPC and positional JSON array calls.
+  /// The request id echoed in the response with its type (JSON-RPC: string, int or nil, or a
+  /// `bytes` value holding the JSON text of any other number, echoed verbatim: jsonrpc/codec.hpp;
+  /// MessagePack-RPC: the msgid). Unused by XML-RPC and positional JSON array calls.
   value id;
   /// True when no response may be sent (JSON-RPC request without `id`, MessagePack type 2).
   bool notification = false;
@@ -61,7 +62,7 @@ struct request {
 
 /// One answer: the request id and either a result or a fault.
 struct response {
-  value id;
+  value id;                    ///< the request's id, as `request::id` holds it
   value result;                ///< meaningful when `error` is empty
   std::optional<fault> error;  ///< set when the call failed
   friend bool operator==(const response&, const response&) = default;

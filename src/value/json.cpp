@@ -220,6 +220,9 @@ void keep_last_of_duplicates(structure& s) {
 /// string, name or number split across writes, or a string with escapes) collects in `text_` /
 /// `number_`, which keep their capacity from one text to the next: a number given whole is
 /// converted where the parser holds it, and allocates nothing.
+///
+/// With id_numbers::as_text, a number that is not an int64 at a JSON-RPC id's place is kept as
+/// its text (json.hpp); the builder follows the two outermost levels of nesting to know the place.
 class value_builder {
  public:
   // The parser's size limits; netcall's own are max_depth and the stream's byte limit.
@@ -227,6 +230,8 @@ class value_builder {
   static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  explicit value_builder(id_numbers ids) : ids_(ids) {}
 
   /// The value of the text just completed (the parser is done()); leaves the builder empty.
   value take_result() {
@@ -243,6 +248,7 @@ class value_builder {
     text_.clear();
     number_.clear();
     held_.clear();
+    depth_ = 0;
     if (values_.capacity() > retained_values) std::vector<value>().swap(values_);
     if (names_.capacity() > retained_values) std::vector<std::string>().swap(names_);
     if (text_.capacity() > retained_chars) std::string().swap(text_);
@@ -259,8 +265,12 @@ class value_builder {
   }
   bool on_document_end(bj::error_code&) { return true; }
 
-  bool on_array_begin(bj::error_code&) { return true; }
+  bool on_array_begin(bj::error_code&) {
+    enter(false);
+    return true;
+  }
   bool on_array_end(std::size_t n, bj::error_code&) {
+    --depth_;
     const auto first = values_.end() - static_cast<std::ptrdiff_t>(n);
     array a(std::make_move_iterator(first), std::make_move_iterator(values_.end()));
     values_.erase(first, values_.end());
@@ -268,8 +278,12 @@ class value_builder {
     return true;
   }
 
-  bool on_object_begin(bj::error_code&) { return true; }
+  bool on_object_begin(bj::error_code&) {
+    enter(true);
+    return true;
+  }
   bool on_object_end(std::size_t n, bj::error_code&) {
+    --depth_;
     const auto first_value = values_.end() - static_cast<std::ptrdiff_t>(n);
     const auto first_name = names_.end() - static_cast<std::ptrdiff_t>(n);
     structure s;
@@ -323,10 +337,12 @@ class value_builder {
   }
   /// Only above INT64_MAX (value.hpp holds no uint64): a double, rounded from the text.
   bool on_uint64(std::uint64_t u, bj::string_view s, bj::error_code& ec) {
+    if (at_id()) return push_id_text(s);
     return push_double(static_cast<double>(u), s, ec);
   }
   /// `approx` is Boost.JSON's inexact conversion: used only to tell overflow from underflow.
   bool on_double(double approx, bj::string_view s, bj::error_code& ec) {
+    if (at_id()) return push_id_text(s);
     return push_double(approx, s, ec);
   }
 
@@ -364,6 +380,32 @@ class value_builder {
     return number_;
   }
 
+  /// An array (`object` false) or object opens one level deeper.
+  void enter(bool object) {
+    ++depth_;
+    if (depth_ == 1) {
+      top_is_array_ = !object;
+    } else if (depth_ == 2) {
+      inner_is_object_ = object;
+    }
+  }
+
+  /// True when the value being parsed is a JSON-RPC id whose numbers are kept as text: the
+  /// member "id" of the top-level object, or of an object directly inside a top-level array.
+  bool at_id() const {
+    if (ids_ != id_numbers::as_text) return false;
+    const bool in_message = depth_ == 1 ? !top_is_array_
+                                        : depth_ == 2 && top_is_array_ && inner_is_object_;
+    return in_message && names_.back() == "id";
+  }
+
+  /// Keeps the number's text (number_text) as it is, in a `bytes` value (id_numbers::as_text).
+  bool push_id_text(bj::string_view s) {
+    values_.emplace_back(bytes{std::string(number_text(s))});
+    number_.clear();
+    return true;
+  }
+
   /// Converts the number's text (number_text) exactly.
   bool push_double(double approx, bj::string_view s, bj::error_code& ec) {
     const std::string_view text = number_text(s);
@@ -393,6 +435,10 @@ class value_builder {
   std::string text_;                // pieces of the current string or name
   std::string number_;              // pieces of the current number
   std::string held_;                // exponent digits of the current number the parser skipped
+  id_numbers ids_;
+  std::size_t depth_ = 0;       // arrays and objects open
+  bool top_is_array_ = false;     // the outermost one is an array (depth_ >= 1)
+  bool inner_is_object_ = false;  // the one inside it is an object (depth_ >= 2)
 };
 
 
@@ -497,13 +543,15 @@ void append_key(std::string& out, std::string_view key) {
 // reader
 
 struct reader::impl {
-  explicit impl(std::size_t depth) : max_depth(depth), parser(parse_options_for(depth)) {}
+  impl(std::size_t depth, id_numbers ids)
+      : max_depth(depth), parser(parse_options_for(depth), ids) {}
   std::size_t max_depth;
   sax_parser parser;
   exponent_guard guard;
 };
 
-reader::reader(std::size_t max_depth) : impl_(std::make_unique<impl>(max_depth)) {}
+reader::reader(std::size_t max_depth, id_numbers ids)
+    : impl_(std::make_unique<impl>(max_depth, ids)) {}
 reader::~reader() = default;
 
 bool reader::parse(std::string_view text, value& out, std::string* why) {
@@ -533,8 +581,8 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
 // parser consumes for the text (including the whitespace it eats after it) are counted.
 
 struct stream_reader::impl {
-  impl(std::size_t depth, std::size_t max_bytes)
-      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth)) {}
+  impl(std::size_t depth, std::size_t max_bytes, id_numbers ids)
+      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth), ids) {}
 
   /// Ready for the next text: the parser is reset (it keeps its buffers) and so is the builder.
   void start_text() {
@@ -565,8 +613,8 @@ struct stream_reader::impl {
   std::string error;
 };
 
-stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes)
-    : impl_(std::make_unique<impl>(max_depth, max_text_bytes)) {}
+stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes, id_numbers ids)
+    : impl_(std::make_unique<impl>(max_depth, max_text_bytes, ids)) {}
 stream_reader::~stream_reader() = default;
 
 const std::string& stream_reader::error() const { return impl_->error; }
@@ -662,6 +710,14 @@ void write(const value& v, std::string& out) {
       return;
     }
   }
+}
+
+void write_id(const value& id, std::string& out) {
+  if (const bytes* text = std::get_if<bytes>(&id.get())) {
+    out += text->data;  // a number's JSON text, as a reader with id_numbers::as_text kept it
+    return;
+  }
+  write(id, out);
 }
 
 void write_string(std::string_view s, std::string& out) { append_quoted(out, s); }

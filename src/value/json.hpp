@@ -15,6 +15,11 @@
 /// Boost 1.81 alone refuses ("exponent overflow"). A repeated name in an object keeps one member,
 /// at the place of the first, with the value of the last.
 ///
+/// JSON-RPC ids (id_numbers::as_text): a reader made for JSON-RPC keeps an `id` that is a number
+/// but not an int64 (`1.5`, `12345678901234567891`, `1e400`) as its JSON text, so that the answer
+/// carries exactly the id that was sent (JSON-RPC 2.0 §5: the same value as the request's);
+/// `write_id` writes it back.
+///
 /// Writing: appended directly to the caller's string (Boost.JSON prints 2.0 as `2E0`, where SPEC
 /// §2 wants a float always written as one). Bytes are base64 text, date-times ISO 8601 text,
 /// non-finite doubles null.
@@ -29,12 +34,24 @@
 
 namespace netcall::detail::json {
 
+/// What a reader makes of a number that is not an int64 where a JSON-RPC message has its id:
+/// the value of the member named "id" of the top-level object, or of an object directly inside a
+/// top-level array (a batch). Everywhere else numbers are values.
+enum class id_numbers {
+  as_values,  ///< like any number: a double (out of the double range: a parse error)
+  /// kept as the number's JSON text in a `bytes` value (JSON has no bytes, so the kind cannot be
+  /// mistaken), converted by nothing and written back verbatim by `write_id`; int64 ids stay
+  /// int64, string ids strings
+  as_text,
+};
+
 /// Parses whole JSON texts into values. Keeps its buffers between texts (one per owner: a
 /// connection, a client, a test); not thread-safe.
 class reader {
  public:
-  /// `max_depth`: deepest array/object nesting accepted.
-  explicit reader(std::size_t max_depth = 128);
+  /// `max_depth`: deepest array/object nesting accepted; `ids`: see id_numbers (JSON-RPC
+  /// readers keep id numbers as text, others read every number as a value).
+  explicit reader(std::size_t max_depth = 128, id_numbers ids = id_numbers::as_values);
   ~reader();
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
@@ -54,8 +71,9 @@ class reader {
 class stream_reader {
  public:
   /// `max_text_bytes`: the longest single text accepted (whitespace before a text is not counted,
-  /// whitespace the parser consumes right after it is).
-  stream_reader(std::size_t max_depth, std::size_t max_text_bytes);
+  /// whitespace the parser consumes right after it is); `ids` as for `reader`.
+  stream_reader(std::size_t max_depth, std::size_t max_text_bytes,
+                id_numbers ids = id_numbers::as_values);
   ~stream_reader();
   stream_reader(const stream_reader&) = delete;
   stream_reader& operator=(const stream_reader&) = delete;
@@ -84,6 +102,9 @@ class stream_reader {
 
 /// Appends `v` as compact JSON text.
 void write(const value& v, std::string& out);
+/// Appends a JSON-RPC id: a `bytes` value is the JSON text of a number id kept by a reader with
+/// id_numbers::as_text, written verbatim; any other value as `write` does.
+void write_id(const value& id, std::string& out);
 /// Appends `s` as a quoted JSON string (control characters, quote and backslash escaped).
 void write_string(std::string_view s, std::string& out);
 /// Appends an integer.

@@ -293,9 +293,110 @@ TEST(jsonrpc_decode, ids_keep_their_type) {
   };
   EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":"1"})"), value("1"));
   EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1})"), value(1));
-  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.5})"), value(1.5));
-  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.0})"), value(1.0));
   EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":-7})"), value(-7));
+  // Any other number is kept as its JSON text, to be echoed verbatim (codec.hpp).
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.5})"), value(bytes{"1.5"}));
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.0})"), value(bytes{"1.0"}));
+}
+
+/// The answer the server writes to `request_text` (a single request), with result true.
+std::string answer_to(std::string_view request_text) {
+  const message m = decode(request_text, decode_limits{});
+  response answer;
+  if (const auto* r = std::get_if<request>(&m.entries.at(0))) {
+    answer.id = r->id;
+    answer.result = value(true);
+  } else {
+    answer = std::get<response>(m.entries.at(0));
+  }
+  std::string out;
+  encode_response(answer, out);
+  return out;
+}
+
+// JSON-RPC 2.0 §5: the response id is the same value as the request's. Numbers outside int64
+// used to come back converted to doubles (12345678901234567891 as 12345678901234567168.0), or
+// refused (1e400), so the client could not match its answer.
+TEST(jsonrpc_ids, numbers_that_are_not_int64_come_back_exactly_as_sent) {
+  for (std::string id : {"12345678901234567891", "-9223372036854775809", "1.5", "1.50", "1e400",
+                         "-1E-400", "1E+2", "-0.0", "0.1000000000000000055511151231257827",
+                         "18446744073709551616", "123456789012345678901234567890e-5",
+                         "0e99999999999999999999"}) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":)" + id + "}"),
+              R"({"jsonrpc":"2.0","result":true,"id":)" + id + "}");
+    const message m = decode(R"({"jsonrpc":"2.0","method":"m","id":)" + id + "}", decode_limits{});
+    const request& r = as_request(m.entries.at(0));
+    EXPECT_EQ(r.id, value(bytes{id}));
+    EXPECT_FALSE(r.notification);
+    EXPECT_TRUE(r.meta.idempotency_key.empty());
+  }
+}
+
+TEST(jsonrpc_ids, int64_and_string_ids_keep_their_kind) {
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":9223372036854775807})"),
+            R"({"jsonrpc":"2.0","result":true,"id":9223372036854775807})");
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":-9223372036854775808})"),
+            R"({"jsonrpc":"2.0","result":true,"id":-9223372036854775808})");
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":"1.5"})"),
+            R"({"jsonrpc":"2.0","result":true,"id":"1.5"})");
+  const message m = decode(R"({"jsonrpc":"2.0","method":"m","id":9223372036854775807})",
+                           decode_limits{});
+  EXPECT_EQ(as_request(m.entries.at(0)).id, value(std::numeric_limits<std::int64_t>::max()));
+}
+
+TEST(jsonrpc_ids, kept_in_batches_and_in_invalid_request_answers) {
+  const message m = decode(R"([{"jsonrpc":"2.0","method":"m","id":1.25e0},)"
+                           R"({"jsonrpc":"1.0","method":"m","id":12345678901234567891},)"
+                           R"({"jsonrpc":"2.0","method":"m","id":7}])",
+                           decode_limits{});
+  ASSERT_TRUE(m.batch);
+  ASSERT_EQ(m.entries.size(), 3u);
+  EXPECT_EQ(as_request(m.entries[0]).id, value(bytes{"1.25e0"}));
+  EXPECT_EQ(as_error(m.entries[1]).id, value(bytes{"12345678901234567891"}));
+  EXPECT_EQ(as_request(m.entries[2]).id, value(7));
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"1.0","method":"m","id":1e400})"),
+            R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request: \"jsonrpc\" )"
+            R"(must be exactly \"2.0\""},"id":1e400})");
+}
+
+TEST(jsonrpc_ids, numbers_named_id_elsewhere_are_values) {
+  const message m = decode(R"({"jsonrpc":"2.0","method":"m","params":{"id":1.5,"x":{"id":2.5}},)"
+                           R"("id":1})",
+                           decode_limits{});
+  EXPECT_EQ(as_request(m.entries.at(0)).params,
+            value(structure{{"id", value(1.5)}, {"x", value(structure{{"id", value(2.5)}})}}));
+  const message positional =
+      decode(R"({"jsonrpc":"2.0","method":"m","params":[{"id":1.5}],"id":1})", decode_limits{});
+  EXPECT_EQ(as_request(positional.entries.at(0)).params,
+            value(array{value(structure{{"id", value(1.5)}})}));
+  // A plain value (netcall::from_json, CLI params) has no id: numbers are numbers.
+  EXPECT_EQ(json_value(R"({"id":1.5})"), value(structure{{"id", value(1.5)}}));
+  EXPECT_EQ(json_value(R"([{"id":1.5}])"), value(array{value(structure{{"id", value(1.5)}})}));
+  value v;
+  EXPECT_FALSE(decode_value(R"({"id":1e400})", decode_limits{}, v));
+}
+
+TEST(jsonrpc_ids, responses_and_requests_carry_them_verbatim) {
+  std::vector<response> out;
+  fault why;
+  ASSERT_TRUE(decode_responses(R"([{"jsonrpc":"2.0","result":1,"id":12345678901234567891},)"
+                               R"({"jsonrpc":"2.0","result":2,"id":1e400}])",
+                               decode_limits{}, out, why))
+      << why;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].id, value(bytes{"12345678901234567891"}));
+  EXPECT_EQ(out[1].id, value(bytes{"1e400"}));
+  std::string text;
+  encode_batch(out, text);
+  EXPECT_EQ(text, R"([{"jsonrpc":"2.0","result":1,"id":12345678901234567891},)"
+                  R"({"jsonrpc":"2.0","result":2,"id":1e400}])");
+  request r;
+  r.method = "m";
+  r.id = value(bytes{"2.50"});
+  text.clear();
+  encode_request(r, text);
+  EXPECT_EQ(text, R"({"jsonrpc":"2.0","method":"m","params":[],"id":2.50})");
 }
 
 TEST(jsonrpc_decode, id_of_another_type_is_invalid_with_null_id) {
@@ -898,7 +999,7 @@ TEST(jsonrpc_decode_responses, round_trip_of_encoded_responses) {
   fault why;
   ASSERT_TRUE(decode_responses(text, decode_limits{}, out, why)) << why;
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].id, value(1.5));
+  EXPECT_EQ(out[0].id, value(bytes{"1.5"}));  // a number id that is not an int64: its text
   EXPECT_EQ(out[0].result, value(structure{{"k", value("aGk=")}}));  // bytes travel as base64
   EXPECT_EQ(out[1], b);
 }
@@ -1271,6 +1372,22 @@ TEST(jsonrpc_stream, huge_exponents_split_at_every_position_keep_their_value) {
   expect_failure(run_stream(whole, {big}), parse_error_code, "number out of range");
   stream_decoder split(sized(decode_limits{}, 1 << 20));
   expect_failure(run_stream(split, bytes_of(big)), parse_error_code, "number out of range");
+}
+
+TEST(jsonrpc_ids, kept_when_the_stream_splits_them_anywhere) {
+  const std::string text =
+      R"({"jsonrpc":"2.0","method":"m","id":12345678901234567891}[{"jsonrpc":"2.0","method":)"
+      R"("m","id":-1.5E+0000000000000000000007}] )";
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
+    const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 2u);
+    EXPECT_EQ(as_request(run.messages[0].entries.at(0)).id, value(bytes{"12345678901234567891"}));
+    EXPECT_EQ(as_request(run.messages[1].entries.at(0)).id,
+              value(bytes{"-1.5E+0000000000000000000007"}));
+  }
 }
 
 TEST(jsonrpc_stream, escapes_split_byte_by_byte_keep_their_content) {

@@ -38,8 +38,11 @@ message parse_error_message(std::string_view detail) {
       error_response(value{}, status_code::parse_error, "Parse error: " + std::string(detail)));
 }
 
-/// JSON-RPC 2.0 §4: an id is a string, a number or null.
-bool is_valid_id(const value& v) { return v.is_string() || v.is_number() || v.is_nil(); }
+/// JSON-RPC 2.0 §4: an id is a string, a number or null. A number that is not an int64 is kept
+/// as its JSON text (bytes: value/json.hpp id_numbers::as_text) and echoed verbatim.
+bool is_valid_id(const value& v) {
+  return v.is_string() || v.is_number() || v.is_nil() || v.is_bytes();
+}
 
 /// The string a value holds, or nullptr.
 std::string* if_string(value* v) {
@@ -226,7 +229,7 @@ message decode(json::reader& reader, std::string_view text, const decode_limits&
 message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
 
 message decode(std::string_view text, const decode_limits& limits) {
-  json::reader reader(limits.max_depth);
+  json::reader reader(limits.max_depth, json::id_numbers::as_text);
   return decode(reader, text, limits);
 }
 
@@ -278,7 +281,7 @@ bool decode_responses(json::reader& reader, std::string_view text, std::vector<r
 
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, fault& error) {
-  json::reader reader(limits.max_depth);
+  json::reader reader(limits.max_depth, json::id_numbers::as_text);
   return decode_responses(reader, text, out, error);
 }
 
@@ -286,7 +289,8 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
 // stream_decoder
 
 stream_decoder::stream_decoder(const decode_limits& limits)
-    : limits_(limits), reader_(limits.max_depth, limits.max_message_bytes) {}
+    : limits_(limits),
+      reader_(limits.max_depth, limits.max_message_bytes, json::id_numbers::as_text) {}
 
 stream_decoder::status stream_decoder::feed(std::string_view& input, message& out) {
   value v;
@@ -327,7 +331,7 @@ void encode_response(const response& r, std::string& out) {
     out.push_back(',');
   }
   out += R"("id":)";
-  encode_value(r.id, out);
+  json::write_id(r.id, out);
   out.push_back('}');
 }
 
@@ -384,7 +388,7 @@ void encode_request(const request& r, std::string& out) {
   }
   if (!r.notification) {
     out += R"(,"id":)";
-    encode_value(r.id, out);
+    json::write_id(r.id, out);
   }
   out.push_back('}');
 }
