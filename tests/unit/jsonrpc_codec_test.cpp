@@ -819,6 +819,21 @@ TEST(jsonrpc_encode, id_is_echoed_with_its_type) {
   }
 }
 
+// No error message the server writes echoes bytes that are not UTF-8 (a procedure's message
+// may quote anything): they are written as \xNN, so the answer stays valid JSON.
+TEST(jsonrpc_encode, error_message_bytes_that_are_not_utf8_are_escaped) {
+  response r;
+  r.id = value(1);
+  r.error = fault{-32000, std::string("bad \xff\xc3( \xe2\x9c\x93\0", 12)};
+  const std::string text = to_text(r);
+  EXPECT_EQ(text, R"({"jsonrpc":"2.0","error":{"code":-32000,"message":"bad \\xff\\xc3( )"
+                  "\xe2\x9c\x93"
+                  R"(\u0000"},"id":1})");
+  std::vector<response> back;
+  fault why;
+  ASSERT_TRUE(decode_responses(text, decode_limits{}, back, why)) << why;
+}
+
 TEST(jsonrpc_encode, appends_to_the_output) {
   std::string out = "x";
   encode_value(value(1), out);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/idempotency.hpp"
+#include "protocol/utf8.hpp"
 
 namespace netcall::detail::jsonrpc {
 namespace {
@@ -323,7 +324,8 @@ void encode_response(const response& r, std::string& out) {
     out += R"("error":{"code":)";
     json::write_int(r.error->code, out);
     out += R"(,"message":)";
-    json::write_string(r.error->message, out);
+    std::string escaped;  // a message may quote a peer's bytes: never raw (utf8.hpp)
+    json::write_string(valid_utf8_text(r.error->message, escaped), out);
     out += "},";
   } else {
     out += R"("result":)";
