@@ -31,8 +31,8 @@ struct fault {
   }
 };
 
-/// The fault for a netcall::error (its wire code and message).
-inline fault to_fault(const error& e) { return fault{e.wire_code(), e.what()}; }
+/// The fault for a netcall::error (its wire code and whole message: what() would end at a NUL).
+inline fault to_fault(const error& e) { return fault{e.wire_code(), e.message()}; }
 
 /// The fault for a status code and message.
 inline fault make_fault(status_code code, std::string message) {
