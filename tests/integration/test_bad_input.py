@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import unittest
+import xmlrpc.client
 
 from harness import LineClient, Netcalld, http_get, http_post, wait_for_metric
 
@@ -320,6 +321,54 @@ class BadInput(unittest.TestCase):
         with LineClient(self.port) as c:
             self.assertEqual(c.call("echo", ["fine"], id=key),
                              {"jsonrpc": "2.0", "result": "fine", "id": key})
+
+    # ---- XML-RPC: what XML 1.0 forbids, with Python's xmlrpc.client as the client ----------
+
+    def xmlrpc_proxy(self, key=None, **options):
+        headers = [("Idempotency-Key", key)] if key else []
+        return xmlrpc.client.ServerProxy(
+            "http://127.0.0.1:%d/RPC2" % self.port,
+            transport=xmlrpc.client.Transport(headers=headers, **options))
+
+    def xmlrpc_fault(self, body):
+        """The (faultCode, faultString) netcalld answers to an XML-RPC body, read by Python."""
+        status, _, answer = http_post(self.port, "/RPC2", body, "text/xml")
+        self.assertEqual(status, 200)
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            xmlrpc.client.loads(answer)
+        return caught.exception.faultCode, caught.exception.faultString
+
+    def test_xmlrpc_control_characters_are_a_parse_fault(self):
+        # Python's xmlrpc.client writes control characters raw (not XML). netcalld used to take
+        # them and answer `&#01;`, which Python then could not read (ExpatError).
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.xmlrpc_proxy().echo("a\x01b")
+        self.assertEqual(caught.exception.faultCode, -32700)
+        self.assertIn("control character U+0001", caught.exception.faultString)
+        self.assertEqual(self.xmlrpc_proxy().echo("tab\tand\nnewline"), "tab\tand\nnewline")
+
+    def test_xmlrpc_character_references_to_no_xml_character_are_a_parse_fault(self):
+        # XML 1.0 WFC: Legal Character. &#99999999999999999999; used to become U+FFFFF, and
+        # &#0; a NUL that cut the method name short.
+        for ref in [b"&#99999999999999999999;", b"&#0;", b"&#xD800;", b"&#x110000;", b"&#1;"]:
+            with self.subTest(ref=ref):
+                code, text = self.xmlrpc_fault(
+                    b"<?xml version='1.0'?><methodCall><methodName>echo</methodName><params>"
+                    b"<param><value><string>a" + ref + b"b</string></value></param></params>"
+                    b"</methodCall>")
+                self.assertEqual(code, -32700)
+                self.assertIn("character reference", text)
+        code, _ = self.xmlrpc_fault(b"<methodCall><methodName>ab&#0;c</methodName></methodCall>")
+        self.assertEqual(code, -32700)
+
+    def test_xmlrpc_text_after_the_root_element_is_a_parse_fault(self):
+        call = xmlrpc.client.dumps(("x",), "echo").encode()
+        for junk in [b"junk", b"<![CDATA[x]]>", b"\x00"]:
+            with self.subTest(junk=junk):
+                code, _ = self.xmlrpc_fault(call + junk)
+                self.assertEqual(code, -32700)
+        status, _, answer = http_post(self.port, "/RPC2", call + b"\n<!-- fine -->\n", "text/xml")
+        self.assertEqual(xmlrpc.client.loads(answer)[0], ("x",))
 
     def test_2000_pipelined_requests_without_reading(self):
         s = connect(self.port, timeout=10)

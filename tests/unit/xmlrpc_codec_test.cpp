@@ -383,6 +383,112 @@ TEST(xmlrpc_decode_call, character_reference_to_a_non_scalar_value_is_a_parse_er
             value("\xF4\x8F\xBF\xBF\xED\x9F\xBF\xEE\x80\x80"));
 }
 
+// XML 1.0 §2.2: a document holds only Chars (tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD,
+// U+10000-U+10FFFF). pugixml let every C0 control through (Python's expat refuses them all).
+TEST(xmlrpc_decode_call, control_characters_are_a_parse_error_with_offset) {
+  for (char c = 1; c < 0x20; ++c) {
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    SCOPED_TRACE(static_cast<int>(c));
+    const std::string xml = call_with(std::string("<string>a") + c + "b</string>");
+    const fault f = decode_call_error(xml);
+    EXPECT_EQ(f.code, parse_error);
+    EXPECT_NE(f.message.find("control character U+00"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("at offset " + std::to_string(xml.find(c))), std::string::npos)
+        << f.message;
+  }
+  // In names, comments, CDATA and attributes too; U+FFFE and U+FFFF are no Chars either.
+  for (std::string_view xml : {
+           "<methodCall><methodName>m\x1b[31m</methodName></methodCall>",
+           "<methodCall><methodName>m</methodName><!-- \x01 --></methodCall>",
+           "<methodCall><methodName><![CDATA[m\x02]]></methodName></methodCall>",
+           "<methodCall a=\"\x7f\x03\"><methodName>m</methodName></methodCall>",
+           "<methodCall><methodName>m\xEF\xBF\xBE</methodName></methodCall>",
+           "<methodCall><methodName>m\xEF\xBF\xBF</methodName></methodCall>",
+       }) {
+    EXPECT_EQ(decode_call_error(xml).code, parse_error) << xml;
+  }
+  // Tab, LF, CR, DEL and C1 controls are Chars.
+  EXPECT_EQ(decode_param("<string>\t\n\x7f\xC2\x85\xEF\xBF\xBD</string>"),
+            value("\t\n\x7f\xC2\x85\xEF\xBF\xBD"));
+}
+
+// XML 1.0 WFC: Legal Character: a character reference names a Char. pugixml turned
+// &#99999999999999999999; into U+FFFFF, &#0; into a NUL that cut the string, &#1; into U+0001.
+TEST(xmlrpc_decode_call, character_reference_to_no_xml_character_is_a_parse_error) {
+  for (std::string_view ref :
+       {"&#99999999999999999999;", "&#0;", "&#x0;", "&#1;", "&#x1F;", "&#xD800;", "&#xDFFF;",
+        "&#x110000;", "&#xFFFE;", "&#65535;", "&#x100000000000000000000009;",
+        "&#00000000000000000000000000;"}) {
+    SCOPED_TRACE(ref);
+    const std::string xml = call_with("<string>a" + std::string(ref) + "b</string>");
+    const fault f = decode_call_error(xml);
+    EXPECT_EQ(f.code, parse_error);
+    EXPECT_NE(f.message.find("character reference"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("at offset " + std::to_string(xml.find("&#"))), std::string::npos)
+        << f.message;
+  }
+  for (std::string_view ref : {"&#;", "&#x;", "&#12", "&#1a;", "&#x1g;", "&# 65;"}) {
+    const fault f = decode_call_error(call_with("<string>a" + std::string(ref) + "b</string>"));
+    EXPECT_EQ(f.code, parse_error) << ref;
+    EXPECT_NE(f.message.find("malformed character reference"), std::string::npos) << f.message;
+  }
+  // In a method name and an attribute as well.
+  EXPECT_EQ(decode_call_error("<methodCall><methodName>ab&#0;c</methodName></methodCall>").code,
+            parse_error);
+  EXPECT_EQ(decode_call_error("<methodCall x='&#0;'><methodName>m</methodName></methodCall>").code,
+            parse_error);
+  // Legal ones, with leading zeros, at the edges of the ranges.
+  EXPECT_EQ(decode_param("<string>&#9;&#x0A;&#13;&#0000065;&#x20;&#xd7ff;&#xE000;&#xFFFD;"
+                         "&#x10000;&#1114111;</string>"),
+            value("\t\n\rA \xED\x9F\xBF\xEE\x80\x80\xEF\xBF\xBD\xF0\x90\x80\x80"
+                  "\xF4\x8F\xBF\xBF"));
+  // In comments, CDATA and processing instructions `&#0;` is plain text, not a reference.
+  EXPECT_EQ(decode_param("<string><!-- &#0; --><![CDATA[&#0;]]><?pi &#0;?></string>"),
+            value("&#0;"));
+}
+
+// XML 1.0 §2.1: document ::= prolog element Misc*. pugixml dropped text around the root.
+TEST(xmlrpc_decode_call, text_outside_the_root_element_is_a_parse_error) {
+  const std::string call = "<methodCall><methodName>m</methodName></methodCall>";
+  for (const std::string& xml : {call + "junk", call + "\n<![CDATA[x]]>", "junk" + call,
+                                 "<?xml version=\"1.0\"?>x" + call, call + " &amp; "}) {
+    SCOPED_TRACE(xml);
+    const fault f = decode_call_error(xml);
+    EXPECT_EQ(f.code, parse_error);
+    EXPECT_NE(f.message.find("the root element"), std::string::npos) << f.message;
+  }
+  EXPECT_NE(decode_call_error(call + "junk").message.find("at offset " +
+                                                          std::to_string(call.size())),
+            std::string::npos);
+  // Comments, processing instructions and whitespace may stand around it.
+  EXPECT_EQ(decode_call_ok("\n<?xml version=\"1.0\"?>\n<!-- a -->\n" + call +
+                           "\n<!-- b --><?pi x?>\r\n\t ")
+                .method,
+            "m");
+  EXPECT_EQ(decode_call_error("<!-- only a comment -->").code, parse_error);
+  EXPECT_EQ(decode_call_error("   ").code, parse_error);
+}
+
+// XML 1.0 §4.3.3: UTF-16 documents are read, and checked like UTF-8 ones.
+TEST(xmlrpc_decode_call, utf16_documents_are_read_and_checked) {
+  auto utf16le = [](std::string_view ascii) {
+    std::string out = "\xFF\xFE";  // BOM
+    for (char c : ascii) {
+      out.push_back(c);
+      out.push_back('\0');
+    }
+    return out;
+  };
+  EXPECT_EQ(decode_call_ok(utf16le(call_with("<string>x</string>"))).params, value(array{"x"}));
+  EXPECT_EQ(decode_call_error(utf16le(call_with("<string>&#0;</string>"))).code, parse_error);
+  EXPECT_EQ(decode_call_error(utf16le(call_with("<string>\x01</string>"))).code, parse_error);
+  std::string lone_surrogate = utf16le(call_with("<string>x</string>"));
+  const std::size_t x = lone_surrogate.find(utf16le("x</string>").substr(2));
+  ASSERT_NE(x, std::string::npos);
+  lone_surrogate.replace(x, 2, std::string("\x00\xD8", 2));  // U+D800 alone
+  EXPECT_EQ(decode_call_error(lone_surrogate).code, parse_error);
+}
+
 // Found by fuzz_xmlrpc (corpus regress-fault-text-cut-inside-utf8): the quoted text in a fault
 // is cut short, and must not be cut inside a multi-byte character.
 TEST(xmlrpc_decode_call, fault_quoting_long_text_cuts_at_a_character_boundary) {
