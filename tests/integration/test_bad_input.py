@@ -2,6 +2,7 @@
 slow input never crash the server and never hurt other connections; limits are enforced with the
 protocol's error where one can be sent, else by closing that one connection."""
 
+import datetime
 import http.client
 import json
 import random
@@ -369,6 +370,21 @@ class BadInput(unittest.TestCase):
                 self.assertEqual(code, -32700)
         status, _, answer = http_post(self.port, "/RPC2", call + b"\n<!-- fine -->\n", "text/xml")
         self.assertEqual(xmlrpc.client.loads(answer)[0], ("x",))
+
+    def test_xmlrpc_date_time_is_exactly_the_xmlrpc_form(self):
+        # The XML-RPC form has no zone and no leap second: a zone used to be dropped silently and
+        # second 60 echoed back, which Python's client cannot turn into a datetime.
+        for text in ["20240101T10:00:00Z", "20240101T10:00:00+02:00", "20161231T23:59:60",
+                     "20240101T10:00:00.5"]:
+            with self.subTest(text=text):
+                with self.assertRaises(xmlrpc.client.Fault) as caught:
+                    self.xmlrpc_proxy().echo(xmlrpc.client.DateTime(text))
+                self.assertEqual(caught.exception.faultCode, -32600)
+                self.assertIn("invalid dateTime.iso8601", caught.exception.faultString)
+        proxy = self.xmlrpc_proxy(use_builtin_types=True)
+        when = datetime.datetime(2016, 12, 31, 23, 59, 59)
+        self.assertEqual(proxy.echo(when), when)
+        self.assertEqual(proxy.echo(xmlrpc.client.DateTime("2016-12-31T23:59:59")), when)
 
     def test_2000_pipelined_requests_without_reading(self):
         s = connect(self.port, timeout=10)

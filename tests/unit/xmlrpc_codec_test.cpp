@@ -201,8 +201,8 @@ TEST(xmlrpc_decode_call, whitespace_around_scalars_is_ignored) {
   EXPECT_EQ(decode_param("<int> 42\n</int>"), value(42));
   EXPECT_EQ(decode_param("<boolean>\n1 </boolean>"), value(true));
   EXPECT_EQ(decode_param("<double> 0.25 </double>"), value(0.25));
-  EXPECT_EQ(decode_param("<dateTime.iso8601>\n  20240229T23:59:60\n</dateTime.iso8601>"),
-            value(date_time{2024, 2, 29, 23, 59, 60}));
+  EXPECT_EQ(decode_param("<dateTime.iso8601>\n  20240229T23:59:59\n</dateTime.iso8601>"),
+            value(date_time{2024, 2, 29, 23, 59, 59}));
 }
 
 TEST(xmlrpc_decode_call, base64_with_embedded_newlines) {
@@ -602,6 +602,30 @@ TEST(xmlrpc_decode_call, bad_scalars_are_invalid_requests) {
   EXPECT_NE(decode_call_error(call_with("<dateTime.iso8601>x</dateTime.iso8601>"))
                 .message.find("dateTime"),
             std::string::npos);
+}
+
+// The XML-RPC spec's form is exactly YYYYMMDDTHH:MM:SS (Python's xmlrpc.client reads and
+// writes only it); the extended ISO 8601 form of the same fields is read too. A zone, a fraction
+// or a leap second used to be accepted (the zone dropped silently).
+TEST(xmlrpc_decode_call, date_time_is_exactly_the_xmlrpc_form) {
+  EXPECT_EQ(decode_param("<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>"),
+            value(date_time{1998, 7, 17, 14, 8, 55}));
+  EXPECT_EQ(decode_param("<dateTime.iso8601>1998-07-17T14:08:55</dateTime.iso8601>"),
+            value(date_time{1998, 7, 17, 14, 8, 55}));
+  EXPECT_EQ(decode_param("<dateTime.iso8601>20240229T23:59:59</dateTime.iso8601>"),
+            value(date_time{2024, 2, 29, 23, 59, 59}));
+  for (std::string_view t : {"19980717T14:08:55Z", "19980717T14:08:55+01:00",
+                             "19980717T14:08:55-0500", "1998-07-17T14:08:55Z",
+                             "19980717T14:08:55.5", "20161231T23:59:60", "2016-12-31T23:59:60",
+                             "1998-0717T14:08:55", "199807-17T14:08:55", "19980717T140855",
+                             "19980717 14:08:55", "19980717t14:08:55", "+1998-07-17T14:08:55",
+                             "19980717T14:08:5", "20230229T00:00:00", "1998071714:08:55"}) {
+    SCOPED_TRACE(t);
+    const fault f =
+        decode_call_error(call_with("<dateTime.iso8601>" + std::string(t) + "</dateTime.iso8601>"));
+    EXPECT_EQ(f.code, invalid_request);
+    EXPECT_NE(f.message.find("invalid dateTime.iso8601"), std::string::npos) << f.message;
+  }
 }
 
 TEST(xmlrpc_decode_call, doctype_entities_are_not_expanded) {

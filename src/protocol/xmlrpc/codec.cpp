@@ -352,6 +352,27 @@ bool load(std::string_view body, pugi::xml_document& doc, pugi::xml_node& root, 
   return true;
 }
 
+/// A `<dateTime.iso8601>` value (spaces around it trimmed): exactly `YYYYMMDDTHH:MM:SS`, the
+/// form of the XML-RPC spec and of every client (Python's xmlrpc.client reads and writes only
+/// it), or the ISO 8601 extended form `YYYY-MM-DDTHH:MM:SS` of the same fields; a real date and
+/// time with seconds 00 to 59. Refused: a zone (`Z`, `+01:00`: the value has none, and an offset
+/// dropped silently would shift the time), a fraction, a leap second (Python cannot read one
+/// back). The public date_time::parse, which checks the fields here, stays more lenient for
+/// library users (zones ignored, second 60 kept).
+bool parse_xmlrpc_date_time(std::string_view t, date_time& out) {
+  const bool extended = t.size() == 19;
+  if (t.size() != 17 && !extended) return false;
+  // Positions of the separators; every other character is a digit.
+  const std::string_view shape = extended ? "dddd-dd-ddTdd:dd:dd" : "ddddddddTdd:dd:dd";
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (shape[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != shape[i]) return false;
+  }
+  date_time parsed;
+  if (!date_time::parse(t, parsed) || parsed.second > 59) return false;
+  out = parsed;
+  return true;
+}
+
 /// Reads XML-RPC values, bounding nesting by `limits.max_depth` (checked before descending, so
 /// recursion depth is bounded too).
 class reader {
@@ -463,7 +484,7 @@ class reader {
     if (tag == "double" || tag == "float") return read_double(trim(text), out);
     if (tag == "dateTime.iso8601") {
       date_time t;
-      if (!date_time::parse(trim(text), t))
+      if (!parse_xmlrpc_date_time(trim(text), t))
         return invalid("invalid dateTime.iso8601 " + quoted(trim(text)));
       out = t;
       return true;
