@@ -386,6 +386,25 @@ class BadInput(unittest.TestCase):
         self.assertEqual(proxy.echo(when), when)
         self.assertEqual(proxy.echo(xmlrpc.client.DateTime("2016-12-31T23:59:59")), when)
 
+    def test_xmlrpc_answers_carry_no_character_xml_cannot(self):
+        # An outcome stored from a JSON-RPC call and served to an XML-RPC retry with the same
+        # idempotency key (docs/failures.md): a control character in a string used to come out
+        # as `&#01;` (Python: ExpatError) and a fault string was cut at its first NUL.
+        key = "nc1:0000feedfacecafe:1"
+        with LineClient(self.port) as c:
+            self.assertEqual(c.call("echo", ["a\x01b\x00c\x1b[0m"], id=key)["result"],
+                             "a\x01b\x00c\x1b[0m")
+        self.assertEqual(self.xmlrpc_proxy(key).echo("retried"), "a\ufffdb\ufffdc\ufffd[0m")
+        key = "nc1:0000feedfacecafe:2"
+        with LineClient(self.port) as c:
+            error = c.call("system.methodHelp", ["x\x00y\x07"], id=key)["error"]
+            self.assertEqual(error["message"], "invalid params: no method named x\x00y\x07")
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.xmlrpc_proxy(key).system.methodHelp("retried")
+        self.assertEqual(caught.exception.faultCode, -32602)
+        self.assertEqual(caught.exception.faultString,
+                         "invalid params: no method named x\\x00y\\x07")
+
     def test_2000_pipelined_requests_without_reading(self):
         s = connect(self.port, timeout=10)
         self.addCleanup(s.close)

@@ -737,6 +737,39 @@ TEST(xmlrpc_encode, non_finite_doubles_become_strings) {
   EXPECT_EQ(value_xml(std::nan("")), "<string>nan</string>");
 }
 
+// XML 1.0 cannot carry NUL, the other C0 controls but tab/LF/CR, U+FFFE or U+FFFF, even as a
+// character reference. A fault string was cut at its first NUL and `&#01;` made the whole answer
+// unreadable to Python's xmlrpc.client (expat).
+TEST(xmlrpc_encode, text_xml_cannot_carry_is_replaced_in_values_and_escaped_in_faults) {
+  const std::string odd("a\0b\x01" "c\x1b[0m\xEF\xBF\xBE\xFF\t\n", 15);
+  const std::string shown_as_value =
+      "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD" "[0m\xEF\xBF\xBD\xEF\xBF\xBD\t\n";
+  EXPECT_EQ(value_xml(odd), "<string>" + shown_as_value + "</string>");
+  EXPECT_EQ(value_xml(structure{{odd, 1}}),
+            "<struct><member><name>" + shown_as_value +
+                "</name><value><int>1</int></value></member></struct>");
+  EXPECT_EQ(round_trip_response(odd), value(shown_as_value));
+  EXPECT_EQ(round_trip_call(array{odd}), value(array{shown_as_value}));
+
+  std::string out;
+  xmlrpc::encode_response(response{{}, {}, fault{-32601, "method not found: " + odd}}, out);
+  EXPECT_NE(out.find("<string>method not found: a\\x00b\\x01c\\x1b[0m\\uFFFE\\xff\t\n</string>"),
+            std::string::npos)
+      << out;
+  response back;
+  fault why;
+  ASSERT_TRUE(xmlrpc::decode_response(out, {}, back, why)) << why;
+  ASSERT_TRUE(back.error);
+  EXPECT_EQ(back.error->message, "method not found: a\\x00b\\x01c\\x1b[0m\\uFFFE\\xff\t\n");
+
+  out.clear();
+  xmlrpc::encode_call(request{std::string("m\0x", 3), array{}, {}, false, {}}, out);
+  EXPECT_NE(out.find("<methodName>m\xEF\xBF\xBDx</methodName>"), std::string::npos) << out;
+  // What XML carries is written as it is.
+  EXPECT_EQ(value_xml("tab\tlf\n\xC2\x85\x7f\xEF\xBF\xBD"),
+            "<string>tab\tlf\n\xC2\x85\x7f\xEF\xBF\xBD</string>");
+}
+
 // ---------------------------------------------------------------- round trips
 
 std::vector<value> every_kind() {

@@ -14,11 +14,11 @@
 ///
 /// Writing builds a pugixml DOM and saves it raw (no indentation, no BOM) after an
 /// `<?xml version="1.0"?>` declaration. Known limits of XML 1.0 itself, not of this codec:
-/// - NUL cannot appear in an XML document: a string holding NUL is cut at the first NUL (send
-///   such data as bytes, which travel as `<base64>`).
-/// - Other control characters below U+0020 except tab, LF and CR are written as character
-///   references (`&#01;`) which strict XML 1.0 parsers (expat, hence Python) refuse; keep them
-///   out of strings or send bytes.
+/// - NUL, the other control characters below U+0020 except tab, LF and CR, U+FFFE and U+FFFF
+///   cannot appear in an XML document, not even as character references. In strings and names
+///   each is written as U+FFFD; in a fault string as `\xNN` (`\uFFFE`) so the message stays
+///   whole and readable (unrepresentable). Bytes that are not UTF-8 are written the same way.
+///   Send such data as bytes, which travel as `<base64>`.
 /// - A CR is written raw and every XML parser reads it back as LF (end-of-line normalisation).
 /// - Non-finite doubles have no XML-RPC form: they are written as the strings "inf", "-inf" and
 ///   "nan" so the peer still gets something readable instead of a document it must reject.
@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -612,6 +613,72 @@ void set_text(pugi::xml_node n, std::string_view text) {
   if (!text.empty()) n.text().set(text.data(), text.size());
 }
 
+/// How text is written where XML 1.0 cannot carry it (docs/protocols.md "XML-RPC"): NUL, the
+/// other C0 controls but tab, LF and CR, U+FFFE, U+FFFF, and bytes that are not well-formed
+/// UTF-8. No escape of XML can carry them (not even a character reference: `&#1;` is not
+/// well-formed, and Python's xmlrpc.client refuses the whole answer), and pugixml would cut a
+/// string at its first NUL.
+enum class unrepresentable {
+  /// U+FFFD REPLACEMENT CHARACTER, one per character or byte (as Go's encoding/xml does):
+  /// strings, member names and method names, which are data; an escape written into them would
+  /// read as text the value really held.
+  replace,
+  /// `\xNN` for a control character or a byte, `\uFFFE`/`\uFFFF`: fault strings, which are
+  /// diagnostics for people, and keep which character it was.
+  escape,
+};
+
+/// Where `text` holds something XML 1.0 cannot carry, from `from` on: its offset and length
+/// (1 for a control character or a stray byte, 3 for U+FFFE/U+FFFF), or npos.
+std::pair<std::size_t, std::size_t> find_unrepresentable(std::string_view text, std::size_t from) {
+  namespace utf = boost::locale::utf;
+  for (std::size_t i = from; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return {i, 1};
+      ++i;
+      continue;
+    }
+    const char* p = text.data() + i;
+    const utf::code_point cp = utf::utf_traits<char>::decode(p, text.data() + text.size());
+    if (cp == utf::illegal || cp == utf::incomplete) return {i, 1};
+    if (cp == 0xFFFE || cp == 0xFFFF) return {i, 3};
+    i = static_cast<std::size_t>(p - text.data());
+  }
+  return {std::string_view::npos, 0};
+}
+
+/// `text` as XML 1.0 can carry it: `text` itself when it can as it is (the common case: nothing
+/// is copied), else a copy made in `scratch` with what it cannot carry written `how`.
+std::string_view xml_text(std::string_view text, std::string& scratch, unrepresentable how) {
+  auto [bad, length] = find_unrepresentable(text, 0);
+  if (bad == std::string_view::npos) return text;
+  scratch.clear();
+  std::size_t done = 0;
+  while (bad != std::string_view::npos) {
+    scratch.append(text.substr(done, bad - done));
+    if (how == unrepresentable::replace) {
+      scratch += "\xEF\xBF\xBD";  // U+FFFD
+    } else if (length == 3) {
+      scratch += text[bad + 2] == '\xBE' ? "\\uFFFE" : "\\uFFFF";
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(text[bad]));
+      scratch += hex;
+    }
+    done = bad + length;
+    std::tie(bad, length) = find_unrepresentable(text, done);
+  }
+  scratch.append(text.substr(done));
+  return scratch;
+}
+
+/// Sets the text of `n` to `text` as XML 1.0 can carry it (xml_text).
+void set_xml_text(pugi::xml_node n, std::string_view text, unrepresentable how) {
+  std::string scratch;
+  set_text(n, xml_text(text, scratch, how));
+}
+
 void write_int(pugi::xml_node parent, std::int64_t i) {
   const bool fits32 = i >= std::numeric_limits<std::int32_t>::min() &&
                       i <= std::numeric_limits<std::int32_t>::max();
@@ -645,7 +712,9 @@ struct value_writer {
   void operator()(bool b) { set_text(parent.append_child("boolean"), b ? "1" : "0"); }
   void operator()(std::int64_t i) { write_int(parent, i); }
   void operator()(double d) { write_double(parent, d); }
-  void operator()(const std::string& s) { set_text(parent.append_child("string"), s); }
+  void operator()(const std::string& s) {
+    set_xml_text(parent.append_child("string"), s, unrepresentable::replace);
+  }
   void operator()(const bytes& b) {
     set_text(parent.append_child("base64"), base64_encode(b.data));
   }
@@ -660,7 +729,7 @@ struct value_writer {
     pugi::xml_node st = parent.append_child("struct");
     for (const auto& [name, item] : s) {
       pugi::xml_node m = st.append_child("member");
-      set_text(m.append_child("name"), name);
+      set_xml_text(m.append_child("name"), name, unrepresentable::replace);
       write_value(m.append_child("value"), item);
     }
   }
@@ -759,7 +828,8 @@ void encode_response(const response& r, std::string& out) {
     write_int(code.append_child("value"), r.error->code);
     pugi::xml_node text = st.append_child("member");
     set_text(text.append_child("name"), "faultString");
-    set_text(text.append_child("value").append_child("string"), r.error->message);
+    set_xml_text(text.append_child("value").append_child("string"), r.error->message,
+                 unrepresentable::escape);
   } else {
     write_value(root.append_child("params").append_child("param").append_child("value"), r.result);
   }
@@ -770,7 +840,7 @@ void encode_call(const request& r, std::string& out) {
   pugi::xml_document doc;
   start_document(doc);
   pugi::xml_node root = doc.append_child("methodCall");
-  set_text(root.append_child("methodName"), r.method);
+  set_xml_text(root.append_child("methodName"), r.method, unrepresentable::replace);
   pugi::xml_node params = root.append_child("params");
   auto add = [&](const value& v) {
     write_value(params.append_child("param").append_child("value"), v);
