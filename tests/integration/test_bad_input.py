@@ -327,9 +327,11 @@ class BadInput(unittest.TestCase):
 
     def xmlrpc_proxy(self, key=None, **options):
         headers = [("Idempotency-Key", key)] if key else []
-        return xmlrpc.client.ServerProxy(
+        proxy = xmlrpc.client.ServerProxy(
             "http://127.0.0.1:%d/RPC2" % self.port,
             transport=xmlrpc.client.Transport(headers=headers, **options))
+        self.addCleanup(proxy("close"))  # its keep-alive connection
+        return proxy
 
     def xmlrpc_fault(self, body):
         """The (faultCode, faultString) netcalld answers to an XML-RPC body, read by Python."""
