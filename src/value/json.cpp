@@ -53,105 +53,6 @@ bj::parse_options parse_options_for(std::size_t max_depth) {
 /// more than 10^9 digits, far beyond any message size limit in use).
 constexpr bj::error number_out_of_range = bj::error::exponent_overflow;
 
-/// Boost.JSON 1.81 refuses a number whose exponent does not fit an int ("exponent overflow",
-/// basic_parser::parse_number), although RFC 8259's grammar allows any number of exponent digits
-/// and the value may be an ordinary one: `0e99999999999999999999` is 0, and
-/// `1e-99999999999999999999` rounds to 0 like `1e-400`. The guard follows the text on its way to
-/// the parser, across any pieces, and holds back the exponent digits after the ninth significant
-/// one. The parser then sees an exponent of at least 10^8, which gives the same verdict as the
-/// whole one for any significand shorter than 10^8 digits (zero stays zero, anything else is out
-/// of range or rounds to zero); the digits held back go to the value builder, which converts, or
-/// keeps, the number's whole text.
-///
-/// It tells strings from the rest (quotes and backslash escapes) and exponents from the rest (an
-/// `e` or `E` right after a digit, outside strings). Text that is not JSON may confuse it, but
-/// only where the parser has already refused the text at or before that byte.
-class exponent_guard {
- public:
-  /// Ready for a new text.
-  void reset() {
-    state_ = state::outside;
-    significant_ = 0;
-  }
-
-  /// The length of the prefix of `in` that may go to the parser as it is: all of `in`, or up to
-  /// the first exponent digit to hold back. Advances over that prefix.
-  std::size_t pass(std::string_view in) {
-    const char* const begin = in.data();
-    const char* const end = begin + in.size();
-    for (const char* p = begin; p != end; ++p) {
-      const char c = *p;
-      switch (state_) {
-        case state::in_string:
-          while (p != end && *p != '"' && *p != '\\') ++p;
-          if (p == end) return in.size();
-          state_ = *p == '"' ? state::outside : state::escape;
-          continue;
-        case state::escape:
-          state_ = state::in_string;
-          continue;
-        case state::exponent_digits:
-          if (is_digit(c)) {
-            if (significant_ == 0 && c == '0') continue;  // leading zeros count for nothing
-            if (significant_ == max_exponent_digits) return static_cast<std::size_t>(p - begin);
-            ++significant_;
-            continue;
-          }
-          break;
-        case state::exponent_start:
-          if (c == '+' || c == '-') {
-            state_ = state::exponent_sign;
-            continue;
-          }
-          [[fallthrough]];
-        case state::exponent_sign:
-          if (is_digit(c)) {
-            state_ = state::exponent_digits;
-            significant_ = c == '0' ? 0 : 1;
-            continue;
-          }
-          break;
-        case state::after_digit:
-          if (c == 'e' || c == 'E') {
-            state_ = state::exponent_start;
-            continue;
-          }
-          break;
-        case state::outside:
-          break;
-      }
-      state_ = c == '"' ? state::in_string : is_digit(c) ? state::after_digit : state::outside;
-    }
-    return in.size();
-  }
-
-  /// The length of the run of exponent digits at the front of `in` to hold back (after `pass`
-  /// stopped before them). Advances over it.
-  std::size_t hold(std::string_view in) const {
-    std::size_t n = 0;
-    while (n < in.size() && is_digit(in[n])) ++n;
-    return n;
-  }
-
- private:
-  /// Significant exponent digits the parser gets: 10^8 <= exponent < 10^9 fits its int.
-  static constexpr int max_exponent_digits = 9;
-
-  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-  enum class state : unsigned char {
-    outside,          // between tokens, or in a token that is not a number's exponent
-    in_string,        // inside a string or a name
-    escape,           // after a backslash inside a string
-    after_digit,      // right after a digit of a number (an `e` starts its exponent)
-    exponent_start,   // after the `e`
-    exponent_sign,    // after the exponent's sign
-    exponent_digits,  // in the exponent's digits
-  };
-  state state_ = state::outside;
-  int significant_ = 0;  // exponent digits counted since the first non-zero one
-};
-
 /// The one-line description of a parse failure.
 std::string describe_parse_error(const bj::error_code& ec, std::size_t max_depth) {
   if (ec == bj::error::too_deep) {
@@ -258,6 +159,19 @@ class value_builder {
   /// Exponent digits the parser does not see (exponent_guard): they belong at the end of the
   /// number being parsed, which completes after them.
   void hold_exponent_digits(std::string_view digits) { held_.append(digits); }
+
+  /// When the parser stopped at the end of its input inside a number's exponent (it passed
+  /// the number's text so far, on_number_part): how many significant digits (after leading
+  /// zeros) the exponent has so far; -1 when it stopped elsewhere (a string, a significand).
+  int exponent_digits() const {
+    if (number_.empty()) return -1;  // not inside a number (each completed one clears it)
+    std::size_t i = number_.find_last_of("eE");
+    if (i == std::string::npos) return -1;
+    ++i;
+    if (i < number_.size() && (number_[i] == '+' || number_[i] == '-')) ++i;
+    while (i < number_.size() && number_[i] == '0') ++i;
+    return static_cast<int>(number_.size() - i);
+  }
 
   bool on_document_begin(bj::error_code&) {
     clear();
@@ -444,28 +358,134 @@ class value_builder {
 
 using sax_parser = bj::basic_parser<value_builder>;
 
-/// basic_parser::write_some of `in` through `guard`: the parser gets `in` less the exponent digits
-/// the guard holds back, which go to the builder. Returns how many bytes of `in` were consumed
-/// (held digits included), as write_some does.
-std::size_t write_guarded(sax_parser& parser, exponent_guard& guard, bool more,
-                          std::string_view in, bj::error_code& ec) {
-  std::size_t done = 0;
-  for (;;) {
-    const std::string_view rest = in.substr(done);
-    const std::size_t clean = guard.pass(rest);
-    if (clean == rest.size()) return done + parser.write_some(more, rest.data(), rest.size(), ec);
-    if (clean > 0) {
-      // More follows (the held digits at least): this part is never the end of the input.
-      const std::size_t n = parser.write_some(true, rest.data(), clean, ec);
-      done += n;
-      // Failed, or a text ended before the held digits (they belong to a later text).
-      if (ec || n < clean) return done;
-    }
-    const std::size_t held = guard.hold(in.substr(done));
-    parser.handler().hold_exponent_digits(in.substr(done, held));
-    done += held;
+/// Boost.JSON 1.81 refuses a number whose exponent does not fit an int ("exponent overflow",
+/// basic_parser::parse_number), although RFC 8259's grammar allows any number of exponent digits
+/// and the value may be an ordinary one: `0e99999999999999999999` is 0, and
+/// `1e-99999999999999999999` rounds to 0 like `1e-400`. The guard stands between the text and
+/// the parser, across any pieces, and holds back the exponent digits after the ninth significant
+/// one; they go to the builder, which converts, or keeps, the number's whole text. The parser
+/// then sees an exponent of at least 10^8, which gives the same verdict as the whole one for any
+/// significand shorter than 10^8 digits: zero stays zero, anything else is out of range or
+/// rounds to zero.
+///
+/// Cheap on ordinary text: an exponent that could overflow has ten digits in a row, and a run
+/// of ten digits always covers one of every ten positions, so the guard looks at one byte in
+/// ten (and around digits it finds there). Only at the tenth digit of a run does it stop the
+/// parser there and ask the builder where it stopped (exponent_digits): in a string or a
+/// significand the run goes on as it is; in an exponent, the digits up to the ninth
+/// significant one go on and the rest of the run is held back.
+class exponent_guard {
+ public:
+  /// Ready for a new text.
+  void reset() {
+    run_ = 0;
+    holding_ = false;
   }
-}
+
+  /// basic_parser::write_some of `in`, through the guard: returns how many bytes of `in` were
+  /// consumed (held digits included), as write_some does.
+  std::size_t write(sax_parser& parser, bool more, std::string_view in, bj::error_code& ec) {
+    value_builder& builder = parser.handler();
+    std::size_t done = 0;
+    for (;;) {
+      if (holding_) {
+        const std::size_t end = digits_from(in, done);
+        builder.hold_exponent_digits(in.substr(done, end - done));
+        done = end;
+        if (done == in.size()) {
+          // The exponent may go on in the next piece; at the very end the number completes.
+          return more ? done : done + parser.write_some(false, in.data() + done, 0, ec);
+        }
+        holding_ = false;  // a non-digit: the number ends here, for the parser to see
+        run_ = 0;
+      }
+      const std::size_t risky = tenth_digit(in, done);
+      if (risky == npos) return done + give(parser, more, in.substr(done), ec);
+      if (risky > done) {
+        const std::size_t n = give(parser, true, in.substr(done, risky - done), ec);
+        done += n;
+        // Failed, or a text ended before the run (it belongs to a later text).
+        if (ec || done < risky) return done;
+      }
+      // The parser stopped inside a run of nine digits and more.
+      const std::size_t end = digits_from(in, risky);
+      int significant = builder.exponent_digits();
+      std::size_t pass = end;  // the run's digits that go to the parser as they are
+      if (significant >= 0) {
+        pass = risky;
+        while (pass < end && significant < max_exponent_digits) {
+          if (significant > 0 || in[pass] != '0') ++significant;  // leading zeros count nothing
+          ++pass;
+        }
+        holding_ = significant >= max_exponent_digits;
+      }
+      const bool last = pass == in.size() && !holding_;
+      const std::size_t n =
+          pass > risky ? give(parser, last ? more : true, in.substr(risky, pass - risky), ec) : 0;
+      done = risky + n;
+      if (ec || done < pass || last) return done;
+    }
+  }
+
+ private:
+  static constexpr std::size_t npos = std::string_view::npos;
+  /// Significant exponent digits the parser gets: 10^8 <= exponent < 10^9 fits its int.
+  static constexpr int max_exponent_digits = 9;
+  /// A run this long (or longer) is where an exponent could overflow.
+  static constexpr std::size_t long_run = 10;
+
+  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+  /// The end of the run of digits that starts at `from` (`from` when there is none).
+  static std::size_t digits_from(std::string_view in, std::size_t from) {
+    while (from < in.size() && is_digit(in[from])) ++from;
+    return from;
+  }
+
+  /// write_some of `part`, keeping count of the digits in a row at its end (run_).
+  std::size_t give(sax_parser& parser, bool more, std::string_view part, bj::error_code& ec) {
+    const std::size_t n = parser.write_some(more, part.data(), part.size(), ec);
+    std::size_t trailing = 0;
+    while (trailing < n && trailing < long_run && is_digit(part[n - 1 - trailing])) ++trailing;
+    run_ = trailing == n ? std::min(run_ + n, long_run) : trailing;
+    return n;
+  }
+
+  /// The first position at or after `from` that holds the tenth (or a later) digit in a row,
+  /// counting the run_ digits the parser got just before `from`; npos when there is none.
+  std::size_t tenth_digit(std::string_view in, std::size_t from) const {
+    const std::size_t n = in.size();
+    std::size_t start = from;  // runs that begin at or after it are found by the stride below
+    if (run_ > 0) {
+      std::size_t length = run_;
+      for (; start < n && is_digit(in[start]); ++start) {
+        if (++length >= long_run) return start;
+      }
+      ++start;  // past the non-digit that ends the carried run
+    }
+    // A run of ten digits that begins at or after `start` covers one of the positions
+    // start + 9, start + 19, ...: look only there, and around a digit found there.
+    for (std::size_t p = start + long_run - 1; p < n;) {
+      if (!is_digit(in[p])) {
+        p += long_run;
+        continue;
+      }
+      std::size_t first = p;
+      while (first > start && is_digit(in[first - 1])) --first;
+      if (p - first + 1 >= long_run) return first + long_run - 1;
+      std::size_t end = p + 1;
+      for (; end < n && is_digit(in[end]); ++end) {
+        if (end - first + 1 >= long_run) return end;
+      }
+      start = end + 1;  // the next run begins after the non-digit that ends this one
+      p = start + long_run - 1;
+    }
+    return npos;
+  }
+
+  std::size_t run_ = 0;   // digits in a row at the end of what the parser got (capped at 10)
+  bool holding_ = false;  // in an exponent that has its nine significant digits: hold the rest
+};
 
 // ----------------------------------------------------------------------------------------------
 // Writing
@@ -559,7 +579,7 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
   p.reset();  // also after a handler threw (bad_alloc) last time
   impl_->guard.reset();
   bj::error_code ec;
-  const std::size_t n = write_guarded(p, impl_->guard, false, text, ec);
+  const std::size_t n = impl_->guard.write(p, false, text, ec);
   if (!ec && n < text.size()) ec = bj::error::extra_data;
   const bool ok = !ec;
   if (ok) {
@@ -643,7 +663,7 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
   const std::size_t chunk = std::min(input.size(), allowance);
   bj::error_code ec;
   const std::size_t n =
-      chunk == 0 ? 0 : write_guarded(d.parser, d.guard, true, input.substr(0, chunk), ec);
+      chunk == 0 ? 0 : d.guard.write(d.parser, true, input.substr(0, chunk), ec);
   d.consumed += n;
   input.remove_prefix(n);
   if (ec) return d.fail(status::failed, describe_parse_error(ec, d.max_depth), input);

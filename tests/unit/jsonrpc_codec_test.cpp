@@ -1405,6 +1405,88 @@ TEST(jsonrpc_ids, kept_when_the_stream_splits_them_anywhere) {
   }
 }
 
+// The exponent guard looks at one byte in ten for runs of ten digits: long runs anywhere (in
+// strings and names, in significands, in exponents with and without leading zeros), cut into
+// pieces of every size, must read as std::from_chars reads each number's whole text.
+TEST(jsonrpc_stream, long_digit_runs_anywhere_read_as_their_whole_text) {
+  std::mt19937_64 rng(1234);
+  auto digits = [&](std::size_t n, bool leading_zeros) {
+    std::string d;
+    for (std::size_t i = 0; i < n; ++i) {
+      d.push_back(static_cast<char>('0' + (leading_zeros && i < n / 2 ? 0 : rng() % 10)));
+    }
+    return d;
+  };
+  const std::vector<std::string> signs = {"", "+", "-"};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> tokens;
+    array want;
+    const int items = 1 + static_cast<int>(rng() % 12);
+    for (int i = 0; i < items; ++i) {
+      std::string token;
+      switch (rng() % 6) {
+        case 0: {  // a string of digits, and one that looks like an exponent
+          token = "\"" + digits(1 + rng() % 30, false) + "e" + digits(rng() % 30, false) + "\"";
+          want.emplace_back(token.substr(1, token.size() - 2));
+          tokens.push_back(token);
+          continue;
+        }
+        case 1:
+          token = std::string(rng() % 2 ? "-" : "") + "1" + digits(rng() % 40, false);
+          break;
+        case 2:
+          token = "0." + digits(1 + rng() % 40, rng() % 2 != 0);
+          break;
+        default: {
+          const std::string significand =
+              rng() % 3 == 0 ? "0" : std::to_string(rng() % 1000) + "." + digits(1 + rng() % 12, false);
+          token = (rng() % 2 ? "-" : "") + significand + (rng() % 2 ? "e" : "E") +
+                  signs[rng() % 3] + digits(1 + rng() % 30, rng() % 2 != 0);
+        }
+      }
+      double d = 0;
+      const auto [end, errc] = std::from_chars(token.data(), token.data() + token.size(), d);
+      ASSERT_EQ(end, token.data() + token.size()) << token;
+      if (errc == std::errc::result_out_of_range) {
+        // Beyond the double range: refused. Below it: a zero of the number's sign.
+        const std::size_t e = token.find_first_of("eE");
+        const bool negative_exponent = e != std::string::npos && token[e + 1] == '-';
+        if (!negative_exponent) continue;  // keep the text readable: leave this one out
+        d = token[0] == '-' ? -0.0 : 0.0;
+      }
+      if (token.find_first_of(".eE") == std::string::npos) {
+        std::int64_t as_int = 0;
+        const auto r = std::from_chars(token.data(), token.data() + token.size(), as_int);
+        if (r.ec == std::errc() && r.ptr == token.data() + token.size()) {
+          want.emplace_back(as_int);
+          tokens.push_back(token);
+          continue;
+        }
+      }
+      want.emplace_back(d);
+      tokens.push_back(token);
+    }
+    std::string text = R"({"jsonrpc":"2.0","method":"m","params":[)";
+    for (std::size_t i = 0; i < tokens.size(); ++i) text += (i > 0 ? "," : "") + tokens[i];
+    text += R"(],"id":1} )";
+    std::vector<std::string> chunks;
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t len = 1 + rng() % 23;
+      chunks.push_back(text.substr(at, len));
+      at += len;
+    }
+    SCOPED_TRACE(text);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
+    const stream_run run = run_stream(d, chunks);
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 1u);
+    const value& params = as_request(run.messages[0].entries.at(0)).params;
+    ASSERT_EQ(params, value(want));
+    const message whole = decode(text, decode_limits{});
+    ASSERT_EQ(as_request(whole.entries.at(0)).params, value(want));
+  }
+}
+
 TEST(jsonrpc_stream, escapes_split_byte_by_byte_keep_their_content) {
   // \u00e9 (é), a surrogate pair for U+1F600 and escaped quotes, in names and strings.
   const std::string text =
