@@ -77,10 +77,15 @@ class error : public std::runtime_error {
   status_code code() const noexcept { return code_; }
   /// The number as sent or received on the wire (JSON-RPC `code`, XML-RPC `faultCode`).
   int wire_code() const noexcept { return wire_code_; }
+  /// The whole message, as given: what the wire carries. `what()` holds the same text but,
+  /// being a C string, ends at the first NUL byte a message may hold (one quoting a client's
+  /// text, say).
+  const std::string& message() const noexcept { return message_; }
 
  private:
   status_code code_;
   int wire_code_;
+  std::string message_;
 };
 
 }  // namespace netcall

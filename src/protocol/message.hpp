@@ -31,8 +31,8 @@ struct fault {
   }
 };
 
-/// The fault for a netcall::error (its wire code and message).
-inline fault to_fault(const error& e) { return fault{e.wire_code(), e.what()}; }
+/// The fault for a netcall::error (its wire code and whole message: what() would end at a NUL).
+inline fault to_fault(const error& e) { return fault{e.wire_code(), e.message()}; }
 
 /// The fault for a status code and message.
 inline fault make_fault(status_code code, std::string message) {
@@ -50,8 +50,9 @@ struct request {
   /// Positional params as an array, named params as a struct; an absent `params` member is an
   /// empty array.
   value params = array{};
-  /// The request id echoed in the response with its type (JSON-RPC: string, int, double or
-  /// nil; MessagePack-RPC: the msgid). Unused by XML-RPC and positional JSON array calls.
+  /// The request id echoed in the response with its type (JSON-RPC: string, int or nil, or a
+  /// `bytes` value holding the JSON text of any other number, echoed verbatim: jsonrpc/codec.hpp;
+  /// MessagePack-RPC: the msgid). Unused by XML-RPC and positional JSON array calls.
   value id;
   /// True when no response may be sent (JSON-RPC request without `id`, MessagePack type 2).
   bool notification = false;
@@ -61,7 +62,7 @@ struct request {
 
 /// One answer: the request id and either a result or a fault.
 struct response {
-  value id;
+  value id;                    ///< the request's id, as `request::id` holds it
   value result;                ///< meaningful when `error` is empty
   std::optional<fault> error;  ///< set when the call failed
   friend bool operator==(const response&, const response&) = default;

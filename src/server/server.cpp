@@ -94,12 +94,8 @@ std::string id_text(const call_metadata& meta, const value& id) {
     return {};
   }
   std::string out;
-  if (id.is_string()) {
-    detail::json::write_string(id.as_string(), out);
-  } else if (id.is_int()) {
-    detail::json::write_int(id.as_int(), out);
-  } else if (id.is_double()) {
-    detail::json::write(id, out);
+  if (id.is_string() || id.is_number() || id.is_bytes()) {
+    detail::json::write_id(id, out);  // bytes: a JSON-RPC number id's own text
   } else {
     out = "null";
   }

@@ -10,6 +10,9 @@
 // for ~19% of doubles, so `echo` would not return its argument). A number whose magnitude is
 // beyond the double range (1e400) makes the text a parse error ("number out of range"); one that
 // underflows below the smallest denormal (1e-400) becomes the nearest double, a signed zero.
+// Exponents of any length: Boost 1.81 fails a number whose exponent does not fit an int, so the
+// text goes to the parser through an exponent_guard that holds back the digits that would
+// overflow it (see there); the conversion still sees the whole text.
 //
 // Writing: JSON text is appended directly to the caller's string. Boost.JSON is not used because
 // it prints 2.0 as `2E0`, where SPEC §2 wants a float always written as one (`2.0`).
@@ -48,7 +51,8 @@ bj::parse_options parse_options_for(std::size_t max_depth) {
 }
 
 /// The error a number beyond the double range fails the parse with. Boost.JSON raises the same
-/// code itself for an exponent beyond INT_MAX, the other way a number can be out of range.
+/// code itself for an exponent it cannot count (see exponent_guard: only for a significand of
+/// more than 10^9 digits, far beyond any message size limit in use).
 constexpr bj::error number_out_of_range = bj::error::exponent_overflow;
 
 /// The one-line description of a parse failure.
@@ -119,6 +123,9 @@ void keep_last_of_duplicates(structure& s) {
 /// string, name or number split across writes, or a string with escapes) collects in `text_` /
 /// `number_`, which keep their capacity from one text to the next: a number given whole is
 /// converted where the parser holds it, and allocates nothing.
+///
+/// With id_numbers::as_text, a number that is not an int64 at a JSON-RPC id's place is kept as
+/// its text (json.hpp); the builder follows the two outermost levels of nesting to know the place.
 class value_builder {
  public:
   // The parser's size limits; netcall's own are max_depth and the stream's byte limit.
@@ -145,6 +152,8 @@ class value_builder {
   /// The decoded bytes counted when the budget was passed, or the top-level array's item count.
   std::size_t refused_count() const { return refused_ == refusal::over_budget ? cost_ : top_items_; }
 
+  explicit value_builder(id_numbers ids) : ids_(ids) {}
+
   /// The value of the text just completed (the parser is done()); leaves the builder empty.
   value take_result() {
     value v = std::move(values_.back());
@@ -164,10 +173,28 @@ class value_builder {
     names_.clear();
     text_.clear();
     number_.clear();
+    held_.clear();
     if (values_.capacity() > retained_values) std::vector<value>().swap(values_);
     if (names_.capacity() > retained_values) std::vector<std::string>().swap(names_);
     if (text_.capacity() > retained_chars) std::string().swap(text_);
     if (number_.capacity() > retained_chars) std::string().swap(number_);
+  }
+
+  /// Exponent digits the parser does not see (exponent_guard): they belong at the end of the
+  /// number being parsed, which completes after them.
+  void hold_exponent_digits(std::string_view digits) { held_.append(digits); }
+
+  /// When the parser stopped at the end of its input inside a number's exponent (it passed
+  /// the number's text so far, on_number_part): how many significant digits (after leading
+  /// zeros) the exponent has so far; -1 when it stopped elsewhere (a string, a significand).
+  int exponent_digits() const {
+    if (number_.empty()) return -1;  // not inside a number (each completed one clears it)
+    std::size_t i = number_.find_last_of("eE");
+    if (i == std::string::npos) return -1;
+    ++i;
+    if (i < number_.size() && (number_[i] == '+' || number_[i] == '-')) ++i;
+    while (i < number_.size() && number_[i] == '0') ++i;
+    return static_cast<int>(number_.size() - i);
   }
 
   bool on_document_begin(bj::error_code&) {
@@ -177,7 +204,7 @@ class value_builder {
   bool on_document_end(bj::error_code&) { return true; }
 
   bool on_array_begin(bj::error_code&) {
-    if (depth_++ == 0) top_is_array_ = true;
+    enter(false);
     return true;
   }
   bool on_array_end(std::size_t n, bj::error_code&) {
@@ -191,7 +218,7 @@ class value_builder {
   }
 
   bool on_object_begin(bj::error_code&) {
-    ++depth_;
+    enter(true);
     return true;
   }
   bool on_object_end(std::size_t n, bj::error_code&) {
@@ -253,10 +280,12 @@ class value_builder {
   }
   /// Only above INT64_MAX (value.hpp holds no uint64): a double, rounded from the text.
   bool on_uint64(std::uint64_t u, bj::string_view s, bj::error_code& ec) {
+    if (at_id()) return push_id_text(s);
     return push_double(static_cast<double>(u), s, ec);
   }
   /// `approx` is Boost.JSON's inexact conversion: used only to tell overflow from underflow.
   bool on_double(double approx, bj::string_view s, bj::error_code& ec) {
+    if (at_id()) return push_id_text(s);
     return push_double(approx, s, ec);
   }
 
@@ -286,17 +315,56 @@ class value_builder {
     return whole;
   }
 
-  /// Converts the number's text (the pieces in `number_`, then `s`) exactly.
+  /// The whole text of the number that ends with `s`: the pieces in `number_`, then `s`, then
+  /// the exponent digits held back from the parser.
+  std::string_view number_text(bj::string_view s) {
+    if (number_.empty() && held_.empty()) return {s.data(), s.size()};
+    number_.append(s.data(), s.size());
+    number_ += held_;
+    held_.clear();
+    return number_;
+  }
+
+  /// An array (`object` false) or object opens one level deeper.
+  void enter(bool object) {
+    ++depth_;
+    if (depth_ == 1) {
+      top_is_array_ = !object;
+    } else if (depth_ == 2) {
+      inner_is_object_ = object;
+    }
+  }
+
+  /// True when the value being parsed is a JSON-RPC id whose numbers are kept as text: the
+  /// member "id" of the top-level object, or of an object directly inside a top-level array.
+  bool at_id() const {
+    if (ids_ != id_numbers::as_text) return false;
+    const bool in_message = depth_ == 1 ? !top_is_array_
+                                        : depth_ == 2 && top_is_array_ && inner_is_object_;
+    return in_message && names_.back() == "id";
+  }
+
+  /// Keeps the number's text (number_text) as it is, in a `bytes` value (id_numbers::as_text).
+  bool push_id_text(bj::string_view s) {
+    if (!charge(decoded_cost(sizeof(value), number_.size() + s.size() + held_.size()))) {
+      return drop_number();
+    }
+    values_.emplace_back(bytes{std::string(number_text(s))});
+    number_.clear();
+    return item_done();
+  }
+
+  /// Drops the number being read (the text is refused: nothing is built).
+  bool drop_number() {
+    number_.clear();
+    held_.clear();
+    return item_done();
+  }
+
+  /// Converts the number's text (number_text) exactly.
   bool push_double(double approx, bj::string_view s, bj::error_code& ec) {
-    if (!charge(sizeof(value))) {
-      number_.clear();
-      return item_done();
-    }
-    std::string_view text(s.data(), s.size());
-    if (!number_.empty()) {
-      number_.append(s.data(), s.size());
-      text = number_;
-    }
+    if (!charge(sizeof(value))) return drop_number();
+    const std::string_view text = number_text(s);
     double d = 0.0;
     const auto [end, errc] = std::from_chars(text.data(), text.data() + text.size(), d);
     if (errc == std::errc::result_out_of_range) {
@@ -361,18 +429,150 @@ class value_builder {
   std::size_t max_top_items_ = 0;  // items of a top-level array (0: no limit)
   std::size_t fed_ = 0;            // bytes of the current text given to the parser so far
   std::size_t cost_ = 0;           // decoded bytes of the current text so far
-  std::size_t depth_ = 0;          // open containers
-  bool top_is_array_ = false;      // the current text is an array (a batch)
   std::size_t top_items_ = 0;      // its items completed so far
   refusal refused_ = refusal::none;
   std::vector<value> values_;       // values of the open containers, innermost last
   std::vector<std::string> names_;  // member names of the open objects, innermost last
   std::string text_;                // pieces of the current string or name
   std::string number_;              // pieces of the current number
+  std::string held_;                // exponent digits of the current number the parser skipped
+  id_numbers ids_;
+  std::size_t depth_ = 0;       // arrays and objects open
+  bool top_is_array_ = false;     // the outermost one is an array (depth_ >= 1)
+  bool inner_is_object_ = false;  // the one inside it is an object (depth_ >= 2)
 };
 
 
 using sax_parser = bj::basic_parser<value_builder>;
+
+/// Boost.JSON 1.81 refuses a number whose exponent does not fit an int ("exponent overflow",
+/// basic_parser::parse_number), although RFC 8259's grammar allows any number of exponent digits
+/// and the value may be an ordinary one: `0e99999999999999999999` is 0, and
+/// `1e-99999999999999999999` rounds to 0 like `1e-400`. The guard stands between the text and
+/// the parser, across any pieces, and holds back the exponent digits after the ninth significant
+/// one; they go to the builder, which converts, or keeps, the number's whole text. The parser
+/// then sees an exponent of at least 10^8, which gives the same verdict as the whole one for any
+/// significand shorter than 10^8 digits: zero stays zero, anything else is out of range or
+/// rounds to zero.
+///
+/// Cheap on ordinary text: an exponent that could overflow has ten digits in a row, and a run
+/// of ten digits always covers one of every ten positions, so the guard looks at one byte in
+/// ten (and around digits it finds there). Only at the tenth digit of a run does it stop the
+/// parser there and ask the builder where it stopped (exponent_digits): in a string or a
+/// significand the run goes on as it is; in an exponent, the digits up to the ninth
+/// significant one go on and the rest of the run is held back.
+class exponent_guard {
+ public:
+  /// Ready for a new text.
+  void reset() {
+    run_ = 0;
+    holding_ = false;
+  }
+
+  /// basic_parser::write_some of `in`, through the guard: returns how many bytes of `in` were
+  /// consumed (held digits included), as write_some does.
+  std::size_t write(sax_parser& parser, bool more, std::string_view in, bj::error_code& ec) {
+    value_builder& builder = parser.handler();
+    std::size_t done = 0;
+    for (;;) {
+      if (holding_) {
+        const std::size_t end = digits_from(in, done);
+        builder.hold_exponent_digits(in.substr(done, end - done));
+        done = end;
+        if (done == in.size()) {
+          // The exponent may go on in the next piece; at the very end the number completes.
+          return more ? done : done + parser.write_some(false, in.data() + done, 0, ec);
+        }
+        holding_ = false;  // a non-digit: the number ends here, for the parser to see
+        run_ = 0;
+      }
+      const std::size_t risky = tenth_digit(in, done);
+      if (risky == npos) return done + give(parser, more, in.substr(done), ec);
+      if (risky > done) {
+        const std::size_t n = give(parser, true, in.substr(done, risky - done), ec);
+        done += n;
+        // Failed, or a text ended before the run (it belongs to a later text).
+        if (ec || done < risky) return done;
+      }
+      // The parser stopped inside a run of nine digits and more.
+      const std::size_t end = digits_from(in, risky);
+      int significant = builder.exponent_digits();
+      std::size_t pass = end;  // the run's digits that go to the parser as they are
+      if (significant >= 0) {
+        pass = risky;
+        while (pass < end && significant < max_exponent_digits) {
+          if (significant > 0 || in[pass] != '0') ++significant;  // leading zeros count nothing
+          ++pass;
+        }
+        holding_ = significant >= max_exponent_digits;
+      }
+      const bool last = pass == in.size() && !holding_;
+      const std::size_t n =
+          pass > risky ? give(parser, last ? more : true, in.substr(risky, pass - risky), ec) : 0;
+      done = risky + n;
+      if (ec || done < pass || last) return done;
+    }
+  }
+
+ private:
+  static constexpr std::size_t npos = std::string_view::npos;
+  /// Significant exponent digits the parser gets: 10^8 <= exponent < 10^9 fits its int.
+  static constexpr int max_exponent_digits = 9;
+  /// A run this long (or longer) is where an exponent could overflow.
+  static constexpr std::size_t long_run = 10;
+
+  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+  /// The end of the run of digits that starts at `from` (`from` when there is none).
+  static std::size_t digits_from(std::string_view in, std::size_t from) {
+    while (from < in.size() && is_digit(in[from])) ++from;
+    return from;
+  }
+
+  /// write_some of `part`, keeping count of the digits in a row at its end (run_).
+  std::size_t give(sax_parser& parser, bool more, std::string_view part, bj::error_code& ec) {
+    const std::size_t n = parser.write_some(more, part.data(), part.size(), ec);
+    std::size_t trailing = 0;
+    while (trailing < n && trailing < long_run && is_digit(part[n - 1 - trailing])) ++trailing;
+    run_ = trailing == n ? std::min(run_ + n, long_run) : trailing;
+    return n;
+  }
+
+  /// The first position at or after `from` that holds the tenth (or a later) digit in a row,
+  /// counting the run_ digits the parser got just before `from`; npos when there is none.
+  std::size_t tenth_digit(std::string_view in, std::size_t from) const {
+    const std::size_t n = in.size();
+    std::size_t start = from;  // runs that begin at or after it are found by the stride below
+    if (run_ > 0) {
+      std::size_t length = run_;
+      for (; start < n && is_digit(in[start]); ++start) {
+        if (++length >= long_run) return start;
+      }
+      ++start;  // past the non-digit that ends the carried run
+    }
+    // A run of ten digits that begins at or after `start` covers one of the positions
+    // start + 9, start + 19, ...: look only there, and around a digit found there.
+    for (std::size_t p = start + long_run - 1; p < n;) {
+      if (!is_digit(in[p])) {
+        p += long_run;
+        continue;
+      }
+      std::size_t first = p;
+      while (first > start && is_digit(in[first - 1])) --first;
+      if (p - first + 1 >= long_run) return first + long_run - 1;
+      std::size_t end = p + 1;
+      for (; end < n && is_digit(in[end]); ++end) {
+        if (end - first + 1 >= long_run) return end;
+      }
+      start = end + 1;  // the next run begins after the non-digit that ends this one
+      p = start + long_run - 1;
+    }
+    return npos;
+  }
+
+  std::size_t run_ = 0;   // digits in a row at the end of what the parser got (capped at 10)
+  bool holding_ = false;  // in an exponent that has its nine significant digits: hold the rest
+};
 
 // ----------------------------------------------------------------------------------------------
 // Writing
@@ -463,12 +663,16 @@ std::string describe_refusal(const value_builder& b, std::size_t max_top_items,
 }
 
 struct reader::impl {
-  explicit impl(std::size_t depth) : max_depth(depth), parser(parse_options_for(depth)) {}
+  impl(std::size_t depth, id_numbers ids)
+      : max_depth(depth), parser(parse_options_for(depth), ids) {
+    limits.max_decoded_ratio = 0;  // no budget until set_limits
+  }
   std::size_t max_depth;
   decode_limits limits;  // the budget's
   std::size_t max_top_items = 0;
   refusal last = refusal::none;
   sax_parser parser;
+  exponent_guard guard;
 };
 
 void reader::set_limits(const decode_limits& limits, std::size_t max_top_items) {
@@ -478,7 +682,8 @@ void reader::set_limits(const decode_limits& limits, std::size_t max_top_items) 
 
 refusal reader::last_refusal() const { return impl_->last; }
 
-reader::reader(std::size_t max_depth) : impl_(std::make_unique<impl>(max_depth)) {}
+reader::reader(std::size_t max_depth, id_numbers ids)
+    : impl_(std::make_unique<impl>(max_depth, ids)) {}
 reader::~reader() = default;
 
 bool reader::parse(std::string_view text, value& out, std::string* why) {
@@ -487,8 +692,9 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
   p.handler().clear();
   p.handler().set_limits(impl_->limits, impl_->max_top_items);
   p.handler().set_fed(text.size());
+  impl_->guard.reset();
   bj::error_code ec;
-  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  const std::size_t n = impl_->guard.write(p, false, text, ec);
   if (!ec && n < text.size()) ec = bj::error::extra_data;
   impl_->last = ec ? refusal::none : p.handler().refused();
   const bool ok = !ec && impl_->last == refusal::none;
@@ -512,13 +718,14 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
 // parser consumes for the text (including the whitespace it eats after it) are counted.
 
 struct stream_reader::impl {
-  impl(std::size_t depth, std::size_t max_bytes)
-      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth)) {}
+  impl(std::size_t depth, std::size_t max_bytes, id_numbers ids)
+      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth), ids) {}
 
   /// Ready for the next text: the parser is reset (it keeps its buffers) and so is the builder.
   void start_text() {
     parser.reset();
     parser.handler().clear();
+    guard.reset();
     in_text = false;
     consumed = 0;
   }
@@ -538,6 +745,7 @@ struct stream_reader::impl {
   std::size_t max_top_items = 0;
   refusal last = refusal::none;
   sax_parser parser;
+  exponent_guard guard;           // follows the current text (reset with the parser)
   std::size_t consumed = 0;       // bytes of the current text so far
   std::size_t last_text_bytes = 0;  // bytes of the text completed last
   bool in_text = false;           // a text has started (a non-whitespace byte was fed)
@@ -545,8 +753,8 @@ struct stream_reader::impl {
   std::string error;
 };
 
-stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes)
-    : impl_(std::make_unique<impl>(max_depth, max_text_bytes)) {}
+stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes, id_numbers ids)
+    : impl_(std::make_unique<impl>(max_depth, max_text_bytes, ids)) {}
 stream_reader::~stream_reader() = default;
 
 const std::string& stream_reader::error() const { return impl_->error; }
@@ -583,7 +791,8 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
   const std::size_t chunk = std::min(input.size(), allowance);
   bj::error_code ec;
   d.parser.handler().set_fed(d.consumed + chunk);
-  const std::size_t n = chunk == 0 ? 0 : d.parser.write_some(true, input.data(), chunk, ec);
+  const std::size_t n =
+      chunk == 0 ? 0 : d.guard.write(d.parser, true, input.substr(0, chunk), ec);
   d.consumed += n;
   input.remove_prefix(n);
   if (ec) return d.fail(status::failed, describe_parse_error(ec, d.max_depth), input);
@@ -657,6 +866,14 @@ void write(const value& v, std::string& out) {
       return;
     }
   }
+}
+
+void write_id(const value& id, std::string& out) {
+  if (const bytes* text = std::get_if<bytes>(&id.get())) {
+    out += text->data;  // a number's JSON text, as a reader with id_numbers::as_text kept it
+    return;
+  }
+  write(id, out);
 }
 
 void write_string(std::string_view s, std::string& out) { append_quoted(out, s); }

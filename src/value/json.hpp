@@ -9,9 +9,16 @@
 /// 8259, UTF-8 validated, nesting bounded by `max_depth`. Integers that fit int64 stay int64;
 /// every other number is converted from its text by std::from_chars, exactly to nearest (Boost
 /// 1.81's own conversion is off by an ulp for ~19% of doubles). A number beyond the double range
-/// (`1e400`) is a parse error, "number out of range"; one that underflows (`1e-400`) reads as a
-/// zero of its sign. A repeated name in an object keeps one member, at the place of the first,
-/// with the value of the last.
+/// (`1e400`) is a parse error, "number out of range" (RFC 8259 §9 lets a parser limit the range;
+/// infinity has no JSON form to send back); one that underflows (`1e-400`) reads as a zero of
+/// its sign. An exponent may have any number of digits (`0e99999999999999999999` is 0), which
+/// Boost 1.81 alone refuses ("exponent overflow"). A repeated name in an object keeps one member,
+/// at the place of the first, with the value of the last.
+///
+/// JSON-RPC ids (id_numbers::as_text): a reader made for JSON-RPC keeps an `id` that is a number
+/// but not an int64 (`1.5`, `12345678901234567891`, `1e400`) as its JSON text, so that the answer
+/// carries exactly the id that was sent (JSON-RPC 2.0 §5: the same value as the request's);
+/// `write_id` writes it back.
 ///
 /// Writing: appended directly to the caller's string (Boost.JSON prints 2.0 as `2E0`, where SPEC
 /// §2 wants a float always written as one). Bytes are base64 text, date-times ISO 8601 text,
@@ -35,12 +42,24 @@ enum class refusal {
   too_many_items,  ///< it is an array of more items than the limit (a JSON-RPC batch)
 };
 
+/// What a reader makes of a number that is not an int64 where a JSON-RPC message has its id:
+/// the value of the member named "id" of the top-level object, or of an object directly inside a
+/// top-level array (a batch). Everywhere else numbers are values.
+enum class id_numbers {
+  as_values,  ///< like any number: a double (out of the double range: a parse error)
+  /// kept as the number's JSON text in a `bytes` value (JSON has no bytes, so the kind cannot be
+  /// mistaken), converted by nothing and written back verbatim by `write_id`; int64 ids stay
+  /// int64, string ids strings
+  as_text,
+};
+
 /// Parses whole JSON texts into values. Keeps its buffers between texts (one per owner: a
 /// connection, a client, a test); not thread-safe.
 class reader {
  public:
-  /// `max_depth`: deepest array/object nesting accepted.
-  explicit reader(std::size_t max_depth = 128);
+  /// `max_depth`: deepest array/object nesting accepted; `ids`: see id_numbers (JSON-RPC
+  /// readers keep id numbers as text, others read every number as a value).
+  explicit reader(std::size_t max_depth = 128, id_numbers ids = id_numbers::as_values);
   ~reader();
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
@@ -68,8 +87,9 @@ class reader {
 class stream_reader {
  public:
   /// `max_text_bytes`: the longest single text accepted (whitespace before a text is not counted,
-  /// whitespace the parser consumes right after it is).
-  stream_reader(std::size_t max_depth, std::size_t max_text_bytes);
+  /// whitespace the parser consumes right after it is); `ids` as for `reader`.
+  stream_reader(std::size_t max_depth, std::size_t max_text_bytes,
+                id_numbers ids = id_numbers::as_values);
   ~stream_reader();
   stream_reader(const stream_reader&) = delete;
   stream_reader& operator=(const stream_reader&) = delete;
@@ -106,6 +126,9 @@ class stream_reader {
 
 /// Appends `v` as compact JSON text.
 void write(const value& v, std::string& out);
+/// Appends a JSON-RPC id: a `bytes` value is the JSON text of a number id kept by a reader with
+/// id_numbers::as_text, written verbatim; any other value as `write` does.
+void write_id(const value& id, std::string& out);
 /// Appends `s` as a quoted JSON string (control characters, quote and backslash escaped).
 void write_string(std::string_view s, std::string& out);
 /// Appends an integer.

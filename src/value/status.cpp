@@ -49,21 +49,26 @@ std::string_view to_string(status_code code) noexcept {
 }
 
 error::error(status_code code, const std::string& message)
-    : std::runtime_error(message), code_(code), wire_code_(netcall::wire_code(code)) {}
+    : std::runtime_error(message),
+      code_(code),
+      wire_code_(netcall::wire_code(code)),
+      message_(message) {}
 
 error::error(status_code code, int wire_code, const std::string& message)
-    : std::runtime_error(message), code_(code), wire_code_(wire_code) {}
+    : std::runtime_error(message), code_(code), wire_code_(wire_code), message_(message) {}
 
 error::error(const error& other)
-    : std::runtime_error(std::string(other.what())),
+    : std::runtime_error(other.message_),
       code_(other.code_),
-      wire_code_(other.wire_code_) {}
+      wire_code_(other.wire_code_),
+      message_(other.message_) {}
 
 error& error::operator=(const error& other) {
   if (this != &other) {
-    std::runtime_error::operator=(std::runtime_error(std::string(other.what())));
+    std::runtime_error::operator=(std::runtime_error(other.message_));
     code_ = other.code_;
     wire_code_ = other.wire_code_;
+    message_ = other.message_;
   }
   return *this;
 }

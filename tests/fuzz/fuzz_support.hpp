@@ -89,14 +89,16 @@ inline bool has_non_finite(const value& v) {
 }
 
 /// True when `s` survives an XML 1.0 document unchanged: no NUL (cannot appear at all), no CR
-/// (read back as LF, XML 1.0 §2.11) and no other control character below U+0020 but tab and
-/// LF (not XML 1.0 characters; see src/protocol/xmlrpc/codec.cpp).
+/// (read back as LF, XML 1.0 §2.11), no other control character below U+0020 but tab and LF,
+/// no U+FFFE or U+FFFF (not XML 1.0 characters: the encoder writes U+FFFD or an escape for
+/// them, see src/protocol/xmlrpc/codec.cpp), and well-formed UTF-8.
 inline bool is_xml_text(std::string_view s) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 && c != '\t' && c != '\n') return false;
   }
-  return true;
+  return is_utf8(s) && s.find("\xEF\xBF\xBE") == std::string_view::npos &&
+         s.find("\xEF\xBF\xBF") == std::string_view::npos;
 }
 
 /// True when every string of `v` (values and member names) is XML text as above.

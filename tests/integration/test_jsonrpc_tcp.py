@@ -8,7 +8,7 @@ import socket
 import time
 import unittest
 
-from harness import LineClient, Netcalld
+from harness import LineClient, Netcalld, http_post
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -285,6 +285,36 @@ class JsonRpcTcp(unittest.TestCase):
                 self.assertEqual(answer["id"], id)
                 self.assertIs(type(answer["id"]), type(id))
                 self.assertEqual(answer["result"], 2)
+
+    def test_number_ids_come_back_exactly_as_sent(self):
+        # JSON-RPC 2.0 §5: the response id is the same value as the request's. Ids outside int64
+        # used to come back as doubles (12345678901234567891 as 12345678901234567168.0) or be
+        # refused (1e400): a client could not match its answer. Over TCP, HTTP, and in batches.
+        ids = [b"12345678901234567891", b"-9223372036854775809", b"1.5", b"1.50", b"1e400",
+               b"1E+2", b"-0.0", b"0e99999999999999999999"]
+        c = self.client()
+        for id in ids:
+            with self.subTest(id=id):
+                c.send(b'{"jsonrpc":"2.0","method":"add","params":[1,2],"id":' + id + b"}")
+                self.assertEqual(c.read_line(), b'{"jsonrpc":"2.0","result":3,"id":' + id + b"}")
+        batch = b"[" + b",".join(b'{"jsonrpc":"2.0","method":"add","params":[1,2],"id":' + id +
+                                 b"}" for id in ids) + b"]"
+        c.send(batch)
+        self.assertEqual(c.read_line(), b"[" + b",".join(
+            b'{"jsonrpc":"2.0","result":3,"id":' + id + b"}" for id in ids) + b"]")
+        # An invalid request echoes its readable id the same way.
+        c.send(b'{"jsonrpc":"1.0","method":"add","id":12345678901234567891}')
+        line = c.read_line()
+        self.assertTrue(line.endswith(b',"id":12345678901234567891}'), line)
+        status, _, body = http_post(self.server.port, "/", b'{"jsonrpc":"2.0","method":"add",'
+                                    b'"params":[1,2],"id":12345678901234567891}',
+                                    "application/json")
+        self.assertEqual((status, body),
+                         (200, b'{"jsonrpc":"2.0","result":3,"id":12345678901234567891}'))
+        # Python's json module reads the answer's id back as the very number it sent.
+        c.send(json.dumps({"jsonrpc": "2.0", "method": "add", "params": [1, 2],
+                           "id": 12345678901234567891}))
+        self.assertEqual(c.read_json()["id"], 12345678901234567891)
 
     def test_every_answer_is_one_json_text_ending_with_newline(self):
         s = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)

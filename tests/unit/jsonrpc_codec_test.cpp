@@ -293,9 +293,110 @@ TEST(jsonrpc_decode, ids_keep_their_type) {
   };
   EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":"1"})"), value("1"));
   EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1})"), value(1));
-  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.5})"), value(1.5));
-  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.0})"), value(1.0));
   EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":-7})"), value(-7));
+  // Any other number is kept as its JSON text, to be echoed verbatim (codec.hpp).
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.5})"), value(bytes{"1.5"}));
+  EXPECT_EQ(id_of(R"({"jsonrpc":"2.0","method":"m","id":1.0})"), value(bytes{"1.0"}));
+}
+
+/// The answer the server writes to `request_text` (a single request), with result true.
+std::string answer_to(std::string_view request_text) {
+  const message m = decode(request_text, decode_limits{});
+  response answer;
+  if (const auto* r = std::get_if<request>(&m.entries.at(0))) {
+    answer.id = r->id;
+    answer.result = value(true);
+  } else {
+    answer = std::get<response>(m.entries.at(0));
+  }
+  std::string out;
+  encode_response(answer, out);
+  return out;
+}
+
+// JSON-RPC 2.0 §5: the response id is the same value as the request's. Numbers outside int64
+// used to come back converted to doubles (12345678901234567891 as 12345678901234567168.0), or
+// refused (1e400), so the client could not match its answer.
+TEST(jsonrpc_ids, numbers_that_are_not_int64_come_back_exactly_as_sent) {
+  for (std::string id : {"12345678901234567891", "-9223372036854775809", "1.5", "1.50", "1e400",
+                         "-1E-400", "1E+2", "-0.0", "0.1000000000000000055511151231257827",
+                         "18446744073709551616", "123456789012345678901234567890e-5",
+                         "0e99999999999999999999"}) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":)" + id + "}"),
+              R"({"jsonrpc":"2.0","result":true,"id":)" + id + "}");
+    const message m = decode(R"({"jsonrpc":"2.0","method":"m","id":)" + id + "}", decode_limits{});
+    const request& r = as_request(m.entries.at(0));
+    EXPECT_EQ(r.id, value(bytes{id}));
+    EXPECT_FALSE(r.notification);
+    EXPECT_TRUE(r.meta.idempotency_key.empty());
+  }
+}
+
+TEST(jsonrpc_ids, int64_and_string_ids_keep_their_kind) {
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":9223372036854775807})"),
+            R"({"jsonrpc":"2.0","result":true,"id":9223372036854775807})");
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":-9223372036854775808})"),
+            R"({"jsonrpc":"2.0","result":true,"id":-9223372036854775808})");
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"2.0","method":"m","id":"1.5"})"),
+            R"({"jsonrpc":"2.0","result":true,"id":"1.5"})");
+  const message m = decode(R"({"jsonrpc":"2.0","method":"m","id":9223372036854775807})",
+                           decode_limits{});
+  EXPECT_EQ(as_request(m.entries.at(0)).id, value(std::numeric_limits<std::int64_t>::max()));
+}
+
+TEST(jsonrpc_ids, kept_in_batches_and_in_invalid_request_answers) {
+  const message m = decode(R"([{"jsonrpc":"2.0","method":"m","id":1.25e0},)"
+                           R"({"jsonrpc":"1.0","method":"m","id":12345678901234567891},)"
+                           R"({"jsonrpc":"2.0","method":"m","id":7}])",
+                           decode_limits{});
+  ASSERT_TRUE(m.batch);
+  ASSERT_EQ(m.entries.size(), 3u);
+  EXPECT_EQ(as_request(m.entries[0]).id, value(bytes{"1.25e0"}));
+  EXPECT_EQ(as_error(m.entries[1]).id, value(bytes{"12345678901234567891"}));
+  EXPECT_EQ(as_request(m.entries[2]).id, value(7));
+  EXPECT_EQ(answer_to(R"({"jsonrpc":"1.0","method":"m","id":1e400})"),
+            R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request: \"jsonrpc\" )"
+            R"(must be exactly \"2.0\""},"id":1e400})");
+}
+
+TEST(jsonrpc_ids, numbers_named_id_elsewhere_are_values) {
+  const message m = decode(R"({"jsonrpc":"2.0","method":"m","params":{"id":1.5,"x":{"id":2.5}},)"
+                           R"("id":1})",
+                           decode_limits{});
+  EXPECT_EQ(as_request(m.entries.at(0)).params,
+            value(structure{{"id", value(1.5)}, {"x", value(structure{{"id", value(2.5)}})}}));
+  const message positional =
+      decode(R"({"jsonrpc":"2.0","method":"m","params":[{"id":1.5}],"id":1})", decode_limits{});
+  EXPECT_EQ(as_request(positional.entries.at(0)).params,
+            value(array{value(structure{{"id", value(1.5)}})}));
+  // A plain value (netcall::from_json, CLI params) has no id: numbers are numbers.
+  EXPECT_EQ(json_value(R"({"id":1.5})"), value(structure{{"id", value(1.5)}}));
+  EXPECT_EQ(json_value(R"([{"id":1.5}])"), value(array{value(structure{{"id", value(1.5)}})}));
+  value v;
+  EXPECT_FALSE(decode_value(R"({"id":1e400})", decode_limits{}, v));
+}
+
+TEST(jsonrpc_ids, responses_and_requests_carry_them_verbatim) {
+  std::vector<response> out;
+  fault why;
+  ASSERT_TRUE(decode_responses(R"([{"jsonrpc":"2.0","result":1,"id":12345678901234567891},)"
+                               R"({"jsonrpc":"2.0","result":2,"id":1e400}])",
+                               decode_limits{}, out, why))
+      << why;
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].id, value(bytes{"12345678901234567891"}));
+  EXPECT_EQ(out[1].id, value(bytes{"1e400"}));
+  std::string text;
+  encode_batch(out, text);
+  EXPECT_EQ(text, R"([{"jsonrpc":"2.0","result":1,"id":12345678901234567891},)"
+                  R"({"jsonrpc":"2.0","result":2,"id":1e400}])");
+  request r;
+  r.method = "m";
+  r.id = value(bytes{"2.50"});
+  text.clear();
+  encode_request(r, text);
+  EXPECT_EQ(text, R"({"jsonrpc":"2.0","method":"m","params":[],"id":2.50})");
 }
 
 TEST(jsonrpc_decode, id_of_another_type_is_invalid_with_null_id) {
@@ -604,6 +705,40 @@ TEST(jsonrpc_numbers, underflow_rounds_to_a_signed_zero) {
   EXPECT_EQ(bits_of(json_value("0e999999").as_double()), bits_of(0.0));
 }
 
+// RFC 8259 §6: an exponent is any number of digits. Boost 1.81 alone refuses one beyond INT_MAX
+// ("exponent overflow") even when the value is an ordinary one.
+TEST(jsonrpc_numbers, huge_exponents_of_representable_values_are_read) {
+  const std::string twenty_nines = "99999999999999999999";
+  EXPECT_EQ(bits_of(json_value("0e" + twenty_nines).as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("-0e" + twenty_nines).as_double()), bits_of(-0.0));
+  EXPECT_EQ(bits_of(json_value("0.000E+" + twenty_nines).as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("1e-" + twenty_nines).as_double()), bits_of(0.0));
+  EXPECT_EQ(bits_of(json_value("-25.5e-" + twenty_nines).as_double()), bits_of(-0.0));
+  EXPECT_EQ(json_value("0e2147483648"), value(0.0));
+  // Leading zeros of an exponent count for nothing.
+  EXPECT_EQ(json_value("1.5e0000000000000000000000000001"), value(15.0));
+  EXPECT_EQ(json_value("2E-00000000000000000000000000001"), value(0.2));
+  // Strings that look like exponents are left alone.
+  EXPECT_EQ(json_value("[\"1e" + twenty_nines + "\", 1e2, \"\\\"e" + twenty_nines + "\"]"),
+            value(array{value("1e" + twenty_nines), value(100.0), value("\"e" + twenty_nines)}));
+
+  const message m = decode(R"({"jsonrpc":"2.0","method":"echo","params":[0e)" + twenty_nines +
+                               R"(,1],"id":1})",
+                           decode_limits{});
+  const request& r = as_request(m.entries.at(0));
+  EXPECT_EQ(r.params, value(array{value(0.0), value(1)}));
+}
+
+TEST(jsonrpc_numbers, huge_exponents_of_values_out_of_range_are_a_parse_error) {
+  for (std::string number : {"1e99999999999999999999", "-7.0E+2147483648", "1e1000000000"}) {
+    SCOPED_TRACE(number);
+    value v;
+    fault why;
+    EXPECT_FALSE(decode_value(number, decode_limits{}, v, why));
+    EXPECT_EQ(why.message, "Parse error: number out of range");
+  }
+}
+
 TEST(jsonrpc_numbers, a_failed_text_leaves_nothing_behind) {
   // The one-shot parser is reused: a text that fails half way does not leak into the next.
   value v;
@@ -682,6 +817,21 @@ TEST(jsonrpc_encode, id_is_echoed_with_its_type) {
     answer.result = value(true);
     EXPECT_EQ(to_text(answer), want);
   }
+}
+
+// No error message the server writes echoes bytes that are not UTF-8 (a procedure's message
+// may quote anything): they are written as \xNN, so the answer stays valid JSON.
+TEST(jsonrpc_encode, error_message_bytes_that_are_not_utf8_are_escaped) {
+  response r;
+  r.id = value(1);
+  r.error = fault{-32000, std::string("bad \xff\xc3( \xe2\x9c\x93\0", 12)};
+  const std::string text = to_text(r);
+  EXPECT_EQ(text, R"({"jsonrpc":"2.0","error":{"code":-32000,"message":"bad \\xff\\xc3( )"
+                  "\xe2\x9c\x93"
+                  R"(\u0000"},"id":1})");
+  std::vector<response> back;
+  fault why;
+  ASSERT_TRUE(decode_responses(text, decode_limits{}, back, why)) << why;
 }
 
 TEST(jsonrpc_encode, appends_to_the_output) {
@@ -864,7 +1014,7 @@ TEST(jsonrpc_decode_responses, round_trip_of_encoded_responses) {
   fault why;
   ASSERT_TRUE(decode_responses(text, decode_limits{}, out, why)) << why;
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].id, value(1.5));
+  EXPECT_EQ(out[0].id, value(bytes{"1.5"}));  // a number id that is not an int64: its text
   EXPECT_EQ(out[0].result, value(structure{{"k", value("aGk=")}}));  // bytes travel as base64
   EXPECT_EQ(out[1], b);
 }
@@ -1210,6 +1360,130 @@ TEST(jsonrpc_stream, number_out_of_range_fails_with_parse_error) {
     expect_failure(run_stream(whole, {text}), parse_error_code, "number out of range");
     stream_decoder split(sized(decode_limits{}, 1 << 20));
     expect_failure(run_stream(split, bytes_of(text)), parse_error_code, "number out of range");
+  }
+}
+
+TEST(jsonrpc_stream, huge_exponents_split_at_every_position_keep_their_value) {
+  const std::string text = R"({"jsonrpc":"2.0","method":"m","params":[0e99999999999999999999,)"
+                           R"("e99999999999",-1E-000000000000123456789012345,7],"id":1}{"jsonrpc":)"
+                           R"("2.0","method":"n","params":[1e2],"id":2} )";
+  const value want(array{value(0.0), value("e99999999999"), value(-0.0), value(7)});
+  auto check = [&](const stream_run& run) {
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 2u);
+    EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params, want);
+    EXPECT_EQ(as_request(run.messages[1].entries.at(0)).params, value(array{value(100.0)}));
+  };
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
+    check(run_stream(d, {text.substr(0, cut), text.substr(cut)}));
+  }
+  stream_decoder d(sized(decode_limits{}, 1 << 20));
+  check(run_stream(d, bytes_of(text)));
+  // Out of range however it is split.
+  const std::string big = R"({"jsonrpc":"2.0","method":"m","params":[1e99999999999999999999]})";
+  stream_decoder whole(sized(decode_limits{}, 1 << 20));
+  expect_failure(run_stream(whole, {big}), parse_error_code, "number out of range");
+  stream_decoder split(sized(decode_limits{}, 1 << 20));
+  expect_failure(run_stream(split, bytes_of(big)), parse_error_code, "number out of range");
+}
+
+TEST(jsonrpc_ids, kept_when_the_stream_splits_them_anywhere) {
+  const std::string text =
+      R"({"jsonrpc":"2.0","method":"m","id":12345678901234567891}[{"jsonrpc":"2.0","method":)"
+      R"("m","id":-1.5E+0000000000000000000007}] )";
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
+    const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 2u);
+    EXPECT_EQ(as_request(run.messages[0].entries.at(0)).id, value(bytes{"12345678901234567891"}));
+    EXPECT_EQ(as_request(run.messages[1].entries.at(0)).id,
+              value(bytes{"-1.5E+0000000000000000000007"}));
+  }
+}
+
+// The exponent guard looks at one byte in ten for runs of ten digits: long runs anywhere (in
+// strings and names, in significands, in exponents with and without leading zeros), cut into
+// pieces of every size, must read as std::from_chars reads each number's whole text.
+TEST(jsonrpc_stream, long_digit_runs_anywhere_read_as_their_whole_text) {
+  std::mt19937_64 rng(1234);
+  auto digits = [&](std::size_t n, bool leading_zeros) {
+    std::string d;
+    for (std::size_t i = 0; i < n; ++i) {
+      d.push_back(static_cast<char>('0' + (leading_zeros && i < n / 2 ? 0 : rng() % 10)));
+    }
+    return d;
+  };
+  const std::vector<std::string> signs = {"", "+", "-"};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> tokens;
+    array want;
+    const int items = 1 + static_cast<int>(rng() % 12);
+    for (int i = 0; i < items; ++i) {
+      std::string token;
+      switch (rng() % 6) {
+        case 0: {  // a string of digits, and one that looks like an exponent
+          token = "\"" + digits(1 + rng() % 30, false) + "e" + digits(rng() % 30, false) + "\"";
+          want.emplace_back(token.substr(1, token.size() - 2));
+          tokens.push_back(token);
+          continue;
+        }
+        case 1:
+          token = std::string(rng() % 2 ? "-" : "") + "1" + digits(rng() % 40, false);
+          break;
+        case 2:
+          token = "0." + digits(1 + rng() % 40, rng() % 2 != 0);
+          break;
+        default: {
+          const std::string significand =
+              rng() % 3 == 0 ? "0" : std::to_string(rng() % 1000) + "." + digits(1 + rng() % 12, false);
+          token = (rng() % 2 ? "-" : "") + significand + (rng() % 2 ? "e" : "E") +
+                  signs[rng() % 3] + digits(1 + rng() % 30, rng() % 2 != 0);
+        }
+      }
+      double d = 0;
+      const auto [end, errc] = std::from_chars(token.data(), token.data() + token.size(), d);
+      ASSERT_EQ(end, token.data() + token.size()) << token;
+      if (errc == std::errc::result_out_of_range) {
+        // Beyond the double range: refused. Below it: a zero of the number's sign.
+        const std::size_t e = token.find_first_of("eE");
+        const bool negative_exponent = e != std::string::npos && token[e + 1] == '-';
+        if (!negative_exponent) continue;  // keep the text readable: leave this one out
+        d = token[0] == '-' ? -0.0 : 0.0;
+      }
+      if (token.find_first_of(".eE") == std::string::npos) {
+        std::int64_t as_int = 0;
+        const auto r = std::from_chars(token.data(), token.data() + token.size(), as_int);
+        if (r.ec == std::errc() && r.ptr == token.data() + token.size()) {
+          want.emplace_back(as_int);
+          tokens.push_back(token);
+          continue;
+        }
+      }
+      want.emplace_back(d);
+      tokens.push_back(token);
+    }
+    std::string text = R"({"jsonrpc":"2.0","method":"m","params":[)";
+    for (std::size_t i = 0; i < tokens.size(); ++i) text += (i > 0 ? "," : "") + tokens[i];
+    text += R"(],"id":1} )";
+    std::vector<std::string> chunks;
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t len = 1 + rng() % 23;
+      chunks.push_back(text.substr(at, len));
+      at += len;
+    }
+    SCOPED_TRACE(text);
+    stream_decoder d(sized(decode_limits{}, 1 << 20));
+    const stream_run run = run_stream(d, chunks);
+    ASSERT_FALSE(run.failure);
+    ASSERT_EQ(run.messages.size(), 1u);
+    const value& params = as_request(run.messages[0].entries.at(0)).params;
+    ASSERT_EQ(params, value(want));
+    const message whole = decode(text, decode_limits{});
+    ASSERT_EQ(as_request(whole.entries.at(0)).params, value(want));
   }
 }
 

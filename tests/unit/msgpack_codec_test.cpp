@@ -578,6 +578,67 @@ TEST(msgpack_decode_request, extension_other_than_timestamp_in_params_is_invalid
   }
 }
 
+// The msgpack spec: str holds UTF-8. A str that is not used to be echoed back raw (a result, an
+// error message quoting the method), which a client decoding str as text (python3-msgpack's
+// raw=False) cannot read, and which a stored outcome would carry into JSON-RPC as invalid JSON.
+TEST(msgpack_decode_request, str_that_is_not_utf8_is_invalid_request_naming_the_offset) {
+  struct bad_str {
+    const char* message;   // hex
+    const char* expected;  // the fault message
+  };
+  for (const bad_str& c : {
+           // [0, 7, "m", ["a\xffb"]]: a string param
+           bad_str{"94 00 07 a16d 91 a3 61ff62",
+                   "Invalid Request: str at offset 6 is not valid UTF-8 (byte 0xff at offset 8)"},
+           // the method: "n\xffp"
+           bad_str{"94 00 07 a3 6eff70 90",
+                   "Invalid Request: str at offset 3 is not valid UTF-8 (byte 0xff at offset 5)"},
+           // a map key in named params: {"\xc3(": 1}
+           bad_str{"94 00 07 a16d 81 a2 c328 01",
+                   "Invalid Request: str at offset 6 is not valid UTF-8 (byte 0xc3 at offset 7)"},
+           // deep inside: [[{"k": ["\xed\xa0\x80"]}]] (a surrogate), str8 form
+           bad_str{"94 00 07 a16d 91 91 81 a16b 91 d9 03 eda080",
+                   "Invalid Request: str at offset 11 is not valid UTF-8 (byte 0xed at offset 13)"},
+           // the idempotency key (fifth element), cut short inside a sequence
+           bad_str{"95 00 07 a16d 90 a2 61e2",
+                   "Invalid Request: str at offset 6 is not valid UTF-8 (byte 0xe2 at offset 8)"},
+       }) {
+    SCOPED_TRACE(c.message);
+    const response e = error_of(decode_req(c.message));
+    EXPECT_EQ(e.id, value(7));
+    ASSERT_TRUE(e.error);
+    EXPECT_EQ(*e.error, (fault{invalid_request_code, c.expected}));
+    request reused;
+    fault why;
+    EXPECT_FALSE(decode_request_into(unhex(c.message), decode_limits{}, reused, why));
+    EXPECT_EQ(why.message, c.expected);
+  }
+  // A notification of the same kind is dropped (nothing to answer to).
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(decode_req("93 02 a16d 91 a1 ff")));
+  // Well-formed UTF-8 of every length, and NUL, are strings like any other.
+  EXPECT_EQ(request_of(decode_req("94 00 07 a16d 91 ab 00 c3a9 e29c93 f09f9880 7f")).params,
+            value(array{std::string("\0\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80\x7f", 11)}));
+}
+
+TEST(msgpack_decode_response, str_that_is_not_utf8_is_refused) {
+  for (const char* text : {"94 01 02 c0 a1 ff",                          // the result
+                           "94 01 02 82 a4636f6465 01 a76d657373616765 a1 80 c0",  // the message
+                           "94 01 02 a2 c328 c0"}) {                       // a string error
+    SCOPED_TRACE(text);
+    response r;
+    fault why;
+    EXPECT_FALSE(decode_response(unhex(text), decode_limits{}, r, why));
+    EXPECT_EQ(why.code, invalid_request_code);
+    EXPECT_NE(why.message.find("not valid UTF-8"), std::string::npos) << why;
+  }
+  value v;
+  fault why;
+  EXPECT_FALSE(decode_value(unhex("92 a1 61 a1 fe"), decode_limits{}, v, why));
+  EXPECT_EQ(why, (fault{invalid_request_code,
+                        "Invalid Request: str at offset 3 is not valid UTF-8 (byte 0xfe at "
+                        "offset 4)"}));
+}
+
 TEST(msgpack_decode_request, timestamp_param_is_a_date_time) {
   const request r = request_of(decode_req("94 00 07 a16d 91 d6ff6b01a063"));
   EXPECT_EQ(r.params, value(array{date_time{2026, 11, 21, 13, 45, 7}}));
@@ -1124,6 +1185,21 @@ TEST(msgpack_encode_response, success_is_byte_exact) {
   out.clear();
   encode_response(r, out);
   EXPECT_EQ(hex(out), "940101c005");
+}
+
+// No error message the server writes echoes bytes that are not UTF-8 (a procedure's message
+// may quote anything): they are written as \xNN, so the answer stays readable as text.
+TEST(msgpack_encode_response, error_message_bytes_that_are_not_utf8_are_escaped) {
+  response r;
+  r.id = 9;
+  r.error = fault{-32000, std::string("bad \xff\xc3( \xe2\x9c\x93\0", 12)};
+  std::string out;
+  encode_response(r, out);
+  response back;
+  fault why;
+  ASSERT_TRUE(decode_response(out, decode_limits{}, back, why)) << why;
+  ASSERT_TRUE(back.error);
+  EXPECT_EQ(back.error->message, std::string("bad \\xff\\xc3( \xe2\x9c\x93\0", 18));
 }
 
 TEST(msgpack_encode_response, error_is_byte_exact) {

@@ -161,6 +161,30 @@ TEST(msgpack_unit, bytes_that_are_not_msgpack_close_the_connection) {
   EXPECT_EQ(host.protocol_errors, 1);
 }
 
+TEST(msgpack_unit, a_str_that_is_not_utf8_is_refused_with_its_msgid_and_the_stream_goes_on) {
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  // [0, 7, "echo", ["\xff"]] then a good call on the same connection.
+  const std::string bad("\x94\x00\x07\xa4" "echo" "\x91\xa1\xff", 11);
+  EXPECT_EQ(feed(*s, bad + msgpack_request(8, "echo", array{"ok"})),
+            server_session::verdict::more);
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].params, value(array{"ok"}));
+  EXPECT_EQ(host.protocol_errors, 1);
+  response refusal;
+  fault why;
+  msgpack::frame_scanner scan(128, 1 << 20);
+  ASSERT_EQ(scan.scan(host.out), msgpack::frame_scanner::status::complete);
+  ASSERT_TRUE(msgpack::decode_response(std::string_view(host.out).substr(0, scan.size()),
+                                       decode_limits{}, refusal, why))
+      << why;
+  EXPECT_EQ(refusal.id, value(7));
+  ASSERT_TRUE(refusal.error);
+  EXPECT_EQ(*refusal.error,
+            (fault{-32600, "Invalid Request: str at offset 9 is not valid UTF-8 (byte 0xff at "
+                           "offset 10)"}));
+}
+
 TEST(msgpack_unit, notifications_are_run_and_not_answered) {
   fake_host host;
   auto s = open(msgpack::tcp_server, host);
@@ -217,6 +241,15 @@ TEST(jsonrpc_unit, a_request_id_shaped_like_a_key_is_the_idempotency_key) {
   EXPECT_EQ(host.dispatched[1].meta.idempotency_key, "");
 }
 
+TEST(jsonrpc_unit, number_ids_that_are_not_int64_are_echoed_as_sent) {
+  fake_host host;
+  auto s = open(jsonrpc::tcp_server, host);
+  feed(*s, R"({"jsonrpc":"2.0","method":"a","id":12345678901234567891})"
+           R"([{"jsonrpc":"2.0","method":"b","id":1.50}])");
+  EXPECT_EQ(host.out, R"({"jsonrpc":"2.0","result":[],"id":12345678901234567891})" "\n"
+                      R"([{"jsonrpc":"2.0","result":[],"id":1.50}])" "\n");
+}
+
 TEST(jsonrpc_unit, a_syntax_error_is_answered_then_closes) {
   fake_host host;
   auto s = open(jsonrpc::tcp_server, host);
@@ -250,6 +283,25 @@ TEST(json_array_unit, errors_are_an_error_object) {
   auto s = open(json_array::tcp_server, host);
   feed(*s, R"(["nope"])");
   EXPECT_EQ(host.out, R"({"error":{"code":-32601,"message":"method not found: nope"}})" "\n");
+}
+
+TEST(json_array_unit, error_message_bytes_that_are_not_utf8_are_escaped) {
+  fake_host host({}, [](request&, response& answer) {
+    answer.error = make_fault(status_code::application_error, "bad \xff");
+    return true;
+  });
+  auto s = open(json_array::tcp_server, host);
+  feed(*s, R"(["m"])");
+  EXPECT_EQ(host.out, R"({"error":{"code":-32000,"message":"bad \\xff"}})" "\n");
+}
+
+TEST(json_array_unit, params_named_id_are_plain_numbers) {
+  fake_host host;
+  auto s = open(json_array::tcp_server, host);
+  feed(*s, R"(["m", {"id": 1.5}, [{"id": 2.5}]])");
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].params,
+            value(array{structure{{"id", 1.5}}, array{structure{{"id", 2.5}}}}));
 }
 
 TEST(json_array_unit, calls_are_answered_in_the_order_they_came) {

@@ -112,3 +112,19 @@ TEST(status, wire_codes_follow_the_table) {
   error foreign(status_code::application_error, 4, "too many parameters");
   EXPECT_EQ(foreign.wire_code(), 4);
 }
+
+// A message may quote a client's text, NUL bytes included: what() (a C string) ends at the first
+// one, message() and the fault a procedure's error becomes keep all of it.
+TEST(status, error_keeps_a_message_with_nul_whole) {
+  const std::string text("no method named x\0y", 19);
+  const error e(status_code::invalid_params, text);
+  EXPECT_EQ(e.message(), text);
+  EXPECT_STREQ(e.what(), "no method named x");
+  error copy = e;
+  EXPECT_EQ(copy.message(), text);
+  error assigned(status_code::internal_error, "other");
+  assigned = copy;
+  EXPECT_EQ(assigned.message(), text);
+  EXPECT_EQ(assigned.code(), status_code::invalid_params);
+  EXPECT_EQ(error(status_code::application_error, 4, text).message(), text);
+}

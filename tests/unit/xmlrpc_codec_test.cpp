@@ -201,8 +201,8 @@ TEST(xmlrpc_decode_call, whitespace_around_scalars_is_ignored) {
   EXPECT_EQ(decode_param("<int> 42\n</int>"), value(42));
   EXPECT_EQ(decode_param("<boolean>\n1 </boolean>"), value(true));
   EXPECT_EQ(decode_param("<double> 0.25 </double>"), value(0.25));
-  EXPECT_EQ(decode_param("<dateTime.iso8601>\n  20240229T23:59:60\n</dateTime.iso8601>"),
-            value(date_time{2024, 2, 29, 23, 59, 60}));
+  EXPECT_EQ(decode_param("<dateTime.iso8601>\n  20240229T23:59:59\n</dateTime.iso8601>"),
+            value(date_time{2024, 2, 29, 23, 59, 59}));
 }
 
 TEST(xmlrpc_decode_call, base64_with_embedded_newlines) {
@@ -390,6 +390,112 @@ TEST(xmlrpc_decode_call, character_reference_to_a_non_scalar_value_is_a_parse_er
             value("\xF4\x8F\xBF\xBF\xED\x9F\xBF\xEE\x80\x80"));
 }
 
+// XML 1.0 §2.2: a document holds only Chars (tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD,
+// U+10000-U+10FFFF). pugixml let every C0 control through (Python's expat refuses them all).
+TEST(xmlrpc_decode_call, control_characters_are_a_parse_error_with_offset) {
+  for (char c = 1; c < 0x20; ++c) {
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    SCOPED_TRACE(static_cast<int>(c));
+    const std::string xml = call_with(std::string("<string>a") + c + "b</string>");
+    const fault f = decode_call_error(xml);
+    EXPECT_EQ(f.code, parse_error);
+    EXPECT_NE(f.message.find("control character U+00"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("at offset " + std::to_string(xml.find(c))), std::string::npos)
+        << f.message;
+  }
+  // In names, comments, CDATA and attributes too; U+FFFE and U+FFFF are no Chars either.
+  for (std::string_view xml : {
+           "<methodCall><methodName>m\x1b[31m</methodName></methodCall>",
+           "<methodCall><methodName>m</methodName><!-- \x01 --></methodCall>",
+           "<methodCall><methodName><![CDATA[m\x02]]></methodName></methodCall>",
+           "<methodCall a=\"\x7f\x03\"><methodName>m</methodName></methodCall>",
+           "<methodCall><methodName>m\xEF\xBF\xBE</methodName></methodCall>",
+           "<methodCall><methodName>m\xEF\xBF\xBF</methodName></methodCall>",
+       }) {
+    EXPECT_EQ(decode_call_error(xml).code, parse_error) << xml;
+  }
+  // Tab, LF, CR, DEL and C1 controls are Chars.
+  EXPECT_EQ(decode_param("<string>\t\n\x7f\xC2\x85\xEF\xBF\xBD</string>"),
+            value("\t\n\x7f\xC2\x85\xEF\xBF\xBD"));
+}
+
+// XML 1.0 WFC: Legal Character: a character reference names a Char. pugixml turned
+// &#99999999999999999999; into U+FFFFF, &#0; into a NUL that cut the string, &#1; into U+0001.
+TEST(xmlrpc_decode_call, character_reference_to_no_xml_character_is_a_parse_error) {
+  for (std::string_view ref :
+       {"&#99999999999999999999;", "&#0;", "&#x0;", "&#1;", "&#x1F;", "&#xD800;", "&#xDFFF;",
+        "&#x110000;", "&#xFFFE;", "&#65535;", "&#x100000000000000000000009;",
+        "&#00000000000000000000000000;"}) {
+    SCOPED_TRACE(ref);
+    const std::string xml = call_with("<string>a" + std::string(ref) + "b</string>");
+    const fault f = decode_call_error(xml);
+    EXPECT_EQ(f.code, parse_error);
+    EXPECT_NE(f.message.find("character reference"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("at offset " + std::to_string(xml.find("&#"))), std::string::npos)
+        << f.message;
+  }
+  for (std::string_view ref : {"&#;", "&#x;", "&#12", "&#1a;", "&#x1g;", "&# 65;"}) {
+    const fault f = decode_call_error(call_with("<string>a" + std::string(ref) + "b</string>"));
+    EXPECT_EQ(f.code, parse_error) << ref;
+    EXPECT_NE(f.message.find("malformed character reference"), std::string::npos) << f.message;
+  }
+  // In a method name and an attribute as well.
+  EXPECT_EQ(decode_call_error("<methodCall><methodName>ab&#0;c</methodName></methodCall>").code,
+            parse_error);
+  EXPECT_EQ(decode_call_error("<methodCall x='&#0;'><methodName>m</methodName></methodCall>").code,
+            parse_error);
+  // Legal ones, with leading zeros, at the edges of the ranges.
+  EXPECT_EQ(decode_param("<string>&#9;&#x0A;&#13;&#0000065;&#x20;&#xd7ff;&#xE000;&#xFFFD;"
+                         "&#x10000;&#1114111;</string>"),
+            value("\t\n\rA \xED\x9F\xBF\xEE\x80\x80\xEF\xBF\xBD\xF0\x90\x80\x80"
+                  "\xF4\x8F\xBF\xBF"));
+  // In comments, CDATA and processing instructions `&#0;` is plain text, not a reference.
+  EXPECT_EQ(decode_param("<string><!-- &#0; --><![CDATA[&#0;]]><?pi &#0;?></string>"),
+            value("&#0;"));
+}
+
+// XML 1.0 §2.1: document ::= prolog element Misc*. pugixml dropped text around the root.
+TEST(xmlrpc_decode_call, text_outside_the_root_element_is_a_parse_error) {
+  const std::string call = "<methodCall><methodName>m</methodName></methodCall>";
+  for (const std::string& xml : {call + "junk", call + "\n<![CDATA[x]]>", "junk" + call,
+                                 "<?xml version=\"1.0\"?>x" + call, call + " &amp; "}) {
+    SCOPED_TRACE(xml);
+    const fault f = decode_call_error(xml);
+    EXPECT_EQ(f.code, parse_error);
+    EXPECT_NE(f.message.find("the root element"), std::string::npos) << f.message;
+  }
+  EXPECT_NE(decode_call_error(call + "junk").message.find("at offset " +
+                                                          std::to_string(call.size())),
+            std::string::npos);
+  // Comments, processing instructions and whitespace may stand around it.
+  EXPECT_EQ(decode_call_ok("\n<?xml version=\"1.0\"?>\n<!-- a -->\n" + call +
+                           "\n<!-- b --><?pi x?>\r\n\t ")
+                .method,
+            "m");
+  EXPECT_EQ(decode_call_error("<!-- only a comment -->").code, parse_error);
+  EXPECT_EQ(decode_call_error("   ").code, parse_error);
+}
+
+// XML 1.0 §4.3.3: UTF-16 documents are read, and checked like UTF-8 ones.
+TEST(xmlrpc_decode_call, utf16_documents_are_read_and_checked) {
+  auto utf16le = [](std::string_view ascii) {
+    std::string out = "\xFF\xFE";  // BOM
+    for (char c : ascii) {
+      out.push_back(c);
+      out.push_back('\0');
+    }
+    return out;
+  };
+  EXPECT_EQ(decode_call_ok(utf16le(call_with("<string>x</string>"))).params, value(array{"x"}));
+  EXPECT_EQ(decode_call_error(utf16le(call_with("<string>&#0;</string>"))).code, parse_error);
+  EXPECT_EQ(decode_call_error(utf16le(call_with("<string>\x01</string>"))).code, parse_error);
+  std::string lone_surrogate = utf16le(call_with("<string>x</string>"));
+  const std::size_t x = lone_surrogate.find(utf16le("x</string>").substr(2));
+  ASSERT_NE(x, std::string::npos);
+  lone_surrogate.replace(x, 2, std::string("\x00\xD8", 2));  // U+D800 alone
+  EXPECT_EQ(decode_call_error(lone_surrogate).code, parse_error);
+}
+
 // Found by fuzz_xmlrpc (corpus regress-fault-text-cut-inside-utf8): the quoted text in a fault
 // is cut short, and must not be cut inside a multi-byte character.
 TEST(xmlrpc_decode_call, fault_quoting_long_text_cuts_at_a_character_boundary) {
@@ -505,6 +611,30 @@ TEST(xmlrpc_decode_call, bad_scalars_are_invalid_requests) {
             std::string::npos);
 }
 
+// The XML-RPC spec's form is exactly YYYYMMDDTHH:MM:SS (Python's xmlrpc.client reads and
+// writes only it); the extended ISO 8601 form of the same fields is read too. A zone, a fraction
+// or a leap second used to be accepted (the zone dropped silently).
+TEST(xmlrpc_decode_call, date_time_is_exactly_the_xmlrpc_form) {
+  EXPECT_EQ(decode_param("<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>"),
+            value(date_time{1998, 7, 17, 14, 8, 55}));
+  EXPECT_EQ(decode_param("<dateTime.iso8601>1998-07-17T14:08:55</dateTime.iso8601>"),
+            value(date_time{1998, 7, 17, 14, 8, 55}));
+  EXPECT_EQ(decode_param("<dateTime.iso8601>20240229T23:59:59</dateTime.iso8601>"),
+            value(date_time{2024, 2, 29, 23, 59, 59}));
+  for (std::string_view t : {"19980717T14:08:55Z", "19980717T14:08:55+01:00",
+                             "19980717T14:08:55-0500", "1998-07-17T14:08:55Z",
+                             "19980717T14:08:55.5", "20161231T23:59:60", "2016-12-31T23:59:60",
+                             "1998-0717T14:08:55", "199807-17T14:08:55", "19980717T140855",
+                             "19980717 14:08:55", "19980717t14:08:55", "+1998-07-17T14:08:55",
+                             "19980717T14:08:5", "20230229T00:00:00", "1998071714:08:55"}) {
+    SCOPED_TRACE(t);
+    const fault f =
+        decode_call_error(call_with("<dateTime.iso8601>" + std::string(t) + "</dateTime.iso8601>"));
+    EXPECT_EQ(f.code, invalid_request);
+    EXPECT_NE(f.message.find("invalid dateTime.iso8601"), std::string::npos) << f.message;
+  }
+}
+
 TEST(xmlrpc_decode_call, doctype_entities_are_not_expanded) {
   // pugixml knows only the predefined entities: a DOCTYPE cannot inflate the document.
   const request r = decode_call_ok(
@@ -612,6 +742,39 @@ TEST(xmlrpc_encode, non_finite_doubles_become_strings) {
   EXPECT_EQ(value_xml(std::numeric_limits<double>::infinity()), "<string>inf</string>");
   EXPECT_EQ(value_xml(-std::numeric_limits<double>::infinity()), "<string>-inf</string>");
   EXPECT_EQ(value_xml(std::nan("")), "<string>nan</string>");
+}
+
+// XML 1.0 cannot carry NUL, the other C0 controls but tab/LF/CR, U+FFFE or U+FFFF, even as a
+// character reference. A fault string was cut at its first NUL and `&#01;` made the whole answer
+// unreadable to Python's xmlrpc.client (expat).
+TEST(xmlrpc_encode, text_xml_cannot_carry_is_replaced_in_values_and_escaped_in_faults) {
+  const std::string odd("a\0b\x01" "c\x1b[0m\xEF\xBF\xBE\xFF\t\n", 15);
+  const std::string shown_as_value =
+      "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD" "[0m\xEF\xBF\xBD\xEF\xBF\xBD\t\n";
+  EXPECT_EQ(value_xml(odd), "<string>" + shown_as_value + "</string>");
+  EXPECT_EQ(value_xml(structure{{odd, 1}}),
+            "<struct><member><name>" + shown_as_value +
+                "</name><value><int>1</int></value></member></struct>");
+  EXPECT_EQ(round_trip_response(odd), value(shown_as_value));
+  EXPECT_EQ(round_trip_call(array{odd}), value(array{shown_as_value}));
+
+  std::string out;
+  xmlrpc::encode_response(response{{}, {}, fault{-32601, "method not found: " + odd}}, out);
+  EXPECT_NE(out.find("<string>method not found: a\\x00b\\x01c\\x1b[0m\\uFFFE\\xff\t\n</string>"),
+            std::string::npos)
+      << out;
+  response back;
+  fault why;
+  ASSERT_TRUE(xmlrpc::decode_response(out, {}, back, why)) << why;
+  ASSERT_TRUE(back.error);
+  EXPECT_EQ(back.error->message, "method not found: a\\x00b\\x01c\\x1b[0m\\uFFFE\\xff\t\n");
+
+  out.clear();
+  xmlrpc::encode_call(request{std::string("m\0x", 3), array{}, {}, false, {}}, out);
+  EXPECT_NE(out.find("<methodName>m\xEF\xBF\xBDx</methodName>"), std::string::npos) << out;
+  // What XML carries is written as it is.
+  EXPECT_EQ(value_xml("tab\tlf\n\xC2\x85\x7f\xEF\xBF\xBD"),
+            "<string>tab\tlf\n\xC2\x85\x7f\xEF\xBF\xBD</string>");
 }
 
 // ---------------------------------------------------------------- round trips

@@ -1,5 +1,6 @@
 // Positional JSON array calls over raw TCP (SPEC §2).
 #include "protocol/json_array/unit.hpp"
+#include "protocol/utf8.hpp"
 #include "value/json.hpp"
 
 namespace netcall::detail::json_array {
@@ -114,7 +115,8 @@ class session final : public server_session {
     out += R"({"error":{"code":)";
     json::write_int(f.code, out);
     out += R"(,"message":)";
-    json::write_string(f.message, out);
+    std::string escaped;  // a message may quote a peer's bytes: never raw (utf8.hpp)
+    json::write_string(valid_utf8_text(f.message, escaped), out);
     out += "}}\n";
   }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/idempotency.hpp"
+#include "protocol/utf8.hpp"
 
 namespace netcall::detail::jsonrpc {
 namespace {
@@ -49,8 +50,11 @@ message refusal_message(json::refusal why, std::string_view detail) {
                                "message too large: " + std::string(detail)));
 }
 
-/// JSON-RPC 2.0 §4: an id is a string, a number or null.
-bool is_valid_id(const value& v) { return v.is_string() || v.is_number() || v.is_nil(); }
+/// JSON-RPC 2.0 §4: an id is a string, a number or null. A number that is not an int64 is kept
+/// as its JSON text (bytes: value/json.hpp id_numbers::as_text) and echoed verbatim.
+bool is_valid_id(const value& v) {
+  return v.is_string() || v.is_number() || v.is_nil() || v.is_bytes();
+}
 
 /// The string a value holds, or nullptr.
 std::string* if_string(value* v) {
@@ -245,7 +249,7 @@ response refusal_response(json::refusal why, std::string_view detail) {
 message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
 
 message decode(std::string_view text, const decode_limits& limits) {
-  json::reader reader(limits.max_depth);
+  json::reader reader(limits.max_depth, json::id_numbers::as_text);
   return decode(reader, text, limits);
 }
 
@@ -302,7 +306,7 @@ bool decode_responses(json::reader& reader, std::string_view text, std::vector<r
 
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, fault& error) {
-  json::reader reader(limits.max_depth);
+  json::reader reader(limits.max_depth, json::id_numbers::as_text);
   reader.set_limits(limits, 0);
   return decode_responses(reader, text, out, error);
 }
@@ -311,7 +315,8 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
 // stream_decoder
 
 stream_decoder::stream_decoder(const decode_limits& limits)
-    : limits_(limits), reader_(limits.max_depth, limits.max_message_bytes) {
+    : limits_(limits),
+      reader_(limits.max_depth, limits.max_message_bytes, json::id_numbers::as_text) {
   reader_.set_limits(limits, limits.max_batch);
 }
 
@@ -349,7 +354,8 @@ void encode_response(const response& r, std::string& out) {
     out += R"("error":{"code":)";
     json::write_int(r.error->code, out);
     out += R"(,"message":)";
-    json::write_string(r.error->message, out);
+    std::string escaped;  // a message may quote a peer's bytes: never raw (utf8.hpp)
+    json::write_string(valid_utf8_text(r.error->message, escaped), out);
     out += "},";
   } else {
     out += R"("result":)";
@@ -357,7 +363,7 @@ void encode_response(const response& r, std::string& out) {
     out.push_back(',');
   }
   out += R"("id":)";
-  encode_value(r.id, out);
+  json::write_id(r.id, out);
   out.push_back('}');
 }
 
@@ -414,7 +420,7 @@ void encode_request(const request& r, std::string& out) {
   }
   if (!r.notification) {
     out += R"(,"id":)";
-    encode_value(r.id, out);
+    json::write_id(r.id, out);
   }
   out.push_back('}');
 }

@@ -7,6 +7,14 @@
 ///
 /// The idempotency key travels as the request id (protocol/idempotency.hpp): a request whose id
 /// has the key's shape gets it in `meta.idempotency_key`.
+///
+/// Ids are echoed exactly as sent (§5: the response id is the same value as the request's): an
+/// int64 is an int, a string a string, and any other number (`1.5`, `12345678901234567891`,
+/// `1e400`) is kept as its JSON text in a `bytes` value and written back verbatim
+/// (value/json.hpp id_numbers::as_text): it is never converted, so never rounded or refused,
+/// and never an idempotency key (keys are strings). The readers given to `decode` and
+/// `decode_responses` should be made with id_numbers::as_text; with another, such ids are
+/// doubles.
 
 #include <cstddef>
 #include <string>
@@ -87,6 +95,8 @@ void to_exchange(message& m, exchange& x);
 void encode_answers(exchange& x, std::string& out);
 
 /// Appends the response object (`{"jsonrpc":"2.0","result":...,"id":...}` or with `"error"`).
+/// An error message's bytes that are not UTF-8 are written as `\xNN` (protocol/utf8.hpp
+/// escape_invalid_utf8), so the answer stays valid JSON whatever the message quotes.
 void encode_response(const response& r, std::string& out);
 /// Appends the responses of a batch as one JSON array; appends nothing when `rs` is empty
 /// (§6: a batch of notifications gets no reply).

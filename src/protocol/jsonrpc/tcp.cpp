@@ -30,7 +30,7 @@ class session final : public server_session {
   explicit session(session_host& host)
       : host_(host),
         limits_(host.limits()),
-        reader_(limits_.max_depth, limits_.max_message_bytes) {
+        reader_(limits_.max_depth, limits_.max_message_bytes, json::id_numbers::as_text) {
     reader_.set_limits(limits_, limits_.max_batch);
   }
 
@@ -154,7 +154,8 @@ std::unique_ptr<server_session> make_session(session_host& host) {
 /// hold one response or a batch of them.
 class reader final : public response_reader {
  public:
-  explicit reader(const decode_limits& limits) : limits_(limits), json_(limits.max_depth) {
+  explicit reader(const decode_limits& limits)
+      : limits_(limits), json_(limits.max_depth, json::id_numbers::as_text) {
     json_.set_limits(limits, 0);
   }
 

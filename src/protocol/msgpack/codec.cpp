@@ -3,8 +3,12 @@
 #include <msgpuck.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <string>
+
+#include "protocol/utf8.hpp"
 
 namespace netcall::detail::msgpack {
 namespace {
@@ -98,11 +102,28 @@ bool timestamp_to_date_time(std::int64_t seconds, date_time& out) {
 
 struct reader {
   const char* p;
+  const char* begin;  // the message's first byte: offsets in errors count from it
   std::string error;
 
   bool fail(std::string why) {
     if (error.empty()) error = std::move(why);
     return false;
+  }
+
+  /// Reads a str (the next object is one) into `s`/`len`; false when its bytes are not
+  /// well-formed UTF-8 (the msgpack spec: str holds UTF-8 text; netcall strings are UTF-8,
+  /// and what is not cannot be written back as JSON-RPC, XML-RPC, or read by a client decoding
+  /// str as text).
+  bool read_str(const char*& s, std::uint32_t& len) {
+    const char* const header = p;
+    s = mp_decode_str(&p, &len);
+    const std::size_t bad = find_invalid_utf8(std::string_view(s, len));
+    if (bad == std::string_view::npos) return true;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(s[bad]));
+    return fail("str at offset " + std::to_string(header - begin) +
+                " is not valid UTF-8 (byte " + byte + " at offset " +
+                std::to_string(s + bad - begin) + ")");
   }
 
   bool read_ext(value& out) {
@@ -168,7 +189,8 @@ struct reader {
         return true;
       case MP_STR: {
         std::uint32_t len = 0;
-        const char* s = mp_decode_str(&p, &len);
+        const char* s = nullptr;
+        if (!read_str(s, len)) return false;
         out = value(std::string(s, len));
         return true;
       }
@@ -195,7 +217,8 @@ struct reader {
         for (std::uint32_t i = 0; i < n; ++i) {
           if (mp_typeof(*p) != MP_STR) return fail("map keys must be strings");
           std::uint32_t len = 0;
-          const char* k = mp_decode_str(&p, &len);
+          const char* k = nullptr;
+          if (!read_str(k, len)) return false;
           auto& m = s.emplace_back(std::string(k, len), value());
           if (!read(m.second)) return false;
         }
@@ -391,7 +414,7 @@ bool request_msgid(std::string_view message, std::int64_t& msgid) {
 
 bool decode_request_into(std::string_view message, const decode_limits&, request& req,
                          fault& error) {
-  reader r{message.data(), {}};
+  reader r{message.data(), message.data(), {}};
   auto drop = [&](const char* what) {
     error = invalid(what);
     req.id = value();  // no msgid: the failure cannot be answered
@@ -418,7 +441,8 @@ bool decode_request_into(std::string_view message, const decode_limits&, request
   const bool notification = type == 2;
   if (mp_typeof(*r.p) != MP_STR) return refuse("method must be a string");
   std::uint32_t len = 0;
-  const char* m = mp_decode_str(&r.p, &len);
+  const char* m = nullptr;
+  if (!r.read_str(m, len)) return refuse(r.error);
   req.method.assign(m, len);
   const auto params_type = mp_typeof(*r.p);
   if (params_type == MP_ARRAY) {
@@ -438,7 +462,8 @@ bool decode_request_into(std::string_view message, const decode_limits&, request
   req.meta.idempotency_key.clear();
   if (n == 5) {
     if (mp_typeof(*r.p) != MP_STR) return refuse("the idempotency key must be a string");
-    const char* k = mp_decode_str(&r.p, &len);
+    const char* k = nullptr;
+    if (!r.read_str(k, len)) return refuse(r.error);
     req.meta.idempotency_key.assign(k, len);
   }
   req.id = notification ? value() : value(msgid);
@@ -460,7 +485,7 @@ bool decode_response(std::string_view message, const decode_limits& limits, resp
 }
 
 bool decode_framed_response(std::string_view message, response& out, fault& error) {
-  reader r{message.data(), {}};
+  reader r{message.data(), message.data(), {}};
   if (mp_typeof(*r.p) != MP_ARRAY || mp_decode_array(&r.p) != 4 || mp_typeof(*r.p) != MP_UINT ||
       mp_decode_uint(&r.p) != 1) {
     error = invalid("not a MessagePack-RPC response [1, msgid, error, result]");
@@ -498,7 +523,7 @@ bool decode_framed_response(std::string_view message, response& out, fault& erro
 
 bool decode_value(std::string_view data, const decode_limits& limits, value& out, fault& error) {
   if (!validate(data, limits, error)) return false;
-  reader r{data.data(), {}};
+  reader r{data.data(), data.data(), {}};
   if (!r.read(out)) {
     error = invalid(r.error);
     return false;
@@ -557,7 +582,8 @@ void encode_response(const response& r, std::string& out) {
     put_str(out, "code");
     put_int(out, r.error->code);
     put_str(out, "message");
-    put_str(out, r.error->message);
+    std::string escaped;
+    put_str(out, valid_utf8_text(r.error->message, escaped));
     out.push_back(static_cast<char>(0xc0));  // nil
   } else {
     out.push_back(static_cast<char>(0xc0));  // nil

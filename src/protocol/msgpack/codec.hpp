@@ -71,7 +71,10 @@ class frame_scanner {
 
 // Decoding functions report failure one way, like every codec's (protocol/message.hpp): they
 // return false and say why in a `fault`: -32700 for bytes that are not one MessagePack object
-// within the limits, -32600 for MessagePack that is not the message expected.
+// within the limits, -32600 for MessagePack that is not the message expected, or holds what
+// netcall cannot represent: a str (a method, a string, a map key, the idempotency key) that is
+// not well-formed UTF-8 is refused naming its offset in the message ("str at offset 5 is not
+// valid UTF-8 (byte 0xff at offset 7)"), like JSON-RPC and XML-RPC refuse invalid UTF-8.
 
 /// Decodes one complete message (validated with a frame_scanner first) received by a server:
 /// true when `out` holds a request or a notification. On false, `out.id` is the msgid to answer
@@ -102,7 +105,8 @@ std::string over_budget_reason(const frame_scanner& scanner);
 /// for a notification or anything else.
 bool request_msgid(std::string_view message, std::int64_t& msgid);
 
-/// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int).
+/// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int). An error message's bytes
+/// that are not UTF-8 are written as `\xNN` (protocol/utf8.hpp escape_invalid_utf8).
 void encode_response(const response& r, std::string& out);
 /// Appends `[0, msgid, method, params]` (plus the idempotency key when set) or, for a
 /// notification, `[2, method, params]`. Named params (a struct) are sent as a map in the
@@ -112,8 +116,8 @@ void encode_request(const request& r, std::string& out);
 /// date-time is the timestamp extension (type -1).
 void encode_value(const value& v, std::string& out);
 /// Decodes one complete value (validated with the scanner first). Returns false on a value
-/// netcall cannot represent (a map key that is not a string, an extension other than the
-/// timestamp: -32600) or bytes that are not one value (-32700).
+/// netcall cannot represent (a map key that is not a string, a str that is not UTF-8, an
+/// extension other than the timestamp: -32600) or bytes that are not one value (-32700).
 bool decode_value(std::string_view data, const decode_limits& limits, value& out, fault& error);
 
 }  // namespace netcall::detail::msgpack

@@ -7,13 +7,18 @@
 /// everywhere else: any element the spec does not allow where it appears is an invalid request
 /// (-32600), never silently ignored.
 ///
+/// Reading refuses what XML 1.0 does not allow and pugixml lets through (check_characters,
+/// load): characters that are not XML Chars (control characters, U+FFFE/U+FFFF, invalid UTF-8),
+/// character references to them (`&#0;`, `&#xD800;`, `&#99999999999999999999;`), and text
+/// before or after the root element; all -32700, like any XML that does not parse.
+///
 /// Writing builds a pugixml DOM and saves it raw (no indentation, no BOM) after an
 /// `<?xml version="1.0"?>` declaration. Known limits of XML 1.0 itself, not of this codec:
-/// - NUL cannot appear in an XML document: a string holding NUL is cut at the first NUL (send
-///   such data as bytes, which travel as `<base64>`).
-/// - Other control characters below U+0020 except tab, LF and CR are written as character
-///   references (`&#01;`) which strict XML 1.0 parsers (expat, hence Python) refuse; keep them
-///   out of strings or send bytes.
+/// - NUL, the other control characters below U+0020 except tab, LF and CR, U+FFFE and U+FFFF
+///   cannot appear in an XML document, not even as character references. In strings and names
+///   each is written as U+FFFD; in a fault string as `\xNN` (`\uFFFE`) so the message stays
+///   whole and readable (unrepresentable). Bytes that are not UTF-8 are written the same way.
+///   Send such data as bytes, which travel as `<base64>`.
 /// - A CR is written raw and every XML parser reads it back as LF (end-of-line normalisation).
 /// - Non-finite doubles have no XML-RPC form: they are written as the strings "inf", "-inf" and
 ///   "nan" so the peer still gets something readable instead of a document it must reject.
@@ -26,11 +31,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <iterator>
 #include <limits>
 #include <pugixml.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -40,7 +48,11 @@ namespace {
 /// pugixml's defaults (predefined entities and character references only: no DOCTYPE entity
 /// expansion) plus whitespace-only text nodes, so `<string>  </string>` keeps its spaces.
 /// Whitespace-only text between structural elements is skipped by the reader instead.
-constexpr unsigned parse_options = pugi::parse_default | pugi::parse_ws_pcdata;
+/// parse_fragment keeps text outside the root element as nodes (pugixml otherwise drops it
+/// silently), so that `load` can refuse it: XML 1.0 §2.1 allows only comments, processing
+/// instructions and whitespace around the document element.
+constexpr unsigned parse_options =
+    pugi::parse_default | pugi::parse_ws_pcdata | pugi::parse_fragment;
 
 /// Appends everything pugixml writes to one std::string.
 class string_writer final : public pugi::xml_writer {
@@ -104,23 +116,142 @@ bool is_text(pugi::xml_node n) {
   return n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata;
 }
 
-/// Offset of the first NUL (which XML forbids) or byte that is not well-formed UTF-8, or npos.
-/// pugixml passes bytes through unchecked; values hold UTF-8 text, so check here.
-std::size_t find_bad_utf8(std::string_view s) {
-  return std::min(s.find('\0'), find_invalid_utf8(s));
+/// XML 1.0 §2.2 Char: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF.
+bool is_xml_char(std::uint32_t cp) {
+  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-/// Whether every text and CDATA node under `doc` is well-formed UTF-8.
-bool text_is_utf8(pugi::xml_document& doc) {
-  struct walker : pugi::xml_tree_walker {
-    bool ok = true;
-    bool for_each(pugi::xml_node& n) override {
-      if (is_text(n) && find_invalid_utf8(n.value()) != std::string_view::npos) ok = false;
-      return ok;
+/// "U+XXXX", how a refusal names a code point.
+std::string code_point_name(std::uint32_t cp) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+  return buf;
+}
+
+/// What pugixml does not check of a document (it passes bytes through, stops at NUL, and turns
+/// any character reference into some character, `&#99999999999999999999;` included), checked on
+/// its text: `text` is the body in UTF-8 (`utf8` true) or in ISO-8859-1, whose every byte is the
+/// character of that number. Refuses, naming the offset:
+/// - a character that is not an XML 1.0 Char (§2.2): NUL and the other C0 controls but tab, LF
+///   and CR, U+FFFE and U+FFFF; in UTF-8, bytes that are not well-formed UTF-8 (§4.3.3);
+/// - a character reference (`&#N;`, `&#xH;`) that is malformed or names no Char (WFC: Legal
+///   Character), outside comments, CDATA sections and processing instructions, where `&#` is
+///   plain text. Named references are pugixml's to read.
+bool check_characters(std::string_view text, bool utf8, failure& f) {
+  namespace utf = boost::locale::utf;
+  enum class in { markup_or_text, comment, cdata, pi };
+  in where = in::markup_or_text;
+  auto refuse = [&f](std::string what, std::size_t at) {
+    f = {parse_error_code(), "parse error: " + std::move(what) + " at offset " + std::to_string(at)};
+    return false;
+  };
+  auto at = [&text](std::size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      return refuse(c == 0 ? std::string("NUL byte")
+                           : "control character " + code_point_name(c) + ", which XML 1.0 "
+                                                                         "cannot carry,",
+                    i);
     }
-  } w;
-  doc.traverse(w);
-  return w.ok;
+    if (c >= 0x80) {
+      if (utf8) {
+        const char* p = text.data() + i;
+        const utf::code_point cp = utf::utf_traits<char>::decode(p, text.data() + n);
+        if (cp == utf::illegal || cp == utf::incomplete) return refuse("invalid UTF-8", i);
+        if (!is_xml_char(cp)) {
+          return refuse("character " + code_point_name(cp) + ", which XML 1.0 cannot carry,", i);
+        }
+        i = static_cast<std::size_t>(p - text.data());
+      } else {
+        ++i;  // ISO-8859-1: U+0080 to U+00FF, all Chars
+      }
+      continue;
+    }
+    switch (where) {
+      case in::comment:
+        if (c == '-' && at(i, "-->")) {
+          where = in::markup_or_text;
+          i += 3;
+          continue;
+        }
+        break;
+      case in::cdata:
+        if (c == ']' && at(i, "]]>")) {
+          where = in::markup_or_text;
+          i += 3;
+          continue;
+        }
+        break;
+      case in::pi:
+        if (c == '?' && at(i, "?>")) {
+          where = in::markup_or_text;
+          i += 2;
+          continue;
+        }
+        break;
+      case in::markup_or_text:
+        if (c == '<') {
+          if (at(i, "<!--")) {
+            where = in::comment;
+            i += 4;
+            continue;
+          }
+          if (at(i, "<![CDATA[")) {
+            where = in::cdata;
+            i += 9;
+            continue;
+          }
+          if (at(i, "<?")) {
+            where = in::pi;
+            i += 2;
+            continue;
+          }
+        } else if (c == '&' && at(i, "&#")) {
+          // CharRef ::= '&#' [0-9]+ ';' | '&#x' [0-9a-fA-F]+ ';'
+          const std::size_t start = i;
+          std::size_t j = i + 2;
+          const bool hex = j < n && text[j] == 'x';
+          if (hex) ++j;
+          const std::size_t first_digit = j;
+          std::uint32_t cp = 0;
+          bool too_big = false;
+          for (; j < n; ++j) {
+            const char d = text[j];
+            int digit = -1;
+            if (d >= '0' && d <= '9') {
+              digit = d - '0';
+            } else if (hex && d >= 'a' && d <= 'f') {
+              digit = d - 'a' + 10;
+            } else if (hex && d >= 'A' && d <= 'F') {
+              digit = d - 'A' + 10;
+            }
+            if (digit < 0) break;
+            if (!too_big) {
+              cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(digit);
+              too_big = cp > 0x10FFFF;  // stop before the number can wrap
+            }
+          }
+          if (j == first_digit || j == n || text[j] != ';') {
+            return refuse("malformed character reference", start);
+          }
+          if (too_big || !is_xml_char(cp)) {
+            return refuse("character reference " + quoted(text.substr(start, j + 1 - start)) +
+                              " to " + (too_big ? std::string("a number above U+10FFFF")
+                                                : code_point_name(cp)) +
+                              ", which is not an XML 1.0 character,",
+                          start);
+          }
+          i = j + 1;
+          continue;
+        }
+        break;
+    }
+    ++i;
+  }
+  return true;
 }
 
 /// What one element costs once parsed: a pugixml node (pugi::xml_node_struct, eight pointers),
@@ -146,7 +277,42 @@ bool within_budget(std::string_view body, const decode_limits& limits, failure& 
   return false;
 }
 
-/// Parses `body` into `doc` and finds its one root element.
+/// Appends the UTF-8 form of `units`, a UTF-16 or UTF-32 document (`unit` 2 or 4 bytes,
+/// `big_endian` or not), to `out`; false with the offset of the first unit that is not part
+/// of a well-formed sequence (a lone surrogate, a number above U+10FFFF, a cut unit).
+bool wide_to_utf8(std::string_view units, std::size_t unit, bool big_endian, std::string& out,
+                  std::size_t& bad) {
+  namespace utf = boost::locale::utf;
+  auto load_unit = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < unit; ++k) {
+      const auto b = static_cast<unsigned char>(units[at + (big_endian ? k : unit - 1 - k)]);
+      v = (v << 8) | b;
+    }
+    return v;
+  };
+  out.reserve(units.size());
+  for (std::size_t i = 0; i < units.size();) {
+    bad = i;
+    if (i + unit > units.size()) return false;
+    std::uint32_t cp = load_unit(i);
+    i += unit;
+    if (unit == 2 && cp >= 0xD800 && cp <= 0xDBFF) {
+      if (i + 2 > units.size()) return false;
+      const std::uint32_t low = load_unit(i);
+      if (low < 0xDC00 || low > 0xDFFF) return false;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      i += 2;
+    } else if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    utf::utf_traits<char>::encode(cp, std::back_inserter(out));
+  }
+  return true;
+}
+
+/// Parses `body` into `doc` and finds its one root element: XML 1.0 well-formedness as far as
+/// pugixml checks it, and what check_characters and the top-level check below add.
 bool load(std::string_view body, pugi::xml_document& doc, pugi::xml_node& root, failure& f) {
   const pugi::xml_parse_result r =
       doc.load_buffer(body.data(), body.size(), parse_options, pugi::encoding_auto);
@@ -155,31 +321,79 @@ bool load(std::string_view body, pugi::xml_document& doc, pugi::xml_node& root, 
          std::string("parse error: ") + r.description() + " at offset " + std::to_string(r.offset)};
     return false;
   }
-  // pugixml stops at a NUL and does not validate UTF-8; an XML parser must refuse both.
-  if (r.encoding == pugi::encoding_utf8) {
-    if (const auto bad = find_bad_utf8(body); bad != std::string_view::npos) {
-      f = {parse_error_code(),
-           "parse error: " + std::string(body[bad] == '\0' ? "NUL byte" : "invalid UTF-8") +
-               " at offset " + std::to_string(bad)};
-      return false;
+  // The characters, checked on the document's text in UTF-8 (or ISO-8859-1, whose bytes are
+  // characters): offsets are in that text.
+  std::string converted;
+  std::string_view text = body;
+  bool utf8 = true;
+  switch (r.encoding) {
+    case pugi::encoding_utf8:
+      break;
+    case pugi::encoding_latin1:
+      utf8 = false;
+      break;
+    default: {  // UTF-16 or UTF-32, either byte order (XML 1.0 §4.3.3)
+      const bool wide32 = r.encoding == pugi::encoding_utf32_le ||
+                          r.encoding == pugi::encoding_utf32_be;
+      const bool big = r.encoding == pugi::encoding_utf16_be ||
+                       r.encoding == pugi::encoding_utf32_be;
+      std::size_t bad = 0;
+      if (!wide_to_utf8(body, wide32 ? 4 : 2, big, converted, bad)) {
+        f = {parse_error_code(), std::string("parse error: invalid ") +
+                                     (wide32 ? "UTF-32" : "UTF-16") + " at offset " +
+                                     std::to_string(bad)};
+        return false;
+      }
+      text = converted;
+      break;
     }
   }
-  // A character reference (&#xD800;, &#x110000;) can name a code point UTF-8 cannot hold;
-  // pugixml writes it out anyway, so the decoded text is checked whenever the body has one.
-  if (body.find("&#") != std::string_view::npos && !text_is_utf8(doc)) {
-    f = {parse_error_code(), "parse error: character reference to a code point that is not a "
-                             "Unicode scalar value (a surrogate or above U+10FFFF)"};
-    return false;
-  }
+  if (!check_characters(text, utf8, f)) return false;
+
+  // Outside the root element only comments, processing instructions, the declaration, a
+  // DOCTYPE and whitespace may stand (XML 1.0 §2.1, §2.8).
   root = pugi::xml_node();
   for (pugi::xml_node child : doc.children()) {
-    if (child.type() != pugi::node_element) continue;
-    if (root) {
-      f = {parse_error_code(), "parse error: more than one root element"};
+    if (child.type() == pugi::node_element) {
+      if (root) {
+        f = {parse_error_code(), "parse error: more than one root element"};
+        return false;
+      }
+      root = child;
+    } else if (child.type() == pugi::node_cdata ||
+               (child.type() == pugi::node_pcdata && !is_blank(child.value()))) {
+      const std::ptrdiff_t offset = r.encoding == pugi::encoding_utf8 ? child.offset_debug() : -1;
+      f = {parse_error_code(),
+           std::string("parse error: text ") + (root ? "after" : "before") + " the root element" +
+               (offset >= 0 ? " at offset " + std::to_string(offset) : std::string())};
       return false;
     }
-    root = child;
   }
+  if (!root) {
+    f = {parse_error_code(), "parse error: no root element"};
+    return false;
+  }
+  return true;
+}
+
+/// A `<dateTime.iso8601>` value (spaces around it trimmed): exactly `YYYYMMDDTHH:MM:SS`, the
+/// form of the XML-RPC spec and of every client (Python's xmlrpc.client reads and writes only
+/// it), or the ISO 8601 extended form `YYYY-MM-DDTHH:MM:SS` of the same fields; a real date and
+/// time with seconds 00 to 59. Refused: a zone (`Z`, `+01:00`: the value has none, and an offset
+/// dropped silently would shift the time), a fraction, a leap second (Python cannot read one
+/// back). The public date_time::parse, which checks the fields here, stays more lenient for
+/// library users (zones ignored, second 60 kept).
+bool parse_xmlrpc_date_time(std::string_view t, date_time& out) {
+  const bool extended = t.size() == 19;
+  if (t.size() != 17 && !extended) return false;
+  // Positions of the separators; every other character is a digit.
+  const std::string_view shape = extended ? "dddd-dd-ddTdd:dd:dd" : "ddddddddTdd:dd:dd";
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (shape[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != shape[i]) return false;
+  }
+  date_time parsed;
+  if (!date_time::parse(t, parsed) || parsed.second > 59) return false;
+  out = parsed;
   return true;
 }
 
@@ -294,7 +508,7 @@ class reader {
     if (tag == "double" || tag == "float") return read_double(trim(text), out);
     if (tag == "dateTime.iso8601") {
       date_time t;
-      if (!date_time::parse(trim(text), t))
+      if (!parse_xmlrpc_date_time(trim(text), t))
         return invalid("invalid dateTime.iso8601 " + quoted(trim(text)));
       out = t;
       return true;
@@ -422,6 +636,72 @@ void set_text(pugi::xml_node n, std::string_view text) {
   if (!text.empty()) n.text().set(text.data(), text.size());
 }
 
+/// How text is written where XML 1.0 cannot carry it (docs/protocols.md "XML-RPC"): NUL, the
+/// other C0 controls but tab, LF and CR, U+FFFE, U+FFFF, and bytes that are not well-formed
+/// UTF-8. No escape of XML can carry them (not even a character reference: `&#1;` is not
+/// well-formed, and Python's xmlrpc.client refuses the whole answer), and pugixml would cut a
+/// string at its first NUL.
+enum class unrepresentable {
+  /// U+FFFD REPLACEMENT CHARACTER, one per character or byte (as Go's encoding/xml does):
+  /// strings, member names and method names, which are data; an escape written into them would
+  /// read as text the value really held.
+  replace,
+  /// `\xNN` for a control character or a byte, `\uFFFE`/`\uFFFF`: fault strings, which are
+  /// diagnostics for people, and keep which character it was.
+  escape,
+};
+
+/// Where `text` holds something XML 1.0 cannot carry, from `from` on: its offset and length
+/// (1 for a control character or a stray byte, 3 for U+FFFE/U+FFFF), or npos.
+std::pair<std::size_t, std::size_t> find_unrepresentable(std::string_view text, std::size_t from) {
+  namespace utf = boost::locale::utf;
+  for (std::size_t i = from; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return {i, 1};
+      ++i;
+      continue;
+    }
+    const char* p = text.data() + i;
+    const utf::code_point cp = utf::utf_traits<char>::decode(p, text.data() + text.size());
+    if (cp == utf::illegal || cp == utf::incomplete) return {i, 1};
+    if (cp == 0xFFFE || cp == 0xFFFF) return {i, 3};
+    i = static_cast<std::size_t>(p - text.data());
+  }
+  return {std::string_view::npos, 0};
+}
+
+/// `text` as XML 1.0 can carry it: `text` itself when it can as it is (the common case: nothing
+/// is copied), else a copy made in `scratch` with what it cannot carry written `how`.
+std::string_view xml_text(std::string_view text, std::string& scratch, unrepresentable how) {
+  auto [bad, length] = find_unrepresentable(text, 0);
+  if (bad == std::string_view::npos) return text;
+  scratch.clear();
+  std::size_t done = 0;
+  while (bad != std::string_view::npos) {
+    scratch.append(text.substr(done, bad - done));
+    if (how == unrepresentable::replace) {
+      scratch += "\xEF\xBF\xBD";  // U+FFFD
+    } else if (length == 3) {
+      scratch += text[bad + 2] == '\xBE' ? "\\uFFFE" : "\\uFFFF";
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(text[bad]));
+      scratch += hex;
+    }
+    done = bad + length;
+    std::tie(bad, length) = find_unrepresentable(text, done);
+  }
+  scratch.append(text.substr(done));
+  return scratch;
+}
+
+/// Sets the text of `n` to `text` as XML 1.0 can carry it (xml_text).
+void set_xml_text(pugi::xml_node n, std::string_view text, unrepresentable how) {
+  std::string scratch;
+  set_text(n, xml_text(text, scratch, how));
+}
+
 void write_int(pugi::xml_node parent, std::int64_t i) {
   const bool fits32 = i >= std::numeric_limits<std::int32_t>::min() &&
                       i <= std::numeric_limits<std::int32_t>::max();
@@ -455,7 +735,9 @@ struct value_writer {
   void operator()(bool b) { set_text(parent.append_child("boolean"), b ? "1" : "0"); }
   void operator()(std::int64_t i) { write_int(parent, i); }
   void operator()(double d) { write_double(parent, d); }
-  void operator()(const std::string& s) { set_text(parent.append_child("string"), s); }
+  void operator()(const std::string& s) {
+    set_xml_text(parent.append_child("string"), s, unrepresentable::replace);
+  }
   void operator()(const bytes& b) {
     set_text(parent.append_child("base64"), base64_encode(b.data));
   }
@@ -470,7 +752,7 @@ struct value_writer {
     pugi::xml_node st = parent.append_child("struct");
     for (const auto& [name, item] : s) {
       pugi::xml_node m = st.append_child("member");
-      set_text(m.append_child("name"), name);
+      set_xml_text(m.append_child("name"), name, unrepresentable::replace);
       write_value(m.append_child("value"), item);
     }
   }
@@ -569,7 +851,8 @@ void encode_response(const response& r, std::string& out) {
     write_int(code.append_child("value"), r.error->code);
     pugi::xml_node text = st.append_child("member");
     set_text(text.append_child("name"), "faultString");
-    set_text(text.append_child("value").append_child("string"), r.error->message);
+    set_xml_text(text.append_child("value").append_child("string"), r.error->message,
+                 unrepresentable::escape);
   } else {
     write_value(root.append_child("params").append_child("param").append_child("value"), r.result);
   }
@@ -580,7 +863,7 @@ void encode_call(const request& r, std::string& out) {
   pugi::xml_document doc;
   start_document(doc);
   pugi::xml_node root = doc.append_child("methodCall");
-  set_text(root.append_child("methodName"), r.method);
+  set_xml_text(root.append_child("methodName"), r.method, unrepresentable::replace);
   pugi::xml_node params = root.append_child("params");
   auto add = [&](const value& v) {
     write_value(params.append_child("param").append_child("value"), v);
