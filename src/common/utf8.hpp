@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// UTF-8 validation for the codecs whose parsers pass bytes through unchecked (pugixml), with
-/// Boost.Locale's header-only decoder (boost/locale/utf.hpp, no library to link).
+/// UTF-8 validation, with Boost.Locale's header-only decoder (boost/locale/utf.hpp, no library to
+/// link): for the codecs whose parsers pass bytes through unchecked (pugixml), and for text shown
+/// to people (common/text.cpp, netcall/text.hpp).
 
 #include <boost/locale/utf.hpp>
 #include <cstddef>
