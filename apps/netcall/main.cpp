@@ -14,6 +14,7 @@
 #include "netcall/channel.hpp"
 #include "netcall/client.hpp"
 #include "netcall/server.hpp"
+#include "netcall/text.hpp"
 #include "netcall/value.hpp"
 #include "netcall/version.hpp"
 #include "report.hpp"
@@ -159,7 +160,7 @@ netcall::client_options client_options_from(const common_options& o) {
   if (o.verbose) {
     out.on_retry = [](const netcall::error& why, int attempt, std::chrono::milliseconds wait) {
       std::fprintf(stderr, "netcall: attempt %d failed: %s; retrying in %lldms\n", attempt,
-                   why.what(), static_cast<long long>(wait.count()));
+                   netcall_cli::escaped(why.what()).c_str(), static_cast<long long>(wait.count()));
     };
   }
   return out;
@@ -213,7 +214,9 @@ int run_call(const common_options& o, const std::vector<std::string>& args) {
     netcall::client client(args[0], options);
     result = client.call_params(args[1], std::move(params), call);
   }
-  std::printf("%s\n", netcall::to_json(result).c_str());
+  // Compact JSON escapes C0 controls already; DEL, C1 controls and bytes that are not UTF-8
+  // (a MessagePack string may hold any) are escaped too (SPEC §3).
+  std::printf("%s\n", netcall::escape_json_text(netcall::to_json(result)).c_str());
   return exit_ok;
 }
 
@@ -333,7 +336,10 @@ int run_list(const common_options& o, const std::vector<std::string>& args) {
         throw;
       }
     }
-    std::printf("%s\t%s\t%s\n", n.c_str(), sig.c_str(), help.c_str());
+    // Every field is the server's text: escaped (SPEC §3), so a tab or a newline in it cannot
+    // shift the columns or forge a line either.
+    std::printf("%s\t%s\t%s\n", netcall_cli::escaped(n).c_str(), netcall_cli::escaped(sig).c_str(),
+                netcall_cli::escaped(help).c_str());
   }
   return exit_ok;
 }

@@ -1,0 +1,303 @@
+"""The netcall command-line client (SPEC §3) against hostile servers: small socket servers
+started here (a thread on 127.0.0.1:0) that answer with crafted bytes, and PARAMs the client
+must refuse before sending anything."""
+
+import json
+import re
+import select
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+import msgpack
+
+from harness import NETCALL, Netcalld
+
+# What a hostile server puts in its text: set the terminal's title, clear the screen, go back
+# to the start of the line and forge a prompt, a C1 CSI (U+009B) and DEL.
+NASTY = "x\x1b]0;pwned\x07\x1b[2J\r$ sudo rm -rf /\n\u009b31m\x7f!"
+# Its escaped form (netcall/text.hpp), as the user must see it.
+NASTY_SHOWN = "x\\u001b]0;pwned\\u0007\\u001b[2J\\r$ sudo rm -rf /\\n\\u009b31m\\u007f!"
+
+
+def assert_inert(test, text):
+    """`text` (bytes a terminal would show) holds no control character: no C0 but the final
+    newline, no DEL, no C1 (raw or UTF-8 encoded), and is valid UTF-8."""
+    decoded = text.decode("utf-8")  # raises on bytes that are not UTF-8
+    for line in decoded.split("\n")[:-1] if decoded.endswith("\n") else decoded.split("\n"):
+        for ch in line:
+            test.assertFalse(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F,
+                             "control character %r in %r" % (ch, decoded))
+
+
+class HostileServer:
+    """A server that answers each request with crafted bytes: `respond(request, index)` gets
+    the request (a dict for JSON-RPC over TCP, the raw request bytes for HTTP, the decoded list
+    for MessagePack-RPC) and its number on the server (0, 1, ...) and returns the bytes to send,
+    or None to close the connection. `framing` says how requests are cut: "line", "http" or
+    "msgpack". Every request received is kept in `requests`; `connections` counts the
+    connections accepted, those still waiting in the backlog when stopped included."""
+
+    def __init__(self, respond, framing="line"):
+        self.respond = respond
+        self.framing = framing
+        self.requests = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.address = "127.0.0.1:%d" % self.port
+        self.threads = []
+
+    def __enter__(self):
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self.stopping.set()
+        for t in list(self.threads):
+            t.join(timeout=5)
+        # A connection the client made before it exited is in the backlog if not accepted yet.
+        self.listener.setblocking(False)
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                break
+            self.connections += 1
+            c.close()
+        self.listener.close()
+
+    def _accept_loop(self):
+        while not self.stopping.is_set():
+            try:
+                c, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _serve(self, c):
+        deadline = time.monotonic() + 20  # bounded, whatever the client does
+        buf = b""
+        unpacker = msgpack.Unpacker(raw=False) if self.framing == "msgpack" else None
+        try:
+            while time.monotonic() < deadline and not self.stopping.is_set():
+                request = self._take_request(buf, unpacker)
+                if request is None:
+                    ready, _, _ = select.select([c], [], [], 0.05)
+                    if not ready:
+                        continue
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return
+                    if unpacker is not None:
+                        unpacker.feed(chunk)
+                    else:
+                        buf += chunk
+                    continue
+                request, buf = request
+                with self.lock:
+                    index = len(self.requests)
+                    self.requests.append(request)
+                answer = self.respond(request, index)
+                if answer is None:
+                    return
+                c.sendall(answer)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def _take_request(self, buf, unpacker):
+        """(request, rest of buf), or None when no whole request is there yet."""
+        if self.framing == "line":
+            if b"\n" not in buf:
+                return None
+            line, rest = buf.split(b"\n", 1)
+            try:
+                return json.loads(line), rest
+            except ValueError:
+                return line, rest  # what the client sent as is, for the test to see
+        if self.framing == "http":
+            if b"\r\n\r\n" not in buf:
+                return None
+            head, body = buf.split(b"\r\n\r\n", 1)
+            m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            length = int(m.group(1)) if m else 0
+            if len(body) < length:
+                return None
+            return head + b"\r\n\r\n" + body[:length], body[length:]
+        try:
+            return next(unpacker), b""
+        except StopIteration:
+            return None
+
+
+def jsonrpc_error(request, code, message):
+    """A JSON-RPC over TCP answer line with an error (the request's id)."""
+    return json.dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message},
+                       "id": request["id"]}).encode() + b"\n"
+
+
+def http_answer(body, status="200 OK", content_type="application/json", extra=b""):
+    if isinstance(body, str):
+        body = body.encode()
+    return (b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n"
+            % (status.encode(), content_type.encode(), len(body), extra)) + body
+
+
+def http_json_body(raw_request):
+    return json.loads(raw_request.split(b"\r\n\r\n", 1)[1])
+
+
+def msgpack_str(raw):
+    """A MessagePack str holding `raw` bytes as they are (well-formed UTF-8 or not)."""
+    assert len(raw) < 256
+    return b"\xd9" + bytes([len(raw)]) + raw
+
+
+def msgpack_error_answer(msgid, code, raw_message):
+    """[1, msgid, {"code": code, "message": raw_message}, nil], the message's bytes as given."""
+    return (b"\x94\x01" + msgpack.packb(msgid) + b"\x82" + msgpack.packb("code") +
+            msgpack.packb(code) + msgpack.packb("message") + msgpack_str(raw_message) + b"\xc0")
+
+
+def xmlrpc_fault(code, text):
+    """An XML-RPC fault answer; `text` goes in as XML character references, so C1 controls,
+    DEL and CR survive (XML 1.0 cannot carry most C0 controls, pugixml reads them anyway)."""
+    refs = "".join(ch if ch.isalnum() or ch in " $/-!" else "&#x%x;" % ord(ch) for ch in text)
+    return ('<?xml version="1.0"?><methodResponse><fault><value><struct>'
+            "<member><name>faultCode</name><value><int>%d</int></value></member>"
+            "<member><name>faultString</name><value><string>%s</string></value></member>"
+            "</struct></value></fault></methodResponse>" % (code, refs))
+
+
+class EscapedServerText(unittest.TestCase):
+    """SPEC §3: text from the server is printed with control characters escaped."""
+
+    def run_bytes(self, args):
+        """Runs netcall; (exit code, stdout bytes, stderr bytes)."""
+        p = subprocess.run([NETCALL, *args], capture_output=True, timeout=30)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_error_messages_of_every_protocol_are_escaped(self):
+        cases = {
+            "jsonrpc": ("line", lambda req, i: jsonrpc_error(req, -32000, NASTY)),
+            "jsonrpc-http": ("http", lambda req, i: http_answer(json.dumps(
+                {"jsonrpc": "2.0", "error": {"code": -32000, "message": NASTY},
+                 "id": http_json_body(req)["id"]}))),
+            "xmlrpc": ("http", lambda req, i: http_answer(xmlrpc_fault(-32000, NASTY),
+                                                          content_type="text/xml")),
+            "msgpack": ("msgpack", lambda req, i: msgpack_error_answer(
+                req[1], -32000, NASTY.encode())),
+        }
+        for protocol, (framing, respond) in cases.items():
+            with self.subTest(protocol=protocol), HostileServer(respond, framing) as s:
+                code, out, err = self.run_bytes(["call", "--protocol", protocol, s.address,
+                                                 "add", "1", "2"])
+                self.assertEqual(code, 1, err)
+                self.assertEqual(out, b"")
+                assert_inert(self, err)
+                self.assertEqual(err.count(b"\n"), 1, err)
+                self.assertEqual(err.decode(), "netcall: error -32000: %s\n" % NASTY_SHOWN)
+
+    def test_bytes_that_are_not_utf8_are_shown_as_hex(self):
+        # MessagePack carries any bytes in a str: a lone C1 byte (0x9b is CSI on 8-bit
+        # terminals) and bytes that begin no UTF-8 sequence.
+        raw = b"bad \x9b\xff\xc3( end"
+        with HostileServer(lambda req, i: msgpack_error_answer(req[1], -32000, raw),
+                           "msgpack") as s:
+            code, _, err = self.run_bytes(["call", "--protocol", "msgpack", s.address, "add"])
+        self.assertEqual(code, 1, err)
+        assert_inert(self, err)
+        self.assertEqual(err, b"netcall: error -32000: bad \\x9b\\xff\\xc3( end\n")
+
+    def test_http_bodies_quoted_in_errors_are_escaped(self):
+        body = NASTY.encode() + b" \x9b\xff"
+        for status, code in (("500 Internal Server Error", 1), ("401 Unauthorized", 1)):
+            with self.subTest(status=status), HostileServer(
+                    lambda req, i: http_answer(body, status=status, content_type="text/plain"),
+                    "http") as s:
+                rc, out, err = self.run_bytes(["call", "--protocol", "xmlrpc", s.address, "add"])
+                self.assertEqual(rc, code, err)
+                assert_inert(self, err)
+                self.assertEqual(err.count(b"\n"), 1, err)
+                self.assertIn(("HTTP %s from %s: %s \\x9b\\xff" % (status.split()[0], s.address,
+                                                                   NASTY_SHOWN)).encode(), err)
+
+    def test_retried_attempts_shown_with_verbose_are_escaped(self):
+        # -32002 (the server is shutting down) is retried; -v prints the server's message.
+        with HostileServer(lambda req, i: jsonrpc_error(req, -32002, NASTY)) as s:
+            code, _, err = self.run_bytes(["call", "-v", "--retries", "2", s.address, "add"])
+        self.assertEqual(code, 3, err)
+        assert_inert(self, err)
+        lines = err.decode().splitlines()
+        self.assertEqual(len(lines), 3, err)
+        self.assertTrue(lines[0].startswith("netcall: attempt 1 failed: " + NASTY_SHOWN), lines)
+        self.assertEqual(len(s.requests), 3)
+
+    def test_list_escapes_method_names_signatures_and_help(self):
+        evil = "evil\x1b]0;x\x07\t\u009b"
+        answers = {
+            "system.listMethods": ["ok", evil],
+            "system.methodSignature": [["int\x1b[2J", "int"]],
+            "system.methodHelp": "Help\x1b[31m red\r$ forged\nsecond line",
+        }
+
+        def respond(req, i):
+            return json.dumps({"jsonrpc": "2.0", "result": answers[req["method"]],
+                               "id": req["id"]}).encode() + b"\n"
+
+        with HostileServer(respond) as s:
+            code, out, err = self.run_bytes(["list", s.address])
+        self.assertEqual((code, err), (0, b""))
+        assert_inert(self, out.replace(b"\t", b" "))
+        lines = out.decode().splitlines()
+        self.assertEqual(len(lines), 2, out)
+        for line in lines:
+            self.assertEqual(line.count("\t"), 2, line)
+        self.assertEqual(lines[1], "evil\\u001b]0;x\\u0007\\t\\u009b\t(int) -> int\\u001b[2J\t"
+                                   "Help\\u001b[31m red\\r$ forged")
+
+    def test_results_on_stdout_are_compact_json_with_controls_escaped(self):
+        # A real server echoes what it is given: C0 controls come back escaped by JSON itself,
+        # DEL and C1 controls are escaped by netcall.
+        text = "a\x1b[2J\u009b\x7f\u00e9\t\n"
+        with Netcalld() as d:
+            for protocol in ("jsonrpc", "jsonrpc-http", "xmlrpc", "msgpack"):
+                with self.subTest(protocol=protocol):
+                    code, out, err = self.run_bytes(["call", "--protocol", protocol, d.address,
+                                                     "echo", json.dumps(text)])
+                    self.assertEqual((code, err), (0, b""))
+                    assert_inert(self, out)
+                    self.assertEqual(out.count(b"\n"), 1)
+                    self.assertEqual(json.loads(out), text)
+                    self.assertIn(b"\\u009b\\u007f", out)
+        # Bytes that are not UTF-8 in a MessagePack str result: shown as the text \xNN.
+        with HostileServer(lambda req, i: b"\x94\x01" + msgpack.packb(req[1]) + b"\xc0" +
+                           msgpack_str(b"ok \xff\x9b"), "msgpack") as s:
+            code, out, err = self.run_bytes(["call", "--protocol", "msgpack", s.address, "x"])
+        self.assertEqual((code, err), (0, b""))
+        assert_inert(self, out)
+        self.assertEqual(json.loads(out), "ok \\xff\\x9b")
+
+
+if __name__ == "__main__":
+    unittest.main()
