@@ -299,5 +299,52 @@ class EscapedServerText(unittest.TestCase):
         self.assertEqual(json.loads(out), "ok \\xff\\x9b")
 
 
+
+class InterimAnswers(unittest.TestCase):
+    """RFC 9110 §15.2: a client skips interim (1xx) answers and reads the final one."""
+
+    def run_bytes(self, args):
+        p = subprocess.run([NETCALL, *args], capture_output=True, timeout=30)
+        return p.returncode, p.stdout, p.stderr
+
+    @staticmethod
+    def final_answer(request, protocol):
+        if protocol == "xmlrpc":
+            return http_answer('<?xml version="1.0"?><methodResponse><params><param><value>'
+                               "<int>3</int></value></param></params></methodResponse>",
+                               content_type="text/xml")
+        return http_answer(json.dumps({"jsonrpc": "2.0", "result": 3,
+                                       "id": http_json_body(request)["id"]}))
+
+    def test_100_continue_and_103_early_hints_before_the_answer_are_skipped(self):
+        interim = (b"HTTP/1.1 100 Continue\r\n\r\n"
+                   b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+        for protocol in ("jsonrpc-http", "xmlrpc"):
+            with self.subTest(protocol=protocol), HostileServer(
+                    lambda req, i: interim + self.final_answer(req, protocol), "http") as s:
+                code, out, err = self.run_bytes(["call", "--protocol", protocol, s.address,
+                                                 "add", "1", "2"])
+                self.assertEqual((code, out, err), (0, b"3\n", b""))
+
+    def test_101_switching_protocols_is_an_error(self):
+        with HostileServer(lambda req, i: b"HTTP/1.1 101 Switching Protocols\r\n"
+                           b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                           "http") as s:
+            code, out, err = self.run_bytes(["call", "--protocol", "jsonrpc-http", "--retries",
+                                             "2", s.address, "add", "1", "2"])
+        self.assertEqual(code, 1, err)
+        self.assertIn(b"HTTP 101 Switching Protocols", err)
+        self.assertEqual(len(s.requests), 1, "an answer that cannot be read is not retried")
+
+    def test_endless_interim_answers_are_cut_off_before_the_timeout(self):
+        # 100 KB of "100 Continue" and nothing else: refused once over 64 KiB, well before
+        # the 30 s timeout would end the call (exit 3).
+        endless = b"HTTP/1.1 100 Continue\r\n\r\n" * 4000
+        with HostileServer(lambda req, i: endless, "http") as s:
+            code, out, err = self.run_bytes(["call", "--protocol", "jsonrpc-http", "--timeout",
+                                             "30s", s.address, "add", "1", "2"])
+        self.assertEqual(code, 1, err)
+        self.assertIn(b"interim (1xx) answers", err)
+
 if __name__ == "__main__":
     unittest.main()

@@ -466,6 +466,64 @@ TEST(client_units, an_http_status_other_than_200_is_a_protocol_error) {
   EXPECT_NE(answers[0].error->message.find("HTTP 415"), std::string::npos);
 }
 
+// RFC 9110 §15.2: a client reads and skips interim (1xx) answers before the final one.
+TEST(client_units, http_interim_answers_are_skipped_and_101_is_an_error) {
+  const std::string final_answer =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 35\r\n\r\n"
+      R"({"jsonrpc":"2.0","result":3,"id":1})";
+  const auto& p = client_protocol_for(protocol::jsonrpc_http);
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n"
+                              "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+  auto answers = read_all(p, interim + final_answer);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_FALSE(answers[0].error) << answers[0].error->message;
+  EXPECT_EQ(answers[0].result, value(3));
+  // The same bytes one at a time.
+  auto reader = p.make_reader(decode_limits{}, "h:1");
+  const std::string all = interim + final_answer;
+  std::size_t consumed = 0;
+  response r;
+  fault why;
+  auto st = response_reader::status::need_more;
+  for (std::size_t n = 1; n <= all.size() && st == response_reader::status::need_more; ++n) {
+    st = reader->next(std::string_view(all).substr(0, n), consumed, r, why);
+  }
+  ASSERT_EQ(st, response_reader::status::answer) << why.message;
+  EXPECT_EQ(r.result, value(3));
+
+  reader = p.make_reader(decode_limits{}, "h:1");
+  consumed = 0;
+  const std::string upgrade = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n" + final_answer;
+  EXPECT_EQ(reader->next(upgrade, consumed, r, why), response_reader::status::failed);
+  EXPECT_NE(why.message.find("101"), std::string::npos) << why.message;
+}
+
+TEST(client_units, http_endless_interim_answers_and_long_heads_are_cut_off_at_64_kib) {
+  const auto& p = client_protocol_for(protocol::xmlrpc);
+  std::string endless;
+  while (endless.size() <= max_http_header_bytes) endless += "HTTP/1.1 100 Continue\r\n\r\n";
+  auto reader = p.make_reader(decode_limits{}, "h:1");
+  std::size_t consumed = 0;
+  response r;
+  fault why;
+  EXPECT_EQ(reader->next(endless, consumed, r, why), response_reader::status::failed);
+  EXPECT_NE(why.message.find("interim"), std::string::npos) << why.message;
+  // A head over 64 KiB, given in 1000-byte pieces as reads would (Beast alone counted each
+  // piece on its own).
+  std::string head = "HTTP/1.1 200 OK\r\n";
+  while (head.size() <= max_http_header_bytes) head += "X-Filler: " + std::string(80, 'a') + "\r\n";
+  reader = p.make_reader(decode_limits{}, "h:1");
+  consumed = 0;
+  auto st = response_reader::status::need_more;
+  for (std::size_t n = 1000; st == response_reader::status::need_more && n < 2 * head.size();
+       n += 1000) {
+    st = reader->next(std::string_view(head).substr(0, std::min(n, head.size())), consumed, r,
+                      why);
+  }
+  EXPECT_EQ(st, response_reader::status::failed);
+  EXPECT_NE(why.message.find("header"), std::string::npos) << why.message;
+}
+
 // ---- security (SPEC §6) -------------------------------------------------------------------------
 
 TEST(token_set, accepts_each_token_and_nothing_else) {

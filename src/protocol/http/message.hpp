@@ -68,6 +68,40 @@ inline void limit_request_parser(http_request_parser& parser, std::size_t max_bo
   parser.body_limit(max_body_bytes);
 }
 
+/// Gives `parser` what it takes of `rest` (Beast's `put`), keeping the head of its message (the
+/// start line and the header fields) within `max_head_bytes` in total however the bytes arrive.
+/// Beast's own header_limit bounds only the bytes of one `put`, while its parser takes a head's
+/// start line and then each header field as soon as it is whole: a head that arrives over several
+/// reads was never counted as one, and more than 64 KiB got through a 64 KiB limit. `head_bytes`
+/// counts the head bytes this parser took so far (0 for a fresh parser; the caller keeps it
+/// between calls). Returns the bytes taken; `ec` as `put` sets it, or
+/// boost::beast::http::error::header_limit once the head cannot end within `max_head_bytes`.
+template <class Parser>
+std::size_t put_within_head_limit(Parser& parser, std::string_view rest, std::size_t& head_bytes,
+                                  std::size_t max_head_bytes, boost::beast::error_code& ec) {
+  namespace http = boost::beast::http;
+  if (parser.is_header_done()) {
+    if (rest.empty()) {
+      ec = http::error::need_more;
+      return 0;
+    }
+    return parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+  }
+  // Never more than the head may still take: Beast looks for its end within what it is given.
+  const std::size_t allowed = max_head_bytes > head_bytes ? max_head_bytes - head_bytes : 0;
+  const std::string_view offered = rest.substr(0, allowed);
+  std::size_t used = 0;
+  ec = http::error::need_more;
+  if (!offered.empty()) used = parser.put(boost::asio::buffer(offered.data(), offered.size()), ec);
+  if (parser.is_header_done()) return used;
+  head_bytes += used;
+  // Every byte not taken is still part of the head, which has not ended.
+  if (ec == http::error::need_more && head_bytes + (rest.size() - used) >= max_head_bytes) {
+    ec = http::error::header_limit;
+  }
+  return used;
+}
+
 /// ASCII lower case (media types are case-insensitive, RFC 9110 §8.3.1).
 inline std::string ascii_lower(std::string_view s) {
   std::string out(s);
