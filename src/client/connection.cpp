@@ -174,11 +174,18 @@ void connection::authenticate() {
 
 void connection::send_waiting() {
   for (auto& a : waiting_) {
-    // Skip attempts that timed out while connecting (notifications have no pending entry).
-    if (a.done == nullptr || pending_.contains(static_cast<key>(a.sequence))) {
+    // A call's `done` moved into its pending entry (submit): tell calls from notifications by
+    // the request. Calls that timed out while connecting are skipped; the others are written,
+    // so a connection lost from now on leaves their outcome unknown (SPEC §5: never moved to
+    // another replica unless idempotent).
+    if (!a.req->notification) {
+      const key k = static_cast<key>(a.sequence);
+      if (!pending_.contains(k)) continue;
       protocol_.encode(*a.req, host_port_, options_.token, out_);
-      if (a.done != nullptr) mark_written(static_cast<key>(a.sequence));
+      mark_written(k);
+      continue;
     }
+    protocol_.encode(*a.req, host_port_, options_.token, out_);
   }
   waiting_.clear();
   flush();

@@ -3,10 +3,12 @@ started here (a thread on 127.0.0.1:0) that answer with crafted bytes, and PARAM
 must refuse before sending anything."""
 
 import json
+import os
 import re
 import select
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -20,6 +22,12 @@ from harness import NETCALL, Netcalld
 NASTY = "x\x1b]0;pwned\x07\x1b[2J\r$ sudo rm -rf /\n\u009b31m\x7f!"
 # Its escaped form (netcall/text.hpp), as the user must see it.
 NASTY_SHOWN = "x\\u001b]0;pwned\\u0007\\u001b[2J\\r$ sudo rm -rf /\\n\\u009b31m\\u007f!"
+
+
+def run_netcall(args, timeout=30):
+    """Runs netcall with `args` (str or bytes); (exit code, stdout bytes, stderr bytes)."""
+    p = subprocess.run([NETCALL, *args], capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
 
 
 def assert_inert(test, text):
@@ -345,6 +353,36 @@ class InterimAnswers(unittest.TestCase):
                                              "30s", s.address, "add", "1", "2"])
         self.assertEqual(code, 1, err)
         self.assertIn(b"interim (1xx) answers", err)
+
+class HostileNodes(unittest.TestCase):
+    """Routed calls (SPEC §5) through nodes that read a request and drop the connection."""
+
+    def test_a_request_sent_on_a_new_connection_is_never_moved_to_another_replica(self):
+        # The first request on a new connection was never marked as sent, so losing the
+        # connection after it counted as "certainly did not run" and the call moved to the
+        # other replica at once, though it may have run: without --idempotent it must stay on
+        # its node (SPEC §5), retried there with the same idempotency key.
+        with HostileServer(lambda req, i: None) as alpha, \
+                HostileServer(lambda req, i: None) as beta, \
+                tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "cluster.yaml")
+            with open(path, "w") as f:
+                f.write("nodes:\n  alpha: %s\n  beta: %s\nprocedures:\n"
+                        "  counter.increment: [alpha, beta]\n" % (alpha.address, beta.address))
+            for retries in (0, 2):
+                with self.subTest(retries=retries):
+                    seen = len(alpha.requests), len(beta.requests)
+                    code, _, err = run_netcall(["call", "--cluster", path, "--retries",
+                                                str(retries), "any", "counter.increment"])
+                    self.assertEqual(code, 3, err)
+                    # Every attempt went to one node, with one idempotency key.
+                    attempts = alpha.requests[seen[0]:] + beta.requests[seen[1]:]
+                    self.assertEqual(len(attempts), retries + 1, err)
+                    self.assertEqual(len({r["id"] for r in attempts}), 1, attempts)
+                    on_both = ({r["id"] for r in alpha.requests} &
+                               {r["id"] for r in beta.requests})
+                    self.assertEqual(on_both, set(), "one call reached both replicas")
+
 
 if __name__ == "__main__":
     unittest.main()
