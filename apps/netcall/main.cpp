@@ -169,10 +169,27 @@ netcall::client_options client_options_from(const common_options& o) {
 // A PARAM is a JSON literal; a word that is not valid JSON is a string; name=JSON is named.
 netcall::value parse_param_value(const std::string& text);
 
+/// `word` as a usage error quotes it: escaped (netcall/text.hpp), cut after 40 bytes.
+std::string shown_word(std::string_view word) {
+  constexpr std::size_t shown = 40;
+  std::string out = "'" + netcall::escape_text(word.substr(0, shown));
+  return out + (word.size() > shown ? "...'" : "'");
+}
+
+/// Refuses (usage_error, exit 2) a METHOD or PARAM that is not UTF-8 before anything is sent:
+/// every protocol carries them as text, and a server answers such a request with a parse error
+/// it cannot address (-32700 with id null, and the connection closed).
+void require_utf8(std::string_view what, std::string_view word) {
+  if (netcall::is_utf8(word)) return;
+  throw usage_error(std::string(what) + " " + shown_word(word) +
+                    " is not valid UTF-8 (every protocol carries it as text); nothing was sent");
+}
+
 netcall::value params_from(const std::vector<std::string>& words) {
   netcall::array positional;
   netcall::structure named;
   for (const auto& w : words) {
+    require_utf8("PARAM", w);
     const auto eq = w.find('=');
     const bool is_named = eq != std::string::npos && eq > 0 &&
                           w.find_first_of("\"[{ ") > eq &&
@@ -201,6 +218,7 @@ int report(const netcall::error& e) {
 
 int run_call(const common_options& o, const std::vector<std::string>& args) {
   if (args.size() < 2) throw usage_error("call needs TARGET and METHOD (see netcall call --help)");
+  require_utf8("METHOD", args[1]);
   auto options = client_options_from(o);
   netcall::value params = params_from({args.begin() + 2, args.end()});
   netcall::value result;
@@ -274,6 +292,7 @@ int run_bench_command(const common_options& o, const bench_flags& f,
   if (args.size() < 2) {
     throw usage_error("bench needs TARGET and METHOD (see netcall bench --help)");
   }
+  require_utf8("METHOD", args[1]);
   netcall_cli::bench_options b;
   b.client = client_options_from(o);
   b.target = args[0];

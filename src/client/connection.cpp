@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "common/duration.hpp"
@@ -300,8 +301,30 @@ void connection::on_answer(response& r) {
     return;
   }
   key k = 0;
-  if (!protocol_.sequence_of(r.id, k)) return;
+  if (!protocol_.sequence_of(r.id, k)) {
+    // JSON-RPC 2.0 §5: an error with id null answers a request whose id the server could not
+    // read (malformed, over a limit); the server often closes the connection after it. With one
+    // call on the wire it is that call's answer: the server's error, final, where it used to
+    // end as a lost connection and be retried. With several it cannot be matched; they end as
+    // the server leaves them (closed: retried; answered; or timed out).
+    if (r.id.is_nil() && r.error) {
+      if (const auto only = sole_call_on_the_wire()) {
+        complete(*only, from_response(r), attempt_end::answered);
+      }
+    }
+    return;
+  }
   complete(k, from_response(r), attempt_end::answered);
+}
+
+std::optional<connection::key> connection::sole_call_on_the_wire() const {
+  std::optional<key> found;
+  for (const auto& [k, p] : pending_) {
+    if (!p.written) continue;
+    if (found) return std::nullopt;
+    found = k;
+  }
+  return found;
 }
 
 void connection::arm_sweeper(steady::time_point when) {

@@ -44,13 +44,15 @@ class HostileServer:
     """A server that answers each request with crafted bytes: `respond(request, index)` gets
     the request (a dict for JSON-RPC over TCP, the raw request bytes for HTTP, the decoded list
     for MessagePack-RPC) and its number on the server (0, 1, ...) and returns the bytes to send,
-    or None to close the connection. `framing` says how requests are cut: "line", "http" or
-    "msgpack". Every request received is kept in `requests`; `connections` counts the
-    connections accepted, those still waiting in the backlog when stopped included."""
+    or None to close the connection (`close_after_answer`: close it after each answer).
+    `framing` says how requests are cut: "line", "http" or "msgpack". Every request received is
+    kept in `requests`; `connections` counts the connections accepted, those still waiting in
+    the backlog when stopped included."""
 
-    def __init__(self, respond, framing="line"):
+    def __init__(self, respond, framing="line", close_after_answer=False):
         self.respond = respond
         self.framing = framing
+        self.close_after_answer = close_after_answer
         self.requests = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -128,6 +130,8 @@ class HostileServer:
                 if answer is None:
                     return
                 c.sendall(answer)
+                if self.close_after_answer:
+                    return
         except OSError:
             pass
         finally:
@@ -200,11 +204,6 @@ def xmlrpc_fault(code, text):
 class EscapedServerText(unittest.TestCase):
     """SPEC §3: text from the server is printed with control characters escaped."""
 
-    def run_bytes(self, args):
-        """Runs netcall; (exit code, stdout bytes, stderr bytes)."""
-        p = subprocess.run([NETCALL, *args], capture_output=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
-
     def test_error_messages_of_every_protocol_are_escaped(self):
         cases = {
             "jsonrpc": ("line", lambda req, i: jsonrpc_error(req, -32000, NASTY)),
@@ -218,7 +217,7 @@ class EscapedServerText(unittest.TestCase):
         }
         for protocol, (framing, respond) in cases.items():
             with self.subTest(protocol=protocol), HostileServer(respond, framing) as s:
-                code, out, err = self.run_bytes(["call", "--protocol", protocol, s.address,
+                code, out, err = run_netcall(["call", "--protocol", protocol, s.address,
                                                  "add", "1", "2"])
                 self.assertEqual(code, 1, err)
                 self.assertEqual(out, b"")
@@ -232,7 +231,7 @@ class EscapedServerText(unittest.TestCase):
         raw = b"bad \x9b\xff\xc3( end"
         with HostileServer(lambda req, i: msgpack_error_answer(req[1], -32000, raw),
                            "msgpack") as s:
-            code, _, err = self.run_bytes(["call", "--protocol", "msgpack", s.address, "add"])
+            code, _, err = run_netcall(["call", "--protocol", "msgpack", s.address, "add"])
         self.assertEqual(code, 1, err)
         assert_inert(self, err)
         self.assertEqual(err, b"netcall: error -32000: bad \\x9b\\xff\\xc3( end\n")
@@ -243,7 +242,7 @@ class EscapedServerText(unittest.TestCase):
             with self.subTest(status=status), HostileServer(
                     lambda req, i: http_answer(body, status=status, content_type="text/plain"),
                     "http") as s:
-                rc, out, err = self.run_bytes(["call", "--protocol", "xmlrpc", s.address, "add"])
+                rc, out, err = run_netcall(["call", "--protocol", "xmlrpc", s.address, "add"])
                 self.assertEqual(rc, code, err)
                 assert_inert(self, err)
                 self.assertEqual(err.count(b"\n"), 1, err)
@@ -253,7 +252,7 @@ class EscapedServerText(unittest.TestCase):
     def test_retried_attempts_shown_with_verbose_are_escaped(self):
         # -32002 (the server is shutting down) is retried; -v prints the server's message.
         with HostileServer(lambda req, i: jsonrpc_error(req, -32002, NASTY)) as s:
-            code, _, err = self.run_bytes(["call", "-v", "--retries", "2", s.address, "add"])
+            code, _, err = run_netcall(["call", "-v", "--retries", "2", s.address, "add"])
         self.assertEqual(code, 3, err)
         assert_inert(self, err)
         lines = err.decode().splitlines()
@@ -274,7 +273,7 @@ class EscapedServerText(unittest.TestCase):
                                "id": req["id"]}).encode() + b"\n"
 
         with HostileServer(respond) as s:
-            code, out, err = self.run_bytes(["list", s.address])
+            code, out, err = run_netcall(["list", s.address])
         self.assertEqual((code, err), (0, b""))
         assert_inert(self, out.replace(b"\t", b" "))
         lines = out.decode().splitlines()
@@ -291,7 +290,7 @@ class EscapedServerText(unittest.TestCase):
         with Netcalld() as d:
             for protocol in ("jsonrpc", "jsonrpc-http", "xmlrpc", "msgpack"):
                 with self.subTest(protocol=protocol):
-                    code, out, err = self.run_bytes(["call", "--protocol", protocol, d.address,
+                    code, out, err = run_netcall(["call", "--protocol", protocol, d.address,
                                                      "echo", json.dumps(text)])
                     self.assertEqual((code, err), (0, b""))
                     assert_inert(self, out)
@@ -301,7 +300,7 @@ class EscapedServerText(unittest.TestCase):
         # Bytes that are not UTF-8 in a MessagePack str result: shown as the text \xNN.
         with HostileServer(lambda req, i: b"\x94\x01" + msgpack.packb(req[1]) + b"\xc0" +
                            msgpack_str(b"ok \xff\x9b"), "msgpack") as s:
-            code, out, err = self.run_bytes(["call", "--protocol", "msgpack", s.address, "x"])
+            code, out, err = run_netcall(["call", "--protocol", "msgpack", s.address, "x"])
         self.assertEqual((code, err), (0, b""))
         assert_inert(self, out)
         self.assertEqual(json.loads(out), "ok \\xff\\x9b")
@@ -310,10 +309,6 @@ class EscapedServerText(unittest.TestCase):
 
 class InterimAnswers(unittest.TestCase):
     """RFC 9110 §15.2: a client skips interim (1xx) answers and reads the final one."""
-
-    def run_bytes(self, args):
-        p = subprocess.run([NETCALL, *args], capture_output=True, timeout=30)
-        return p.returncode, p.stdout, p.stderr
 
     @staticmethod
     def final_answer(request, protocol):
@@ -330,7 +325,7 @@ class InterimAnswers(unittest.TestCase):
         for protocol in ("jsonrpc-http", "xmlrpc"):
             with self.subTest(protocol=protocol), HostileServer(
                     lambda req, i: interim + self.final_answer(req, protocol), "http") as s:
-                code, out, err = self.run_bytes(["call", "--protocol", protocol, s.address,
+                code, out, err = run_netcall(["call", "--protocol", protocol, s.address,
                                                  "add", "1", "2"])
                 self.assertEqual((code, out, err), (0, b"3\n", b""))
 
@@ -338,7 +333,7 @@ class InterimAnswers(unittest.TestCase):
         with HostileServer(lambda req, i: b"HTTP/1.1 101 Switching Protocols\r\n"
                            b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
                            "http") as s:
-            code, out, err = self.run_bytes(["call", "--protocol", "jsonrpc-http", "--retries",
+            code, out, err = run_netcall(["call", "--protocol", "jsonrpc-http", "--retries",
                                              "2", s.address, "add", "1", "2"])
         self.assertEqual(code, 1, err)
         self.assertIn(b"HTTP 101 Switching Protocols", err)
@@ -349,10 +344,63 @@ class InterimAnswers(unittest.TestCase):
         # the 30 s timeout would end the call (exit 3).
         endless = b"HTTP/1.1 100 Continue\r\n\r\n" * 4000
         with HostileServer(lambda req, i: endless, "http") as s:
-            code, out, err = self.run_bytes(["call", "--protocol", "jsonrpc-http", "--timeout",
+            code, out, err = run_netcall(["call", "--protocol", "jsonrpc-http", "--timeout",
                                              "30s", s.address, "add", "1", "2"])
         self.assertEqual(code, 1, err)
         self.assertIn(b"interim (1xx) answers", err)
+
+
+class LocalRefusals(unittest.TestCase):
+    """What netcall cannot send as the user meant it is refused before anything is sent: one
+    line on stderr, exit 2, no connection (docs/cli.md)."""
+
+    def assert_refused(self, args, words):
+        with HostileServer(lambda req, i: None) as s:
+            for command in ("call", "bench"):
+                extra = ["--calls", "1", "--warmup", "0ms"] if command == "bench" else []
+                code, out, err = run_netcall([command, "--retries", "3", *extra, s.address,
+                                                 *args])
+                self.assertEqual(code, 2, (command, args, err))
+                self.assertEqual(out, b"")
+                self.assertEqual(err.count(b"\n"), 1, err)
+                assert_inert(self, err)
+                self.assertIn(words, err, args)
+        self.assertEqual((s.connections, s.requests), (0, []), "%r was sent" % (args,))
+
+    def test_params_and_methods_that_are_not_utf8_are_refused(self):
+        for args in ([b"echo", b"\xff"], [b"echo", b'"caf\xe9"'], [b"echo", b"[\"\xc3(\"]"],
+                     [b"add", b"1", b"\xed\xa0\x80"],  # an encoded surrogate
+                     [b"subtract", b"minuend=\xff", b"subtrahend=1"],
+                     [b"subtract", b"min\xffuend=1"],
+                     [b"ad\xffd", b"1"]):
+            with self.subTest(args=args):
+                self.assert_refused(args, b"is not valid UTF-8")
+
+    def test_an_error_with_id_null_is_the_servers_answer_and_never_retried(self):
+        # JSON-RPC 2.0 §5: a request whose id the server could not read is answered with id
+        # null; netcall took that for nothing and reported the close that follows as a lost
+        # connection (exit 3), and --retries sent the request again.
+        for code, message, close in ((-32700, "Parse error", True),
+                                     (-32600, "Invalid Request", False)):
+            answer = json.dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message},
+                                 "id": None}).encode() + b"\n"
+            with self.subTest(code=code), HostileServer(lambda req, i: answer,
+                                                        close_after_answer=close) as s:
+                rc, out, err = run_netcall(["call", "--retries", "3", "--timeout", "10s",
+                                               s.address, "add", "1", "2"])
+                self.assertEqual(rc, 1, err)
+                self.assertEqual(err.decode(), "netcall: error %d: %s\n" % (code, message))
+                self.assertEqual(len(s.requests), 1, "retried: %r" % (s.requests,))
+
+    def test_a_param_deeper_than_the_servers_limit_is_its_error_not_a_lost_connection(self):
+        # netcalld answers nesting deeper than --max-depth with -32700, id null, and closes.
+        with Netcalld("--max-depth", "8") as d:
+            code, out, err = run_netcall(["call", "--retries", "2", d.address, "echo",
+                                             "[" * 10 + "]" * 10])
+        self.assertEqual(code, 1, err)
+        self.assertIn(b"error -32700", err)
+        self.assertIn(b"nesting deeper than 8", err)
+
 
 class HostileNodes(unittest.TestCase):
     """Routed calls (SPEC §5) through nodes that read a request and drop the connection."""
