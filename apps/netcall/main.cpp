@@ -167,7 +167,8 @@ netcall::client_options client_options_from(const common_options& o) {
 }
 
 // A PARAM is a JSON literal; a word that is not valid JSON is a string; name=JSON is named.
-netcall::value parse_param_value(const std::string& text);
+// `word` is the whole PARAM, for messages.
+netcall::value parse_param_value(const std::string& text, std::string_view word);
 
 /// `word` as a usage error quotes it: escaped (netcall/text.hpp), cut after 40 bytes.
 std::string shown_word(std::string_view word) {
@@ -197,9 +198,9 @@ netcall::value params_from(const std::vector<std::string>& words) {
                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
                               eq;
     if (is_named) {
-      named.emplace_back(w.substr(0, eq), parse_param_value(w.substr(eq + 1)));
+      named.emplace_back(w.substr(0, eq), parse_param_value(w.substr(eq + 1), w));
     } else {
-      positional.push_back(parse_param_value(w));
+      positional.push_back(parse_param_value(w, w));
     }
   }
   if (!named.empty() && !positional.empty()) {
@@ -439,9 +440,12 @@ std::vector<std::string> operands(const CLI::App& command, std::vector<std::stri
   std::vector<std::string> out = command.remaining();
   for (const auto& word : out) {
     netcall::value number;
-    if (!word.starts_with("-") || (netcall::from_json(word, number) && number.is_number())) {
+    netcall::json_error why{};
+    if (!word.starts_with("-") || (netcall::from_json(word, number, why) && number.is_number())) {
       continue;
     }
+    // A negative number beyond the double range (-1e999) is a PARAM too, refused as one.
+    if (why == netcall::json_error::out_of_range) continue;
     if (word.starts_with("--")) throw usage_error("unknown option '" + word + "'");
     throw usage_error("unknown option '" + word +
                       "' (a PARAM that starts with - and is not a number goes after --)");
@@ -582,9 +586,25 @@ int main(int argc, char** argv) {
 
 namespace {
 
-netcall::value parse_param_value(const std::string& text) {
+/// SPEC §3: a JSON literal, or a word that is not JSON at all, which is a string. JSON that
+/// netcall cannot send is refused (usage_error, exit 2) rather than sent as a string the user
+/// did not mean: nesting deeper than the 128 levels servers accept (netcalld's --max-depth
+/// default), and a number beyond the double range (1e999).
+netcall::value parse_param_value(const std::string& text, std::string_view word) {
+  constexpr std::size_t max_depth = 128;
   netcall::value v;
-  if (netcall::from_json(text, v)) return v;
+  netcall::json_error why{};
+  if (netcall::from_json(text, v, why, max_depth)) return v;
+  if (why == netcall::json_error::too_deep) {
+    throw usage_error("PARAM " + shown_word(word) + " nests deeper than " +
+                      std::to_string(max_depth) +
+                      " arrays/objects, which servers refuse; nothing was sent");
+  }
+  if (why == netcall::json_error::out_of_range) {
+    throw usage_error("PARAM " + shown_word(word) +
+                      " holds a number beyond the range of a double (a 64-bit float); nothing "
+                      "was sent");
+  }
   return netcall::value(text);
 }
 

@@ -125,6 +125,10 @@ class value_builder {
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
 
+  /// Numbers beyond the double range are read on (as infinity) instead of failing the parse:
+  /// how parse_checked tells JSON holding one from text that is not JSON.
+  void accept_out_of_range() { accept_out_of_range_ = true; }
+
   /// The value of the text just completed (the parser is done()); leaves the builder empty.
   value take_result() {
     value v = std::move(values_.back());
@@ -261,10 +265,14 @@ class value_builder {
       // underflows (below half the smallest denormal) rounds to zero, which is kept. Boost's
       // approximation is far from the boundary between the two, so it tells them apart.
       if (!(std::fabs(approx) < 1.0)) {
-        ec = number_out_of_range;
-        return false;
+        if (!accept_out_of_range_) {
+          ec = number_out_of_range;
+          return false;
+        }
+        d = approx;  // only to read on (parse_checked): such a value is never used
+      } else {
+        d = text.front() == '-' ? -0.0 : 0.0;
       }
-      d = text.front() == '-' ? -0.0 : 0.0;
     } else if (errc != std::errc() || end != text.data() + text.size()) {
       ec = bj::error::syntax;  // not expected: the parser has checked the JSON number syntax
       return false;
@@ -278,6 +286,7 @@ class value_builder {
   std::vector<std::string> names_;  // member names of the open objects, innermost last
   std::string text_;                // pieces of the current string or name
   std::string number_;              // pieces of the current number
+  bool accept_out_of_range_ = false;
 };
 
 
@@ -367,7 +376,7 @@ struct reader::impl {
 reader::reader(std::size_t max_depth) : impl_(std::make_unique<impl>(max_depth)) {}
 reader::~reader() = default;
 
-bool reader::parse(std::string_view text, value& out, std::string* why) {
+bool reader::parse(std::string_view text, value& out, std::string* why, json_error* kind) {
   sax_parser& p = impl_->parser;
   p.reset();  // also after a handler threw (bad_alloc) last time
   bj::error_code ec;
@@ -376,11 +385,30 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
   const bool ok = !ec;
   if (ok) {
     out = p.handler().take_result();
-  } else if (why != nullptr) {
-    *why = describe_parse_error(ec, impl_->max_depth);
+  } else {
+    if (why != nullptr) *why = describe_parse_error(ec, impl_->max_depth);
+    if (kind != nullptr) {
+      *kind = json_error::syntax;
+      if (ec == bj::error::too_deep) *kind = json_error::too_deep;
+      if (ec == number_out_of_range) *kind = json_error::out_of_range;
+    }
   }
   p.handler().clear();
   return ok;
+}
+
+bool parse_checked(std::string_view text, value& out, std::size_t max_depth, json_error& why) {
+  reader first(max_depth);
+  if (first.parse(text, out, nullptr, &why)) return true;
+  if (why == json_error::syntax) return false;
+  // Deeper than allowed, or a number out of range: the parse stopped there. Is all of the text
+  // JSON? Read it again with neither limit (the parser keeps its own stack: no recursion).
+  sax_parser p(parse_options_for(std::numeric_limits<std::size_t>::max()));
+  p.handler().accept_out_of_range();
+  bj::error_code ec;
+  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (ec || n < text.size()) why = json_error::syntax;
+  return false;
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -376,6 +376,32 @@ class LocalRefusals(unittest.TestCase):
             with self.subTest(args=args):
                 self.assert_refused(args, b"is not valid UTF-8")
 
+    def test_json_no_server_can_take_is_refused(self):
+        deep = b"[" * 129 + b"]" * 129
+        for args, words in (([b"echo", deep], b"nests deeper than 128"),
+                            ([b"echo", b'{"a":' * 129 + b"1" + b"}" * 129], b"deeper than 128"),
+                            ([b"echo", b"k=" + deep], b"deeper than 128"),
+                            ([b"echo", b"1e999"], b"beyond the range of a double"),
+                            ([b"add", b"-1e999", b"1"], b"beyond the range of a double"),
+                            ([b"echo", b"[1, 2e400]"], b"beyond the range of a double"),
+                            ([b"subtract", b"minuend=1e999", b"subtrahend=1"],
+                             b"'minuend=1e999' holds a number beyond")):
+            with self.subTest(args=args[1][:20]):
+                self.assert_refused(args, words)
+
+    def test_words_that_are_not_json_stay_strings(self):
+        # SPEC §3: a word that is not JSON is a string, even when it begins like JSON that
+        # would be refused.
+        with Netcalld() as d:
+            # The last: deep JSON that netcalld takes (its 128 levels count the request's own
+            # object and params array).
+            for word in ("1e999x", "[" * 129 + "x", "[1e999", "hello", "[" * 126 + "]" * 126):
+                with self.subTest(word=word[:20]):
+                    code, out, err = run_netcall(["call", d.address, "echo", word])
+                    self.assertEqual(code, 0, err)
+                    expected = json.loads(word) if word.endswith("]") else word
+                    self.assertEqual(json.loads(out), expected)
+
     def test_an_error_with_id_null_is_the_servers_answer_and_never_retried(self):
         # JSON-RPC 2.0 §5: a request whose id the server could not read is answered with id
         # null; netcall took that for nothing and reported the close that follows as a lost
