@@ -204,9 +204,10 @@ class http_request_reader {
     if (!parser_) start();
     for (;;) {
       const std::string_view rest = data.substr(consumed);
-      boost::beast::error_code ec = http::error::need_more;
-      std::size_t used = 0;
-      if (!rest.empty()) used = parser_->put(boost::asio::buffer(rest.data(), rest.size()), ec);
+      boost::beast::error_code ec;
+      // The request line and headers together, however they arrive (431 past 64 KiB).
+      const std::size_t used =
+          put_within_head_limit(*parser_, rest, head_bytes_, max_http_header_bytes, ec);
       consumed += used;
       if (parser_->is_header_done() && transfer_coding_unknown(*parser_)) {
         refusal_ = text_answer(400, "malformed HTTP request: a Transfer-Encoding that does not "
@@ -253,6 +254,7 @@ class http_request_reader {
     limit_request_parser(*parser_, max_body_bytes_);
     parser_->eager(true);
     continue_asked_ = false;
+    head_bytes_ = 0;
   }
 
   void refuse(const boost::beast::error_code& ec) {
@@ -260,7 +262,8 @@ class http_request_reader {
     if (ec == http::error::body_limit) {
       refusal_ = text_answer(413, "message larger than --max-message-bytes\n");
     } else if (ec == http::error::header_limit) {
-      refusal_ = text_answer(431, "headers too large\n");
+      refusal_ = text_answer(431, "request header fields too large: the request line and headers "
+                                  "take more than 64 KiB\n");
     } else {
       refusal_ = text_answer(400, "malformed HTTP request: " + ec.message() + "\n");
     }
@@ -268,6 +271,7 @@ class http_request_reader {
 
   std::size_t max_body_bytes_;
   std::optional<http_request_parser> parser_;
+  std::size_t head_bytes_ = 0;  // of the request being read (put_within_head_limit)
   bool continue_asked_ = false;
   std::optional<http_answer> refusal_;
 };
