@@ -545,6 +545,87 @@ class HttpHeadLimit(unittest.TestCase):
                     self.assertEqual((status, body), (200, b"ok\n"))
 
 
+def raw_exchange(port, request, timeout=5.0):
+    """Sends `request` bytes on a new connection; (status, headers, body) of the answer."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request)
+        status, headers, body, _ = read_http_response(s, timeout)
+        return status, headers, body
+    finally:
+        s.close()
+
+
+class HttpAbsoluteForm(unittest.TestCase):
+    """RFC 9112 §3.2.2: a server MUST accept a target in absolute form, and then takes the host
+    from it instead of from Host (checked the same way: docs/security.md)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Netcalld().start()
+        cls.port = cls.server.port
+        cls.named = Netcalld("--allow-host", "rpc.internal").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.named.stop()
+
+    def get(self, target, host=b"127.0.0.1", port=None):
+        return raw_exchange(port or self.port, b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                            % (target, host))
+
+    def test_absolute_targets_are_served_by_their_path(self):
+        me = b"127.0.0.1:%d" % self.port
+        for target in (b"http://" + me + b"/healthz", b"http://localhost/healthz",
+                       b"HTTP://" + me + b"/healthz?x=1", b"https://127.0.0.1/healthz#f"):
+            with self.subTest(target=target):
+                self.assertEqual(self.get(target)[::2], (200, b"ok\n"))
+        status, _, body = self.get(b"http://" + me + b"/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn(b"netcall_", body)
+        self.assertEqual(self.get(b"http://" + me)[0], 404)  # the path is "/"
+        self.assertEqual(self.get(b"http://" + me + b"/nope")[0], 404)
+
+    def test_absolute_post_picks_the_codec_by_its_path(self):
+        me = b"127.0.0.1:%d" % self.port
+        xml = ADD_XML.encode()
+        # An XML body without a content type is XML-RPC at /RPC2 only: the path must be read.
+        status, _, body = raw_exchange(self.port, b"POST http://%s/RPC2 HTTP/1.1\r\nHost: %s\r\n"
+                                       b"Content-Length: %d\r\n\r\n%s" % (me, me, len(xml), xml))
+        self.assertEqual(status, 200, body)
+        self.assertIn(b"<int>5</int>", body)
+        call = json.dumps(rpc("add", [2, 2], id=4)).encode()
+        status, _, body = raw_exchange(self.port, b"POST http://%s/jsonrpc HTTP/1.1\r\nHost: %s\r\n"
+                                       b"Content-Type: application/json\r\nContent-Length: %d"
+                                       b"\r\n\r\n%s" % (me, me, len(call), call))
+        self.assertEqual((status, json.loads(body)["result"]), (200, 4))
+
+    def test_the_authority_of_an_absolute_target_is_checked_as_host_is(self):
+        # A name the server does not know is refused, whatever Host says (DNS rebinding).
+        status, _, body = self.get(b"http://evil.example/healthz")
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"host not allowed", body)
+        status, _, _ = self.get(b"http://rpc.internal:8000/healthz")
+        self.assertEqual(status, 403)
+        # --allow-host names it: served, and its Host header is not what is checked.
+        status, _, body = self.get(b"http://rpc.internal:8000/healthz", host=b"evil.example",
+                                   port=self.named.port)
+        self.assertEqual((status, body), (200, b"ok\n"))
+
+    def test_malformed_absolute_targets_are_400(self):
+        for target in (b"http:///healthz", b"http://user:pw@127.0.0.1/healthz",
+                       b"ftp://127.0.0.1/healthz"):
+            with self.subTest(target=target):
+                status, _, body = self.get(target)
+                self.assertEqual(status, 400, body)
+                self.assertIn(b"absolute form", body)
+        # An HTTP/1.1 request still needs its one Host header (RFC 9112 §3.2).
+        status, _, _ = raw_exchange(self.port, b"GET http://127.0.0.1/healthz HTTP/1.1\r\n\r\n")
+        self.assertEqual(status, 400)
+        self.assertTrue(self.server.alive())
+
+
 class HttpBodyLimit(unittest.TestCase):
     def test_body_over_limit_is_413_and_server_keeps_serving(self):
         with Netcalld("--max-message-bytes", "4096") as d:

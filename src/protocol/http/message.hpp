@@ -109,10 +109,52 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-/// The request target without its query (`/RPC2?x=1` -> `/RPC2`).
+/// A request target as RFC 9112 §3.2 reads it: the origin form `/RPC2?x=1`, or the absolute
+/// form `http://127.0.0.1:8000/RPC2?x=1`, which a server MUST accept (§3.2.2) and whose
+/// authority then stands for the Host header. Other forms (`*`, an authority alone) keep the
+/// target as their path: they name no route.
+struct request_target {
+  std::string_view path;       ///< without the query (`/RPC2`); `/` for `http://host` alone
+  std::string_view authority;  ///< the absolute form's `host[:port]`, else empty
+  bool absolute = false;       ///< the target is in absolute form
+  /// An absolute form that cannot be served: a scheme other than http and https, no host, or
+  /// a user name (`http://user@host/`, which RFC 9110 §4.2.4 says to treat as an error).
+  bool malformed = false;
+};
+
+/// Splits a request's target (see request_target).
+inline request_target parse_request_target(std::string_view target) {
+  request_target out;
+  const auto scheme_end = target.find("://");
+  const bool has_scheme =
+      !target.starts_with('/') && scheme_end != std::string_view::npos && scheme_end > 0 &&
+      std::isalpha(static_cast<unsigned char>(target[0])) &&
+      std::all_of(target.begin(), target.begin() + static_cast<std::ptrdiff_t>(scheme_end),
+                  [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
+                           c == '.';
+                  });
+  if (!has_scheme) {
+    out.path = target.substr(0, target.find('?'));
+    return out;
+  }
+  out.absolute = true;
+  const std::string scheme = ascii_lower(target.substr(0, scheme_end));
+  std::string_view rest = target.substr(scheme_end + 3);
+  const auto authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+  out.authority = rest.substr(0, authority_end);
+  rest.remove_prefix(authority_end);
+  out.path = rest.substr(0, rest.find_first_of("?#"));
+  if (out.path.empty()) out.path = "/";
+  out.malformed = (scheme != "http" && scheme != "https") || out.authority.empty() ||
+                  out.authority.find('@') != std::string_view::npos;
+  return out;
+}
+
+/// The request target's path, without its query (`/RPC2?x=1` -> `/RPC2`; in absolute form,
+/// `http://h:1/RPC2` -> `/RPC2`).
 inline std::string_view target_path(const http_request& req) {
-  std::string_view target = req.target();
-  return target.substr(0, target.find('?'));
+  return parse_request_target(req.target()).path;
 }
 
 /// The media type of a Content-Type value: lower case, without parameters (`Text/XML;

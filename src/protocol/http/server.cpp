@@ -1,6 +1,7 @@
 // HTTP/1.1 server session (SPEC §2, §6), parsed by Boost.Beast (http/message.hpp). In order:
-//   a Host that is not the server's (DNS rebinding) -> 403; an Origin not allowed -> 403, an
-//   allowed one gets CORS headers (and a preflight OPTIONS its 204);
+//   a Host that is not the server's (DNS rebinding) -> 403 (a target in absolute form,
+//   `http://host/path`, names the host instead, RFC 9112 §3.2.2); an Origin not allowed -> 403,
+//   an allowed one gets CORS headers (and a preflight OPTIONS its 204);
 //   GET or HEAD /healthz -> 200 "ok" (always open); /metrics -> Prometheus text (token needed
 //   when the server has tokens: 401); any other path -> 404;
 //   POST -> the body codec that claims its Content-Type (application/json: JSON-RPC, text/xml:
@@ -150,7 +151,17 @@ class session final : public server_session {
                              "header\n"));
       return true;
     }
-    if (!access.host_allowed(heads.host)) {
+    // RFC 9112 §3.2.2: a target in absolute form (`GET http://host:port/healthz`) must be
+    // served, and its authority is the name the request gives the server in place of Host:
+    // checked the same way (DNS rebinding, --allow-host).
+    const request_target target = parse_request_target(req.target());
+    if (target.malformed) {
+      write(text_answer(400, "malformed HTTP request: a target in absolute form is an http or "
+                             "https URI with a host and no user name (RFC 9112 section 3.2.2, "
+                             "RFC 9110 section 4.2.4)\n"));
+      return true;
+    }
+    if (!access.host_allowed(target.absolute ? target.authority : heads.host)) {
       write(text_answer(403, "host not allowed: a request must name the server by an address it "
                              "listens on, localhost, or a name given with --allow-host (DNS "
                              "rebinding protection)\n"));
@@ -181,7 +192,7 @@ class session final : public server_session {
       write({204, {}, {}});
       return true;
     }
-    const std::string_view path = target_path(req);
+    const std::string_view path = target.path;
     if (req.method() == beast_http::verb::get || head_) {
       if (path == "/healthz") {
         write(text_answer(200, "ok\n"));
