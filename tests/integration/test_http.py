@@ -626,6 +626,77 @@ class HttpAbsoluteForm(unittest.TestCase):
         self.assertTrue(self.server.alive())
 
 
+class HttpLeadingEmptyLines(unittest.TestCase):
+    """RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request line.
+    netcalld skips up to 4096 bytes of them (before each request); beyond, 400 saying why,
+    then the connection is closed. JSON texts keep their leading whitespace (SPEC §2)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Netcalld().start()
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    GET = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        self.addCleanup(s.close)
+        return s
+
+    def test_empty_lines_before_a_request_are_ignored(self):
+        for name, before, sizes in (("one CRLF", b"\r\n", [1 << 20]),
+                                    ("LFs", b"\n\n\n", [1 << 20]),
+                                    ("4 KiB of them", b"\r\n" * 2048, [1 << 20]),
+                                    ("a byte at a time", b"\r\n" * 100, [1])):
+            with self.subTest(name):
+                s = self.connect()
+                send_in_pieces(s, before + self.GET, sizes)
+                status, _, body, _ = read_http_response(s)
+                self.assertEqual((status, body), (200, b"ok\n"))
+        # Between pipelined requests too (older clients send a CRLF after a POST body).
+        s = self.connect()
+        call = json.dumps(rpc("add", [1, 2], id=1)).encode()
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s\r\n" % (len(call), call) + self.GET)
+        status, _, body, rest = read_http_response(s)
+        self.assertEqual((status, json.loads(body)["result"]), (200, 3))
+        status, _, body, _ = read_http_response_from(s, rest)
+        self.assertEqual((status, body), (200, b"ok\n"))
+
+    def test_more_empty_lines_than_the_bound_are_400_saying_why_then_closed(self):
+        for name, data in (("before the first request", b"\r\n" * 2049 + self.GET),
+                           ("and nothing else", b"\n" * 6000),
+                           ("before the second request", self.GET + b"\r\n" * 2049),
+                           ("whitespace", b" " * 5000)):
+            with self.subTest(name):
+                s = self.connect()
+                send_in_pieces(s, data, [1000])
+                if name == "before the second request":
+                    status, _, body, rest = read_http_response(s)
+                    self.assertEqual(status, 200)
+                    status, _, body, rest = read_http_response_from(s, rest)
+                else:
+                    status, _, body, rest = read_http_response(s)
+                self.assertEqual(status, 400, body)
+                self.assertIn(b"empty lines" if name != "whitespace" else b"whitespace", body)
+                closed_after(self, s, rest)
+        self.assertTrue(self.server.alive())
+
+    def test_json_texts_may_still_begin_with_whitespace(self):
+        from harness import LineClient
+        for before in (b"\n\n", b" \t\r\n", b" " * 4000, b"\r\n" * 2000):
+            with self.subTest(before=before[:8]), LineClient(self.port) as c:
+                c.send(before + json.dumps(rpc("add", [2, 3], id=9)).encode())
+                self.assertEqual(c.read_json(), {"jsonrpc": "2.0", "result": 5, "id": 9})
+            with self.subTest(positional=before[:8]), LineClient(self.port) as c:
+                c.send(before + b'["add", 2, 3]')
+                self.assertEqual(c.read_json(), 5)
+
+
 class HttpBodyLimit(unittest.TestCase):
     def test_body_over_limit_is_413_and_server_keeps_serving(self):
         with Netcalld("--max-message-bytes", "4096") as d:

@@ -90,6 +90,17 @@ TEST(protocol_table, first_bytes_pick_the_protocol_in_table_order) {
   EXPECT_EQ(sniffed("PO"), "");
   // A batch spread out with a lot of whitespace after `[` is JSON-RPC's.
   EXPECT_EQ(sniffed("[" + std::string(2000, '\n')), "jsonrpc");
+  // Whitespace before a JSON text, and empty lines before an HTTP request line (RFC 9112 §2.2).
+  EXPECT_EQ(sniffed("\n\n" R"({"jsonrpc":"2.0"})"), "jsonrpc");
+  EXPECT_EQ(sniffed(std::string(4000, ' ') + R"(["add"])"), "json-array");
+  EXPECT_EQ(sniffed("\r\nGET /healthz HTTP/1.1\r\n"), "http");
+  EXPECT_EQ(sniffed(std::string(4000, '\n') + "POST / HTTP/1.1\r\n"), "http");
+  EXPECT_EQ(sniffed("\r\n\r\nPO"), "");
+  EXPECT_EQ(sniffed("\r\n  GET / HTTP/1.1"), "none");
+  // Whitespace alone: a JSON text may follow, up to 4 KiB of it; beyond, HTTP says 400.
+  EXPECT_EQ(sniffed(std::string(max_leading_whitespace_bytes, '\n')), "");
+  EXPECT_EQ(sniffed(std::string(max_leading_whitespace_bytes + 1, '\n')), "http");
+  EXPECT_EQ(sniffed(std::string(max_leading_whitespace_bytes + 1, ' ')), "http");
 }
 
 TEST(protocol_table, every_client_protocol_is_named_as_the_cli_names_it) {
@@ -362,6 +373,31 @@ TEST(http_unit, only_notifications_get_204_and_xmlrpc_reads_the_key_from_a_heade
   EXPECT_EQ(host.out.rfind("HTTP/1.1 204 No Content\r\n", 0), 0u);
   ASSERT_EQ(host.dispatched.size(), 2u);
   EXPECT_EQ(host.dispatched[1].meta.idempotency_key, "nc1:0123456789abcdef:3");
+}
+
+// RFC 9112 §2.2: empty lines before a request line are skipped, up to 4 KiB; beyond, 400.
+TEST(http_unit, empty_lines_before_a_request_are_skipped_up_to_a_bound) {
+  fake_host host;
+  auto s = open(http::server, host);
+  EXPECT_EQ(feed(*s, "\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n"
+                     "\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+            server_session::verdict::more);
+  EXPECT_EQ(host.out.find("HTTP/1.1 400"), std::string::npos) << host.out;
+  std::size_t answers = 0;
+  for (auto at = host.out.find("HTTP/1.1 200"); at != std::string::npos;
+       at = host.out.find("HTTP/1.1 200", at + 1)) {
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2u);
+  // Empty lines in pieces count together.
+  fake_host host2;
+  auto s2 = open(http::server, host2);
+  std::size_t consumed = 0;
+  EXPECT_EQ(feed(*s2, std::string(4000, '\n'), consumed), server_session::verdict::more);
+  EXPECT_EQ(consumed, 4000u) << "skipped empty lines are not kept";
+  EXPECT_EQ(feed(*s2, std::string(200, '\n')), server_session::verdict::close);
+  EXPECT_NE(host2.out.find("HTTP/1.1 400"), std::string::npos);
+  EXPECT_NE(host2.out.find("empty lines before the request line"), std::string::npos);
 }
 
 TEST(http_unit, connection_close_ends_after_the_answer) {

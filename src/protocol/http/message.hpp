@@ -244,6 +244,28 @@ class http_request_reader {
   step next(std::string_view data, std::size_t& consumed) {
     namespace http = boost::beast::http;
     if (!parser_) start();
+    if (!parser_->got_some()) {
+      // RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received before the
+      // request line; older clients send one after a POST body. Up to a bound: see limits.hpp.
+      while (consumed < data.size() && (data[consumed] == '\r' || data[consumed] == '\n')) {
+        ++consumed;
+        ++blank_bytes_;
+      }
+      if (blank_bytes_ > max_leading_whitespace_bytes) {
+        refusal_ = text_answer(400, "malformed HTTP request: more than " +
+                                        std::to_string(max_leading_whitespace_bytes) +
+                                        " bytes of empty lines before the request line (RFC "
+                                        "9112 section 2.2)\n");
+        return step::refused;
+      }
+      if (consumed == data.size()) return step::need_more;
+      if (data[consumed] == ' ' || data[consumed] == '\t') {
+        refusal_ = text_answer(400, "malformed HTTP request: whitespace before the request line "
+                                    "(only empty lines may come before it, RFC 9112 section "
+                                    "2.2)\n");
+        return step::refused;
+      }
+    }
     for (;;) {
       const std::string_view rest = data.substr(consumed);
       boost::beast::error_code ec;
@@ -297,6 +319,7 @@ class http_request_reader {
     parser_->eager(true);
     continue_asked_ = false;
     head_bytes_ = 0;
+    blank_bytes_ = 0;
   }
 
   void refuse(const boost::beast::error_code& ec) {
@@ -313,7 +336,8 @@ class http_request_reader {
 
   std::size_t max_body_bytes_;
   std::optional<http_request_parser> parser_;
-  std::size_t head_bytes_ = 0;  // of the request being read (put_within_head_limit)
+  std::size_t head_bytes_ = 0;   // of the request being read (put_within_head_limit)
+  std::size_t blank_bytes_ = 0;  // empty lines skipped before it
   bool continue_asked_ = false;
   std::optional<http_answer> refusal_;
 };

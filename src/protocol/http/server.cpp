@@ -33,6 +33,14 @@ sniff_result sniff(std::string_view first_bytes) {
   static constexpr std::string_view methods[] = {"GET ",    "POST ",    "PUT ",
                                                  "HEAD ",   "DELETE ",  "OPTIONS ",
                                                  "PATCH ",  "CONNECT ", "TRACE "};
+  // Whitespace alone is left to the JSON protocols (a text may begin with it) until there is
+  // too much of it for them: then it is HTTP's, whose session answers 400 saying why.
+  if (first_non_space(first_bytes) < 0) {
+    return first_bytes.size() > max_leading_whitespace_bytes ? sniff_result::mine
+                                                              : sniff_result::need_more;
+  }
+  // Empty lines before the request line are HTTP's to skip (RFC 9112 §2.2).
+  first_bytes.remove_prefix(std::min(first_bytes.find_first_not_of("\r\n"), first_bytes.size()));
   for (auto m : methods) {
     if (first_bytes.starts_with(m)) return sniff_result::mine;
     if (first_bytes.size() < m.size() && m.starts_with(first_bytes)) return sniff_result::need_more;
