@@ -73,8 +73,8 @@ int cluster_apply(const std::string& file, const std::string& registry,
       std::printf("%s %s: %s\n", node.name.c_str(), node.address.c_str(),
                   list.empty() ? "serves nothing listed" : ("serves " + list).c_str());
     } catch (const netcall::error& e) {
-      std::fprintf(stderr, "netcall: node %s at %s: %s\n", node.name.c_str(),
-                   node.address.c_str(), escaped(e.what()).c_str());
+      std::fprintf(stderr, "netcall: node %s at %s: %s\n", node.name.c_str(), node.address.c_str(),
+                   escaped(e.what()).c_str());
       worst = std::max(worst, transport_failure(e) ? exit_unreachable : exit_remote_error);
     }
   }

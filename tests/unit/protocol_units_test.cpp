@@ -529,7 +529,8 @@ TEST(client_units, http_interim_answers_are_skipped_and_101_is_an_error) {
 
   reader = p.make_reader(decode_limits{}, "h:1");
   consumed = 0;
-  const std::string upgrade = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n" + final_answer;
+  const std::string upgrade =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n" + final_answer;
   EXPECT_EQ(reader->next(upgrade, consumed, r, why), response_reader::status::failed);
   EXPECT_NE(why.message.find("101"), std::string::npos) << why.message;
 }

@@ -1,10 +1,11 @@
 // netcall/text.hpp and common/text.hpp: text from elsewhere made safe to show (SPEC §3, §7).
+#include "common/text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <string>
 
-#include "common/text.hpp"
 #include "netcall/text.hpp"
 
 using netcall::escape_json_text;
@@ -17,7 +18,7 @@ TEST(text, is_utf8_accepts_well_formed_text_only) {
   EXPECT_TRUE(is_utf8(std::string_view("a\0b", 3)));
   EXPECT_TRUE(is_utf8("h\xC3\xA9 \xE2\x98\xBA \xF0\x9F\x98\x80"));
   EXPECT_FALSE(is_utf8("\xff"));
-  EXPECT_FALSE(is_utf8("ab\xC0\xAF"));    // overlong
+  EXPECT_FALSE(is_utf8("ab\xC0\xAF"));     // overlong
   EXPECT_FALSE(is_utf8("x\xED\xA0\x80"));  // surrogate
   EXPECT_FALSE(is_utf8("ok\xE2\x82"));     // cut short
 }
@@ -32,7 +33,9 @@ TEST(text, escape_text_escapes_every_control_and_bad_byte_and_keeps_the_rest) {
       {"line\r\n$ fake prompt\t", "line\\r\\n$ fake prompt\\t"},
       {std::string("nul\0", 4), "nul\\u0000"},
       {"del\x7f", "del\\u007f"},
-      {"csi\xC2\x9B" "2J and NEL\xC2\x85", "csi\\u009b2J and NEL\\u0085"},
+      {"csi\xC2\x9B"
+       "2J and NEL\xC2\x85",
+       "csi\\u009b2J and NEL\\u0085"},
       {"\xC2\xA0\xC3\xA9\xE2\x82\xAC", "\xC2\xA0\xC3\xA9\xE2\x82\xAC"},  // NBSP, é, €: kept
       {"raw \x9b and \xff\xfe", "raw \\x9b and \\xff\\xfe"},
       {"cut \xE2\x82", "cut \\xe2\\x82"},

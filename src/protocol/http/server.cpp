@@ -37,7 +37,7 @@ sniff_result sniff(std::string_view first_bytes) {
   // too much of it for them: then it is HTTP's, whose session answers 400 saying why.
   if (first_non_space(first_bytes) < 0) {
     return first_bytes.size() > max_leading_whitespace_bytes ? sniff_result::mine
-                                                              : sniff_result::need_more;
+                                                             : sniff_result::need_more;
   }
   // Empty lines before the request line are HTTP's to skip (RFC 9112 §2.2).
   first_bytes.remove_prefix(std::min(first_bytes.find_first_not_of("\r\n"), first_bytes.size()));
