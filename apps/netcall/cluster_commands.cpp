@@ -8,6 +8,7 @@
 
 #include "netcall/channel.hpp"
 #include "netcall/cluster.hpp"
+#include "report.hpp"
 
 namespace netcall_cli {
 namespace {
@@ -18,7 +19,7 @@ std::string joined(const netcall::value& list) {
   for (const auto& v : list.as_array()) {
     if (!v.is_string()) continue;
     if (!out.empty()) out += ", ";
-    out += v.as_string();
+    out += escaped(v.as_string());  // the node's text (SPEC §3)
   }
   return out;
 }
@@ -27,7 +28,7 @@ std::string joined(const std::vector<std::string>& list) {
   std::string out;
   for (const auto& s : list) {
     if (!out.empty()) out += ", ";
-    out += s;
+    out += escaped(s);  // a registry record's text
   }
   return out;
 }
@@ -54,7 +55,7 @@ int cluster_apply(const std::string& file, const std::string& registry,
     try {
       netcall::store_placement(registry, text);
     } catch (const netcall::error& e) {
-      std::fprintf(stderr, "netcall: %s\n", e.what());
+      std::fprintf(stderr, "netcall: %s\n", escaped(e.what()).c_str());
       return exit_unreachable;
     }
     std::printf("stored the placement of %s under /netcall/placement in %s\n", file.c_str(),
@@ -72,8 +73,8 @@ int cluster_apply(const std::string& file, const std::string& registry,
       std::printf("%s %s: %s\n", node.name.c_str(), node.address.c_str(),
                   list.empty() ? "serves nothing listed" : ("serves " + list).c_str());
     } catch (const netcall::error& e) {
-      std::fprintf(stderr, "netcall: node %s at %s: %s\n", node.name.c_str(),
-                   node.address.c_str(), e.what());
+      std::fprintf(stderr, "netcall: node %s at %s: %s\n", node.name.c_str(), node.address.c_str(),
+                   escaped(e.what()).c_str());
       worst = std::max(worst, transport_failure(e) ? exit_unreachable : exit_remote_error);
     }
   }
@@ -92,7 +93,7 @@ int cluster_status(const std::string& file, const std::string& registry,
     try {
       members = netcall::read_registry(registry);
     } catch (const netcall::error& e) {
-      std::fprintf(stderr, "netcall: %s\n", e.what());
+      std::fprintf(stderr, "netcall: %s\n", escaped(e.what()).c_str());
       return exit_unreachable;
     }
   } else {
@@ -104,7 +105,7 @@ int cluster_status(const std::string& file, const std::string& registry,
   }
   bool all_reachable = true;
   for (const auto& node : members.nodes) {
-    row r{node.name, node.address};
+    row r{escaped(node.name), escaped(node.address)};  // a registry's records are others' text
     try {
       netcall::client c(node.address, options);
       const auto started = std::chrono::steady_clock::now();

@@ -14,6 +14,7 @@
 #include "netcall/channel.hpp"
 #include "netcall/client.hpp"
 #include "netcall/server.hpp"
+#include "netcall/text.hpp"
 #include "netcall/value.hpp"
 #include "netcall/version.hpp"
 #include "report.hpp"
@@ -159,19 +160,37 @@ netcall::client_options client_options_from(const common_options& o) {
   if (o.verbose) {
     out.on_retry = [](const netcall::error& why, int attempt, std::chrono::milliseconds wait) {
       std::fprintf(stderr, "netcall: attempt %d failed: %s; retrying in %lldms\n", attempt,
-                   why.what(), static_cast<long long>(wait.count()));
+                   netcall_cli::escaped(why.what()).c_str(), static_cast<long long>(wait.count()));
     };
   }
   return out;
 }
 
 // A PARAM is a JSON literal; a word that is not valid JSON is a string; name=JSON is named.
-netcall::value parse_param_value(const std::string& text);
+// `word` is the whole PARAM, for messages.
+netcall::value parse_param_value(const std::string& text, std::string_view word);
+
+/// `word` as a usage error quotes it: escaped (netcall/text.hpp), cut after 40 bytes.
+std::string shown_word(std::string_view word) {
+  constexpr std::size_t shown = 40;
+  std::string out = "'" + netcall::escape_text(word.substr(0, shown));
+  return out + (word.size() > shown ? "...'" : "'");
+}
+
+/// Refuses (usage_error, exit 2) a METHOD or PARAM that is not UTF-8 before anything is sent:
+/// every protocol carries them as text, and a server answers such a request with a parse error
+/// it cannot address (-32700 with id null, and the connection closed).
+void require_utf8(std::string_view what, std::string_view word) {
+  if (netcall::is_utf8(word)) return;
+  throw usage_error(std::string(what) + " " + shown_word(word) +
+                    " is not valid UTF-8 (every protocol carries it as text); nothing was sent");
+}
 
 netcall::value params_from(const std::vector<std::string>& words) {
   netcall::array positional;
   netcall::structure named;
   for (const auto& w : words) {
+    require_utf8("PARAM", w);
     const auto eq = w.find('=');
     const bool is_named = eq != std::string::npos && eq > 0 &&
                           w.find_first_of("\"[{ ") > eq &&
@@ -179,9 +198,9 @@ netcall::value params_from(const std::vector<std::string>& words) {
                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
                               eq;
     if (is_named) {
-      named.emplace_back(w.substr(0, eq), parse_param_value(w.substr(eq + 1)));
+      named.emplace_back(w.substr(0, eq), parse_param_value(w.substr(eq + 1), w));
     } else {
-      positional.push_back(parse_param_value(w));
+      positional.push_back(parse_param_value(w, w));
     }
   }
   if (!named.empty() && !positional.empty()) {
@@ -200,6 +219,7 @@ int report(const netcall::error& e) {
 
 int run_call(const common_options& o, const std::vector<std::string>& args) {
   if (args.size() < 2) throw usage_error("call needs TARGET and METHOD (see netcall call --help)");
+  require_utf8("METHOD", args[1]);
   auto options = client_options_from(o);
   netcall::value params = params_from({args.begin() + 2, args.end()});
   netcall::value result;
@@ -213,7 +233,9 @@ int run_call(const common_options& o, const std::vector<std::string>& args) {
     netcall::client client(args[0], options);
     result = client.call_params(args[1], std::move(params), call);
   }
-  std::printf("%s\n", netcall::to_json(result).c_str());
+  // Compact JSON escapes C0 controls already; DEL, C1 controls and bytes that are not UTF-8
+  // (a MessagePack string may hold any) are escaped too (SPEC §3).
+  std::printf("%s\n", netcall::escape_json_text(netcall::to_json(result)).c_str());
   return exit_ok;
 }
 
@@ -271,6 +293,7 @@ int run_bench_command(const common_options& o, const bench_flags& f,
   if (args.size() < 2) {
     throw usage_error("bench needs TARGET and METHOD (see netcall bench --help)");
   }
+  require_utf8("METHOD", args[1]);
   netcall_cli::bench_options b;
   b.client = client_options_from(o);
   b.target = args[0];
@@ -333,7 +356,10 @@ int run_list(const common_options& o, const std::vector<std::string>& args) {
         throw;
       }
     }
-    std::printf("%s\t%s\t%s\n", n.c_str(), sig.c_str(), help.c_str());
+    // Every field is the server's text: escaped (SPEC §3), so a tab or a newline in it cannot
+    // shift the columns or forge a line either.
+    std::printf("%s\t%s\t%s\n", netcall_cli::escaped(n).c_str(), netcall_cli::escaped(sig).c_str(),
+                netcall_cli::escaped(help).c_str());
   }
   return exit_ok;
 }
@@ -414,9 +440,12 @@ std::vector<std::string> operands(const CLI::App& command, std::vector<std::stri
   std::vector<std::string> out = command.remaining();
   for (const auto& word : out) {
     netcall::value number;
-    if (!word.starts_with("-") || (netcall::from_json(word, number) && number.is_number())) {
+    netcall::json_error why{};
+    if (!word.starts_with("-") || (netcall::from_json(word, number, why) && number.is_number())) {
       continue;
     }
+    // A negative number beyond the double range (-1e999) is a PARAM too, refused as one.
+    if (why == netcall::json_error::out_of_range) continue;
     if (word.starts_with("--")) throw usage_error("unknown option '" + word + "'");
     throw usage_error("unknown option '" + word +
                       "' (a PARAM that starts with - and is not a number goes after --)");
@@ -557,9 +586,25 @@ int main(int argc, char** argv) {
 
 namespace {
 
-netcall::value parse_param_value(const std::string& text) {
+/// SPEC §3: a JSON literal, or a word that is not JSON at all, which is a string. JSON that
+/// netcall cannot send is refused (usage_error, exit 2) rather than sent as a string the user
+/// did not mean: nesting deeper than the 128 levels servers accept (netcalld's --max-depth
+/// default), and a number beyond the double range (1e999).
+netcall::value parse_param_value(const std::string& text, std::string_view word) {
+  constexpr std::size_t max_depth = 128;
   netcall::value v;
-  if (netcall::from_json(text, v)) return v;
+  netcall::json_error why{};
+  if (netcall::from_json(text, v, why, max_depth)) return v;
+  if (why == netcall::json_error::too_deep) {
+    throw usage_error("PARAM " + shown_word(word) + " nests deeper than " +
+                      std::to_string(max_depth) +
+                      " arrays/objects, which servers refuse; nothing was sent");
+  }
+  if (why == netcall::json_error::out_of_range) {
+    throw usage_error("PARAM " + shown_word(word) +
+                      " holds a number beyond the range of a double (a 64-bit float); nothing "
+                      "was sent");
+  }
   return netcall::value(text);
 }
 

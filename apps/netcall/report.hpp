@@ -2,29 +2,18 @@
 /// \file
 /// How `netcall` words a failed call on stderr (SPEC §3), shared by `call` and `bench`.
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "netcall/status.hpp"
+#include "netcall/text.hpp"
 
 namespace netcall_cli {
 
-/// Text from a server with control characters escaped as `\xNN` (SPEC §3): a hostile server
-/// cannot move the cursor or forge lines on the user's terminal.
-inline std::string escaped(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+/// Text from a server with control characters and bytes that are not UTF-8 escaped (SPEC §3,
+/// netcall/text.hpp): a hostile server cannot move the cursor, set the title or forge lines on
+/// the user's terminal.
+inline std::string escaped(std::string_view text) { return netcall::escape_text(text); }
 
 /// True when `e` says the server could not be reached or did not answer in time (could not
 /// connect, connection lost, timed out, shutting down): exit 3 in SPEC §3, not an answer.

@@ -148,6 +148,18 @@ std::string to_json(const value& v);
 /// Returns false when `text` is not one JSON text or nests deeper than `max_depth`.
 bool from_json(std::string_view text, value& out, std::size_t max_depth = 128);
 
+/// Why `from_json` refused a text.
+enum class json_error {
+  syntax,        ///< not one JSON text (RFC 8259), invalid UTF-8 included
+  too_deep,      ///< JSON that nests deeper than the `max_depth` given
+  out_of_range,  ///< JSON with a number beyond the double range (`1e400`): no value holds it
+};
+
+/// Like `from_json` above, and on failure sets `why`: a caller can tell a word that is not JSON
+/// at all (syntax) from JSON that netcall cannot carry, which `netcall call` refuses in a PARAM
+/// (docs/cli.md). Costs a second parse of `text` when it is too deep or has such a number.
+bool from_json(std::string_view text, value& out, json_error& why, std::size_t max_depth = 128);
+
 /// Base64 (RFC 4648, with padding) of `data`; used by XML-RPC `<base64>` and JSON bytes.
 std::string base64_encode(std::string_view data);
 /// Decodes base64, ignoring ASCII whitespace; returns false on any other invalid character or

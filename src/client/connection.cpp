@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "common/duration.hpp"
@@ -174,11 +175,18 @@ void connection::authenticate() {
 
 void connection::send_waiting() {
   for (auto& a : waiting_) {
-    // Skip attempts that timed out while connecting (notifications have no pending entry).
-    if (a.done == nullptr || pending_.contains(static_cast<key>(a.sequence))) {
+    // A call's `done` moved into its pending entry (submit): tell calls from notifications by
+    // the request. Calls that timed out while connecting are skipped; the others are written,
+    // so a connection lost from now on leaves their outcome unknown (SPEC §5: never moved to
+    // another replica unless idempotent).
+    if (!a.req->notification) {
+      const key k = static_cast<key>(a.sequence);
+      if (!pending_.contains(k)) continue;
       protocol_.encode(*a.req, host_port_, options_.token, out_);
-      if (a.done != nullptr) mark_written(static_cast<key>(a.sequence));
+      mark_written(k);
+      continue;
     }
+    protocol_.encode(*a.req, host_port_, options_.token, out_);
   }
   waiting_.clear();
   flush();
@@ -293,8 +301,30 @@ void connection::on_answer(response& r) {
     return;
   }
   key k = 0;
-  if (!protocol_.sequence_of(r.id, k)) return;
+  if (!protocol_.sequence_of(r.id, k)) {
+    // JSON-RPC 2.0 §5: an error with id null answers a request whose id the server could not
+    // read (malformed, over a limit); the server often closes the connection after it. With one
+    // call on the wire it is that call's answer: the server's error, final, where it used to
+    // end as a lost connection and be retried. With several it cannot be matched; they end as
+    // the server leaves them (closed: retried; answered; or timed out).
+    if (r.id.is_nil() && r.error) {
+      if (const auto only = sole_call_on_the_wire()) {
+        complete(*only, from_response(r), attempt_end::answered);
+      }
+    }
+    return;
+  }
   complete(k, from_response(r), attempt_end::answered);
+}
+
+std::optional<connection::key> connection::sole_call_on_the_wire() const {
+  std::optional<key> found;
+  for (const auto& [k, p] : pending_) {
+    if (!p.written) continue;
+    if (found) return std::nullopt;
+    found = k;
+  }
+  return found;
 }
 
 void connection::arm_sweeper(steady::time_point when) {

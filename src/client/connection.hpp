@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -106,6 +107,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> read_loop(std::shared_ptr<byte_stream> stream,
                                          std::uint64_t generation);
   void on_answer(response& r);
+  /// The key of the one call whose request is on the wire (written, not answered), if exactly
+  /// one is: the call an answer with id null can only be for.
+  std::optional<key> sole_call_on_the_wire() const;
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::endpoint endpoint_;

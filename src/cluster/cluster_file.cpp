@@ -8,26 +8,14 @@
 #include <sstream>
 
 #include "netcall/cluster.hpp"
+#include "netcall/text.hpp"
 
 namespace netcall {
 namespace {
 
-// Bytes from the file are quoted in messages: control and non-ASCII bytes as \xNN, so a
-// hostile file cannot put terminal escapes or a second line on the user's screen.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c >= 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+// Bytes from the file are quoted in messages, escaped (netcall/text.hpp), so a hostile file
+// cannot put terminal escapes or a second line on the user's screen.
+std::string printable(std::string_view text) { return escape_text(text); }
 
 [[noreturn]] void refuse(std::string_view origin, std::string_view where, std::string_view what) {
   std::string message(origin);

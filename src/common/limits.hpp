@@ -47,6 +47,13 @@ inline constexpr std::size_t max_unsent_bytes = 4u << 20;
 /// Largest HTTP request line plus headers (and chunk-size line or trailer) accepted (bytes).
 inline constexpr std::size_t max_http_header_bytes = 64 * 1024;
 
+/// Whitespace a connection may send before its first message, and HTTP's empty lines before
+/// each request line (bytes). JSON texts may begin with whitespace, and RFC 9112 §2.2 asks an
+/// HTTP server to ignore at least one empty line (CRLF) before a request; more than this is no
+/// client of ours: the JSON protocols give such a connection up while sniffing, HTTP claims it
+/// and answers 400 saying why, then closes. Not above the transport's sniffing window.
+inline constexpr std::size_t max_leading_whitespace_bytes = 4096;
+
 /// Bytes one read takes off a socket at most (the event loop's shared read buffer).
 inline constexpr std::size_t read_chunk_bytes = 64 * 1024;
 

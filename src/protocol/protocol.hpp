@@ -41,6 +41,14 @@ enum class sniff_result {
   need_more,  ///< too few bytes to tell: wait for more before trying the protocols after it
 };
 
+/// The sniffers' verdict on first bytes that are all whitespace so far: a JSON text may still
+/// follow (need_more) until there is more than max_leading_whitespace_bytes of it; then the JSON
+/// protocols give the connection up (not_mine) and HTTP claims it, to answer 400.
+inline sniff_result json_sniff_of_whitespace(std::string_view first_bytes) {
+  return first_bytes.size() > max_leading_whitespace_bytes ? sniff_result::not_mine
+                                                           : sniff_result::need_more;
+}
+
 /// Where the answer of a dispatched call goes back to: opaque to everyone but the session that
 /// dispatched it (e.g. the batch a call belongs to, and its place there).
 struct reply_tag {

@@ -22,8 +22,7 @@
 
 #include "netcall/cluster.hpp"
 #include "netcall/version.hpp"
-#include "protocol/utf8.hpp"
-#include "value/json.hpp"
+#include "common/text.hpp"
 
 namespace netcall {
 
@@ -57,38 +56,14 @@ constexpr const char* level_name(log_level l) {
   return names[static_cast<int>(l)];
 }
 
-/// `text` with every byte that is not part of well-formed UTF-8 written as the four characters
-/// `\xNN` (so the result is valid UTF-8, and the bytes stay readable).
-std::string valid_utf8(std::string_view text) {
-  std::string out;
-  for (;;) {
-    const std::size_t bad = detail::find_invalid_utf8(text);
-    if (bad == std::string_view::npos) break;
-    out.append(text.substr(0, bad));
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(text[bad]));
-    out += hex;
-    text.remove_prefix(bad + 1);
-  }
-  out.append(text);
-  return out;
-}
+/// Text a client or a file chose (a method name, a config value), quoted as a JSON string with
+/// every control character, quote and backslash escaped and bytes that are not UTF-8 as `\xNN`
+/// (common/text.hpp): what a log line shows of it, so nothing raw reaches a terminal or a file.
+using detail::json_quoted;
 
-/// Text a client or a file chose (a method name, a config value), quoted as a JSON string:
-/// control characters, quotes and backslashes escaped, bytes that are not UTF-8 as `\xNN`.
-/// What a log line or an error message shows of it: nothing raw reaches a terminal or a file.
-std::string json_quoted(std::string_view text) {
-  std::string out;
-  detail::json::write_string(valid_utf8(text), out);
-  return out;
-}
-
-/// A one-line message with control characters and bytes that are not UTF-8 escaped (the JSON
-/// way, without quotes): usage errors may quote a config file's bytes.
-std::string one_line(std::string_view text) {
-  const std::string quoted = json_quoted(text);
-  return quoted.substr(1, quoted.size() - 2);
-}
+/// A one-line message with control characters and bytes that are not UTF-8 escaped
+/// (netcall/text.hpp): usage errors may quote a config file's bytes.
+std::string one_line(std::string_view text) { return escape_text(text); }
 
 /// The lines of `--log-format`: "TIME LEVEL [NAME] MESSAGE" or one JSON object per line.
 log_sink make_log_sink(std::string name, bool json, std::FILE* to) {

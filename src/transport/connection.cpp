@@ -20,6 +20,9 @@ namespace {
 
 /// Bytes a connection may send before its protocol is known; more is not a protocol we speak.
 constexpr std::size_t max_sniff_bytes = 4096;
+// Leading whitespace beyond its bound must be seen by the sniffers (HTTP claims it to answer
+// 400) before the transport gives up on the connection.
+static_assert(max_sniff_bytes >= max_leading_whitespace_bytes);
 /// Unparsed bytes kept between reads are freed once parsed when they grew past this.
 constexpr std::size_t max_kept_carry = 64 * 1024;
 /// While a request waits for its answer, at most this much of what follows it is read.

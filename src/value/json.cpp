@@ -154,6 +154,10 @@ class value_builder {
 
   explicit value_builder(id_numbers ids) : ids_(ids) {}
 
+  /// Numbers beyond the double range are read on (as infinity) instead of failing the parse:
+  /// how parse_checked tells JSON holding one from text that is not JSON.
+  void accept_out_of_range() { accept_out_of_range_ = true; }
+
   /// The value of the text just completed (the parser is done()); leaves the builder empty.
   value take_result() {
     value v = std::move(values_.back());
@@ -373,10 +377,14 @@ class value_builder {
       // underflows (below half the smallest denormal) rounds to zero, which is kept. Boost's
       // approximation is far from the boundary between the two, so it tells them apart.
       if (!(std::fabs(approx) < 1.0)) {
-        ec = number_out_of_range;
-        return false;
+        if (!accept_out_of_range_) {
+          ec = number_out_of_range;
+          return false;
+        }
+        d = approx;  // only to read on (parse_checked): such a value is never used
+      } else {
+        d = text.front() == '-' ? -0.0 : 0.0;
       }
-      d = text.front() == '-' ? -0.0 : 0.0;
     } else if (errc != std::errc() || end != text.data() + text.size()) {
       ec = bj::error::syntax;  // not expected: the parser has checked the JSON number syntax
       return false;
@@ -440,6 +448,7 @@ class value_builder {
   std::size_t depth_ = 0;       // arrays and objects open
   bool top_is_array_ = false;     // the outermost one is an array (depth_ >= 1)
   bool inner_is_object_ = false;  // the one inside it is an object (depth_ >= 2)
+  bool accept_out_of_range_ = false;
 };
 
 
@@ -686,7 +695,7 @@ reader::reader(std::size_t max_depth, id_numbers ids)
     : impl_(std::make_unique<impl>(max_depth, ids)) {}
 reader::~reader() = default;
 
-bool reader::parse(std::string_view text, value& out, std::string* why) {
+bool reader::parse(std::string_view text, value& out, std::string* why, json_error* kind) {
   sax_parser& p = impl_->parser;
   p.reset();  // also after a handler threw (bad_alloc) last time
   p.handler().clear();
@@ -700,12 +709,34 @@ bool reader::parse(std::string_view text, value& out, std::string* why) {
   const bool ok = !ec && impl_->last == refusal::none;
   if (ok) {
     out = p.handler().take_result();
-  } else if (why != nullptr) {
-    *why = ec ? describe_parse_error(ec, impl_->max_depth)
-              : describe_refusal(p.handler(), impl_->max_top_items, text.size(), impl_->limits);
+  } else {
+    if (why != nullptr) {
+      *why = ec ? describe_parse_error(ec, impl_->max_depth)
+                : describe_refusal(p.handler(), impl_->max_top_items, text.size(), impl_->limits);
+    }
+    if (kind != nullptr) {
+      *kind = json_error::syntax;
+      if (ec == bj::error::too_deep) *kind = json_error::too_deep;
+      if (ec == number_out_of_range) *kind = json_error::out_of_range;
+    }
   }
   p.handler().clear();
   return ok;
+}
+
+bool parse_checked(std::string_view text, value& out, std::size_t max_depth, json_error& why) {
+  reader first(max_depth);
+  if (first.parse(text, out, nullptr, &why)) return true;
+  if (why == json_error::syntax) return false;
+  // Deeper than allowed, or a number out of range: the parse stopped there. Is all of the text
+  // JSON? Read it again with neither limit (the parser keeps its own stack: no recursion).
+  sax_parser p(parse_options_for(std::numeric_limits<std::size_t>::max()), id_numbers::as_values);
+  p.handler().accept_out_of_range();
+  exponent_guard guard;  // exponents of any length, as the first reading
+  bj::error_code ec;
+  const std::size_t n = guard.write(p, false, text, ec);
+  if (ec || n < text.size()) why = json_error::syntax;
+  return false;
 }
 
 // ----------------------------------------------------------------------------------------------

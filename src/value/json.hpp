@@ -66,8 +66,10 @@ class reader {
 
   /// Parses exactly one JSON text (whitespace around it allowed) into `out`. On failure returns
   /// false and, when `why` is given, sets a one-line reason ("nesting deeper than 128",
-  /// "number out of range", Boost.JSON's message for a syntax error).
-  bool parse(std::string_view text, value& out, std::string* why = nullptr);
+  /// "number out of range", Boost.JSON's message for a syntax error); when `kind` is given, the
+  /// kind of failure.
+  bool parse(std::string_view text, value& out, std::string* why = nullptr,
+             json_error* kind = nullptr);
   /// Limits for the texts parsed from now on: the decoded-size budget of `limits`
   /// (max_decoded_ratio, decoded_allowance_bytes; ratio 0: none), and `max_top_items`, the most
   /// items a top-level array may hold (0: no limit). A text over either is refused (parse returns false,
@@ -81,6 +83,12 @@ class reader {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// Parses exactly one JSON text into `out`, as reader::parse with `max_depth`; on failure sets
+/// `why`: too_deep or out_of_range only when all of `text` is JSON (RFC 8259) that nests deeper
+/// than `max_depth` or holds a number beyond the double range, syntax otherwise (the text is read
+/// to its end to tell). Behind the public from_json that says why.
+bool parse_checked(std::string_view text, value& out, std::size_t max_depth, json_error& why);
 
 /// Frames JSON texts sent back to back on a byte stream (whitespace between them optional, no
 /// terminator required) and parses each into a value, with bytes arriving in any pieces.

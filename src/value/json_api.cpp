@@ -15,4 +15,8 @@ bool from_json(std::string_view text, value& out, std::size_t max_depth) {
   return reader.parse(text, out);
 }
 
+bool from_json(std::string_view text, value& out, json_error& why, std::size_t max_depth) {
+  return detail::json::parse_checked(text, out, max_depth, why);
+}
+
 }  // namespace netcall

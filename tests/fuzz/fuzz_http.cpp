@@ -187,9 +187,13 @@ void serve_connection(std::string_view input, std::size_t step, bool answer_late
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  // The listener hands the connection to HTTP only when its first bytes are a request line
-  // (the other protocols take '{', '[' and 0x93..0x95, which no method starts with).
-  if (http::server.sniff(input.substr(0, 16)) != sniff_result::mine) return 0;
+  // The listener hands the connection to HTTP only when its first bytes are a request line,
+  // after empty lines if any, or more whitespace than a JSON text may begin with (the other
+  // protocols take '{', '[' and 0x93..0x95, which no method starts with).
+  if (http::server.sniff(input.substr(0, max_leading_whitespace_bytes + 16)) !=
+      sniff_result::mine) {
+    return 0;
+  }
   const std::uint64_t h = fuzz::input_hash(input);
   // A quarter of the inputs arrive in one read, as a small request does; the others in reads
   // of 1 to 97 bytes, so requests and bodies straddle reads. One in three has its calls answered

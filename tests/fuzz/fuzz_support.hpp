@@ -14,7 +14,7 @@
 
 #include "common/limits.hpp"
 #include "netcall/value.hpp"
-#include "protocol/utf8.hpp"
+#include "common/utf8.hpp"
 
 namespace netcall::fuzz {
 
@@ -47,7 +47,7 @@ inline netcall::detail::decode_limits budget_limits(std::string_view data) {
   return limits;
 }
 
-/// True when `s` is well-formed UTF-8 (RFC 3629; the codecs' own check, protocol/utf8.hpp).
+/// True when `s` is well-formed UTF-8 (RFC 3629; the codecs' own check, common/utf8.hpp).
 /// NUL counts as valid here: JSON may carry it (`\u0000`).
 inline bool is_utf8(std::string_view s) {
   return netcall::detail::find_invalid_utf8(s) == std::string_view::npos;

@@ -90,6 +90,17 @@ TEST(protocol_table, first_bytes_pick_the_protocol_in_table_order) {
   EXPECT_EQ(sniffed("PO"), "");
   // A batch spread out with a lot of whitespace after `[` is JSON-RPC's.
   EXPECT_EQ(sniffed("[" + std::string(2000, '\n')), "jsonrpc");
+  // Whitespace before a JSON text, and empty lines before an HTTP request line (RFC 9112 §2.2).
+  EXPECT_EQ(sniffed("\n\n" R"({"jsonrpc":"2.0"})"), "jsonrpc");
+  EXPECT_EQ(sniffed(std::string(4000, ' ') + R"(["add"])"), "json-array");
+  EXPECT_EQ(sniffed("\r\nGET /healthz HTTP/1.1\r\n"), "http");
+  EXPECT_EQ(sniffed(std::string(4000, '\n') + "POST / HTTP/1.1\r\n"), "http");
+  EXPECT_EQ(sniffed("\r\n\r\nPO"), "");
+  EXPECT_EQ(sniffed("\r\n  GET / HTTP/1.1"), "none");
+  // Whitespace alone: a JSON text may follow, up to 4 KiB of it; beyond, HTTP says 400.
+  EXPECT_EQ(sniffed(std::string(max_leading_whitespace_bytes, '\n')), "");
+  EXPECT_EQ(sniffed(std::string(max_leading_whitespace_bytes + 1, '\n')), "http");
+  EXPECT_EQ(sniffed(std::string(max_leading_whitespace_bytes + 1, ' ')), "http");
 }
 
 TEST(protocol_table, every_client_protocol_is_named_as_the_cli_names_it) {
@@ -416,6 +427,31 @@ TEST(http_unit, only_notifications_get_204_and_xmlrpc_reads_the_key_from_a_heade
   EXPECT_EQ(host.dispatched[1].meta.idempotency_key, "nc1:0123456789abcdef:3");
 }
 
+// RFC 9112 §2.2: empty lines before a request line are skipped, up to 4 KiB; beyond, 400.
+TEST(http_unit, empty_lines_before_a_request_are_skipped_up_to_a_bound) {
+  fake_host host;
+  auto s = open(http::server, host);
+  EXPECT_EQ(feed(*s, "\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n"
+                     "\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+            server_session::verdict::more);
+  EXPECT_EQ(host.out.find("HTTP/1.1 400"), std::string::npos) << host.out;
+  std::size_t answers = 0;
+  for (auto at = host.out.find("HTTP/1.1 200"); at != std::string::npos;
+       at = host.out.find("HTTP/1.1 200", at + 1)) {
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2u);
+  // Empty lines in pieces count together.
+  fake_host host2;
+  auto s2 = open(http::server, host2);
+  std::size_t consumed = 0;
+  EXPECT_EQ(feed(*s2, std::string(4000, '\n'), consumed), server_session::verdict::more);
+  EXPECT_EQ(consumed, 4000u) << "skipped empty lines are not kept";
+  EXPECT_EQ(feed(*s2, std::string(200, '\n')), server_session::verdict::close);
+  EXPECT_NE(host2.out.find("HTTP/1.1 400"), std::string::npos);
+  EXPECT_NE(host2.out.find("empty lines before the request line"), std::string::npos);
+}
+
 TEST(http_unit, connection_close_ends_after_the_answer) {
   fake_host host;
   auto s = open(http::server, host);
@@ -516,6 +552,65 @@ TEST(client_units, an_http_status_other_than_200_is_a_protocol_error) {
   ASSERT_TRUE(answers[0].error);
   EXPECT_EQ(answers[0].error->code, wire_code(status_code::protocol_error));
   EXPECT_NE(answers[0].error->message.find("HTTP 415"), std::string::npos);
+}
+
+// RFC 9110 §15.2: a client reads and skips interim (1xx) answers before the final one.
+TEST(client_units, http_interim_answers_are_skipped_and_101_is_an_error) {
+  const std::string final_answer =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 35\r\n\r\n"
+      R"({"jsonrpc":"2.0","result":3,"id":1})";
+  const auto& p = client_protocol_for(protocol::jsonrpc_http);
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n"
+                              "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+  auto answers = read_all(p, interim + final_answer);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_FALSE(answers[0].error) << answers[0].error->message;
+  EXPECT_EQ(answers[0].result, value(3));
+  // The same bytes one at a time.
+  auto reader = p.make_reader(decode_limits{}, "h:1");
+  const std::string all = interim + final_answer;
+  std::size_t consumed = 0;
+  response r;
+  fault why;
+  auto st = response_reader::status::need_more;
+  for (std::size_t n = 1; n <= all.size() && st == response_reader::status::need_more; ++n) {
+    st = reader->next(std::string_view(all).substr(0, n), consumed, r, why);
+  }
+  ASSERT_EQ(st, response_reader::status::answer) << why.message;
+  EXPECT_EQ(r.result, value(3));
+
+  reader = p.make_reader(decode_limits{}, "h:1");
+  consumed = 0;
+  const std::string upgrade =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n" + final_answer;
+  EXPECT_EQ(reader->next(upgrade, consumed, r, why), response_reader::status::failed);
+  EXPECT_NE(why.message.find("101"), std::string::npos) << why.message;
+}
+
+TEST(client_units, http_endless_interim_answers_and_long_heads_are_cut_off_at_64_kib) {
+  const auto& p = client_protocol_for(protocol::xmlrpc);
+  std::string endless;
+  while (endless.size() <= max_http_header_bytes) endless += "HTTP/1.1 100 Continue\r\n\r\n";
+  auto reader = p.make_reader(decode_limits{}, "h:1");
+  std::size_t consumed = 0;
+  response r;
+  fault why;
+  EXPECT_EQ(reader->next(endless, consumed, r, why), response_reader::status::failed);
+  EXPECT_NE(why.message.find("interim"), std::string::npos) << why.message;
+  // A head over 64 KiB, given in 1000-byte pieces as reads would (Beast alone counted each
+  // piece on its own).
+  std::string head = "HTTP/1.1 200 OK\r\n";
+  while (head.size() <= max_http_header_bytes) head += "X-Filler: " + std::string(80, 'a') + "\r\n";
+  reader = p.make_reader(decode_limits{}, "h:1");
+  consumed = 0;
+  auto st = response_reader::status::need_more;
+  for (std::size_t n = 1000; st == response_reader::status::need_more && n < 2 * head.size();
+       n += 1000) {
+    st = reader->next(std::string_view(head).substr(0, std::min(n, head.size())), consumed, r,
+                      why);
+  }
+  EXPECT_EQ(st, response_reader::status::failed);
+  EXPECT_NE(why.message.find("header"), std::string::npos) << why.message;
 }
 
 // ---- security (SPEC §6) -------------------------------------------------------------------------

@@ -128,3 +128,36 @@ TEST(status, error_keeps_a_message_with_nul_whole) {
   EXPECT_EQ(assigned.code(), status_code::invalid_params);
   EXPECT_EQ(error(status_code::application_error, 4, text).message(), text);
 }
+
+// from_json with a reason (value.hpp): JSON netcall cannot carry is told from text that is not
+// JSON at all (what `netcall call` refuses in a PARAM and what it sends as a string).
+TEST(value_json, from_json_says_why_it_refused) {
+  const std::string deep = std::string(129, '[') + std::string(129, ']');
+  const struct {
+    std::string text;
+    json_error why;
+  } cases[] = {
+      {"hello", json_error::syntax},
+      {"[1,", json_error::syntax},
+      {"\"\xff\"", json_error::syntax},
+      {deep, json_error::too_deep},
+      {std::string(129, '[') + "x", json_error::syntax},  // deep, and not JSON either
+      {"1e999", json_error::out_of_range},
+      {"[-1e400, 2]", json_error::out_of_range},
+      {"1e999x", json_error::syntax},  // not JSON: a word, whatever its start
+      {"[1e999", json_error::syntax},
+      {deep.substr(0, 129) + "1e999" + deep.substr(129), json_error::too_deep},
+  };
+  for (const auto& c : cases) {
+    value v;
+    json_error why = json_error::syntax;
+    EXPECT_FALSE(from_json(c.text, v, why)) << c.text;
+    EXPECT_EQ(why, c.why) << c.text;
+  }
+  value v;
+  json_error why = json_error::syntax;
+  ASSERT_TRUE(from_json(std::string(128, '[') + std::string(128, ']'), v, why));
+  ASSERT_TRUE(from_json("1e-999", v, why));  // underflow reads as zero
+  EXPECT_EQ(v, value(0.0));
+  ASSERT_TRUE(from_json(deep, v, why, 200));
+}

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/utf8.hpp"
+#include "common/utf8.hpp"
 #include "protocol/xmlrpc/codec.hpp"
 
 namespace {
@@ -950,7 +950,7 @@ TEST(xmlrpc_decode_response, not_a_response_is_refused_with_a_reason) {
 
 }  // namespace
 
-// protocol/utf8.hpp: the check behind XML-RPC's "invalid UTF-8" parse errors.
+// common/utf8.hpp: the check behind XML-RPC's "invalid UTF-8" parse errors.
 TEST(find_invalid_utf8, offset_of_the_first_bad_sequence) {
   using netcall::detail::find_invalid_utf8;
   constexpr auto npos = std::string_view::npos;

@@ -68,6 +68,40 @@ inline void limit_request_parser(http_request_parser& parser, std::size_t max_bo
   parser.body_limit(max_body_bytes);
 }
 
+/// Gives `parser` what it takes of `rest` (Beast's `put`), keeping the head of its message (the
+/// start line and the header fields) within `max_head_bytes` in total however the bytes arrive.
+/// Beast's own header_limit bounds only the bytes of one `put`, while its parser takes a head's
+/// start line and then each header field as soon as it is whole: a head that arrives over several
+/// reads was never counted as one, and more than 64 KiB got through a 64 KiB limit. `head_bytes`
+/// counts the head bytes this parser took so far (0 for a fresh parser; the caller keeps it
+/// between calls). Returns the bytes taken; `ec` as `put` sets it, or
+/// boost::beast::http::error::header_limit once the head cannot end within `max_head_bytes`.
+template <class Parser>
+std::size_t put_within_head_limit(Parser& parser, std::string_view rest, std::size_t& head_bytes,
+                                  std::size_t max_head_bytes, boost::beast::error_code& ec) {
+  namespace http = boost::beast::http;
+  if (parser.is_header_done()) {
+    if (rest.empty()) {
+      ec = http::error::need_more;
+      return 0;
+    }
+    return parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+  }
+  // Never more than the head may still take: Beast looks for its end within what it is given.
+  const std::size_t allowed = max_head_bytes > head_bytes ? max_head_bytes - head_bytes : 0;
+  const std::string_view offered = rest.substr(0, allowed);
+  std::size_t used = 0;
+  ec = http::error::need_more;
+  if (!offered.empty()) used = parser.put(boost::asio::buffer(offered.data(), offered.size()), ec);
+  if (parser.is_header_done()) return used;
+  head_bytes += used;
+  // Every byte not taken is still part of the head, which has not ended.
+  if (ec == http::error::need_more && head_bytes + (rest.size() - used) >= max_head_bytes) {
+    ec = http::error::header_limit;
+  }
+  return used;
+}
+
 /// ASCII lower case (media types are case-insensitive, RFC 9110 §8.3.1).
 inline std::string ascii_lower(std::string_view s) {
   std::string out(s);
@@ -75,10 +109,52 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-/// The request target without its query (`/RPC2?x=1` -> `/RPC2`).
+/// A request target as RFC 9112 §3.2 reads it: the origin form `/RPC2?x=1`, or the absolute
+/// form `http://127.0.0.1:8000/RPC2?x=1`, which a server MUST accept (§3.2.2) and whose
+/// authority then stands for the Host header. Other forms (`*`, an authority alone) keep the
+/// target as their path: they name no route.
+struct request_target {
+  std::string_view path;       ///< without the query (`/RPC2`); `/` for `http://host` alone
+  std::string_view authority;  ///< the absolute form's `host[:port]`, else empty
+  bool absolute = false;       ///< the target is in absolute form
+  /// An absolute form that cannot be served: a scheme other than http and https, no host, or
+  /// a user name (`http://user@host/`, which RFC 9110 §4.2.4 says to treat as an error).
+  bool malformed = false;
+};
+
+/// Splits a request's target (see request_target).
+inline request_target parse_request_target(std::string_view target) {
+  request_target out;
+  const auto scheme_end = target.find("://");
+  const bool has_scheme =
+      !target.starts_with('/') && scheme_end != std::string_view::npos && scheme_end > 0 &&
+      std::isalpha(static_cast<unsigned char>(target[0])) &&
+      std::all_of(target.begin(), target.begin() + static_cast<std::ptrdiff_t>(scheme_end),
+                  [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
+                           c == '.';
+                  });
+  if (!has_scheme) {
+    out.path = target.substr(0, target.find('?'));
+    return out;
+  }
+  out.absolute = true;
+  const std::string scheme = ascii_lower(target.substr(0, scheme_end));
+  std::string_view rest = target.substr(scheme_end + 3);
+  const auto authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+  out.authority = rest.substr(0, authority_end);
+  rest.remove_prefix(authority_end);
+  out.path = rest.substr(0, rest.find_first_of("?#"));
+  if (out.path.empty()) out.path = "/";
+  out.malformed = (scheme != "http" && scheme != "https") || out.authority.empty() ||
+                  out.authority.find('@') != std::string_view::npos;
+  return out;
+}
+
+/// The request target's path, without its query (`/RPC2?x=1` -> `/RPC2`; in absolute form,
+/// `http://h:1/RPC2` -> `/RPC2`).
 inline std::string_view target_path(const http_request& req) {
-  std::string_view target = req.target();
-  return target.substr(0, target.find('?'));
+  return parse_request_target(req.target()).path;
 }
 
 /// The media type of a Content-Type value: lower case, without parameters (`Text/XML;
@@ -168,11 +244,34 @@ class http_request_reader {
   step next(std::string_view data, std::size_t& consumed) {
     namespace http = boost::beast::http;
     if (!parser_) start();
+    if (!parser_->got_some()) {
+      // RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received before the
+      // request line; older clients send one after a POST body. Up to a bound: see limits.hpp.
+      while (consumed < data.size() && (data[consumed] == '\r' || data[consumed] == '\n')) {
+        ++consumed;
+        ++blank_bytes_;
+      }
+      if (blank_bytes_ > max_leading_whitespace_bytes) {
+        refusal_ = text_answer(400, "malformed HTTP request: more than " +
+                                        std::to_string(max_leading_whitespace_bytes) +
+                                        " bytes of empty lines before the request line (RFC "
+                                        "9112 section 2.2)\n");
+        return step::refused;
+      }
+      if (consumed == data.size()) return step::need_more;
+      if (data[consumed] == ' ' || data[consumed] == '\t') {
+        refusal_ = text_answer(400, "malformed HTTP request: whitespace before the request line "
+                                    "(only empty lines may come before it, RFC 9112 section "
+                                    "2.2)\n");
+        return step::refused;
+      }
+    }
     for (;;) {
       const std::string_view rest = data.substr(consumed);
-      boost::beast::error_code ec = http::error::need_more;
-      std::size_t used = 0;
-      if (!rest.empty()) used = parser_->put(boost::asio::buffer(rest.data(), rest.size()), ec);
+      boost::beast::error_code ec;
+      // The request line and headers together, however they arrive (431 past 64 KiB).
+      const std::size_t used =
+          put_within_head_limit(*parser_, rest, head_bytes_, max_http_header_bytes, ec);
       consumed += used;
       if (parser_->is_header_done() && transfer_coding_unknown(*parser_)) {
         refusal_ = text_answer(400, "malformed HTTP request: a Transfer-Encoding that does not "
@@ -219,6 +318,8 @@ class http_request_reader {
     limit_request_parser(*parser_, max_body_bytes_);
     parser_->eager(true);
     continue_asked_ = false;
+    head_bytes_ = 0;
+    blank_bytes_ = 0;
   }
 
   void refuse(const boost::beast::error_code& ec) {
@@ -226,7 +327,8 @@ class http_request_reader {
     if (ec == http::error::body_limit) {
       refusal_ = text_answer(413, "message larger than --max-message-bytes\n");
     } else if (ec == http::error::header_limit) {
-      refusal_ = text_answer(431, "headers too large\n");
+      refusal_ = text_answer(431, "request header fields too large: the request line and headers "
+                                  "take more than 64 KiB\n");
     } else {
       refusal_ = text_answer(400, "malformed HTTP request: " + ec.message() + "\n");
     }
@@ -234,6 +336,8 @@ class http_request_reader {
 
   std::size_t max_body_bytes_;
   std::optional<http_request_parser> parser_;
+  std::size_t head_bytes_ = 0;   // of the request being read (put_within_head_limit)
+  std::size_t blank_bytes_ = 0;  // empty lines skipped before it
   bool continue_asked_ = false;
   std::optional<http_answer> refusal_;
 };

@@ -1,6 +1,7 @@
 // HTTP/1.1 server session (SPEC §2, §6), parsed by Boost.Beast (http/message.hpp). In order:
-//   a Host that is not the server's (DNS rebinding) -> 403; an Origin not allowed -> 403, an
-//   allowed one gets CORS headers (and a preflight OPTIONS its 204);
+//   a Host that is not the server's (DNS rebinding) -> 403 (a target in absolute form,
+//   `http://host/path`, names the host instead, RFC 9112 §3.2.2); an Origin not allowed -> 403,
+//   an allowed one gets CORS headers (and a preflight OPTIONS its 204);
 //   GET or HEAD /healthz -> 200 "ok" (always open); /metrics -> Prometheus text (token needed
 //   when the server has tokens: 401); any other path -> 404;
 //   POST -> the body codec that claims its Content-Type (application/json: JSON-RPC, text/xml:
@@ -32,6 +33,14 @@ sniff_result sniff(std::string_view first_bytes) {
   static constexpr std::string_view methods[] = {"GET ",    "POST ",    "PUT ",
                                                  "HEAD ",   "DELETE ",  "OPTIONS ",
                                                  "PATCH ",  "CONNECT ", "TRACE "};
+  // Whitespace alone is left to the JSON protocols (a text may begin with it) until there is
+  // too much of it for them: then it is HTTP's, whose session answers 400 saying why.
+  if (first_non_space(first_bytes) < 0) {
+    return first_bytes.size() > max_leading_whitespace_bytes ? sniff_result::mine
+                                                             : sniff_result::need_more;
+  }
+  // Empty lines before the request line are HTTP's to skip (RFC 9112 §2.2).
+  first_bytes.remove_prefix(std::min(first_bytes.find_first_not_of("\r\n"), first_bytes.size()));
   for (auto m : methods) {
     if (first_bytes.starts_with(m)) return sniff_result::mine;
     if (first_bytes.size() < m.size() && m.starts_with(first_bytes)) return sniff_result::need_more;
@@ -150,7 +159,17 @@ class session final : public server_session {
                              "header\n"));
       return true;
     }
-    if (!access.host_allowed(heads.host)) {
+    // RFC 9112 §3.2.2: a target in absolute form (`GET http://host:port/healthz`) must be
+    // served, and its authority is the name the request gives the server in place of Host:
+    // checked the same way (DNS rebinding, --allow-host).
+    const request_target target = parse_request_target(req.target());
+    if (target.malformed) {
+      write(text_answer(400, "malformed HTTP request: a target in absolute form is an http or "
+                             "https URI with a host and no user name (RFC 9112 section 3.2.2, "
+                             "RFC 9110 section 4.2.4)\n"));
+      return true;
+    }
+    if (!access.host_allowed(target.absolute ? target.authority : heads.host)) {
       write(text_answer(403, "host not allowed: a request must name the server by an address it "
                              "listens on, localhost, or a name given with --allow-host (DNS "
                              "rebinding protection)\n"));
@@ -181,7 +200,7 @@ class session final : public server_session {
       write({204, {}, {}});
       return true;
     }
-    const std::string_view path = target_path(req);
+    const std::string_view path = target.path;
     if (req.method() == beast_http::verb::get || head_) {
       if (path == "/healthz") {
         write(text_answer(200, "ok\n"));

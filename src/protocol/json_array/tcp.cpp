@@ -1,6 +1,6 @@
 // Positional JSON array calls over raw TCP (SPEC §2).
 #include "protocol/json_array/unit.hpp"
-#include "protocol/utf8.hpp"
+#include "common/utf8.hpp"
 #include "value/json.hpp"
 
 namespace netcall::detail::json_array {
@@ -16,7 +16,7 @@ constexpr std::size_t max_space_after_bracket = 1024;
 sniff_result sniff(std::string_view first_bytes) {
   std::size_t i = 0;
   while (i < first_bytes.size() && is_space(first_bytes[i])) ++i;
-  if (i == first_bytes.size()) return sniff_result::need_more;
+  if (i == first_bytes.size()) return json_sniff_of_whitespace(first_bytes);
   if (first_bytes[i] != '[') return sniff_result::not_mine;
   const std::size_t bracket = i++;
   while (i < first_bytes.size() && is_space(first_bytes[i])) ++i;

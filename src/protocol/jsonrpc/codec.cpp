@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "protocol/idempotency.hpp"
-#include "protocol/utf8.hpp"
+#include "common/utf8.hpp"
 
 namespace netcall::detail::jsonrpc {
 namespace {

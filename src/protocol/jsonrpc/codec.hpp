@@ -95,7 +95,7 @@ void to_exchange(message& m, exchange& x);
 void encode_answers(exchange& x, std::string& out);
 
 /// Appends the response object (`{"jsonrpc":"2.0","result":...,"id":...}` or with `"error"`).
-/// An error message's bytes that are not UTF-8 are written as `\xNN` (protocol/utf8.hpp
+/// An error message's bytes that are not UTF-8 are written as `\xNN` (common/utf8.hpp
 /// escape_invalid_utf8), so the answer stays valid JSON whatever the message quotes.
 void encode_response(const response& r, std::string& out);
 /// Appends the responses of a batch as one JSON array; appends nothing when `rs` is empty

@@ -14,7 +14,7 @@ namespace {
 
 sniff_result sniff(std::string_view first_bytes) {
   const int ch = first_non_space(first_bytes);
-  if (ch < 0) return sniff_result::need_more;
+  if (ch < 0) return json_sniff_of_whitespace(first_bytes);
   return ch == '{' || ch == '[' ? sniff_result::mine : sniff_result::not_mine;
 }
 

@@ -8,7 +8,7 @@
 #include <limits>
 #include <string>
 
-#include "protocol/utf8.hpp"
+#include "common/utf8.hpp"
 
 namespace netcall::detail::msgpack {
 namespace {

@@ -106,7 +106,7 @@ std::string over_budget_reason(const frame_scanner& scanner);
 bool request_msgid(std::string_view message, std::int64_t& msgid);
 
 /// Appends `[1, msgid, error, result]`; the msgid is `r.id` (an int). An error message's bytes
-/// that are not UTF-8 are written as `\xNN` (protocol/utf8.hpp escape_invalid_utf8).
+/// that are not UTF-8 are written as `\xNN` (common/utf8.hpp escape_invalid_utf8).
 void encode_response(const response& r, std::string& out);
 /// Appends `[0, msgid, method, params]` (plus the idempotency key when set) or, for a
 /// notification, `[2, method, params]`. Named params (a struct) are sent as a map in the

@@ -24,7 +24,7 @@
 ///   "nan" so the peer still gets something readable instead of a document it must reject.
 
 #include "protocol/xmlrpc/codec.hpp"
-#include "protocol/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,8 +1,9 @@
 #pragma once
 /// \file
-/// UTF-8 validation for the codecs whose parsers pass bytes through unchecked (pugixml,
-/// msgpuck), with Boost.Locale's header-only decoder (boost/locale/utf.hpp, no library to link),
-/// and the escaping of error messages that all codecs share.
+/// UTF-8 validation, with Boost.Locale's header-only decoder (boost/locale/utf.hpp, no library to
+/// link): for the codecs whose parsers pass bytes through unchecked (pugixml, msgpuck), for the
+/// escaping of error messages that all codecs share, and for text shown to people
+/// (common/text.cpp, netcall/text.hpp).
 
 #include <boost/locale/utf.hpp>
 #include <cstddef>
