@@ -383,19 +383,24 @@ class Logs(unittest.TestCase):
         self.assertFalse(record["notification"])
         self.assertGreaterEqual(record["duration_us"], 0)
 
-    def test_access_log_escapes_bytes_that_are_not_utf8(self):
-        # MessagePack can carry any bytes in a method name; the JSON line stays valid JSON.
+    def test_access_log_lines_stay_json_whatever_the_method_name(self):
+        # A method name that is not UTF-8 is refused before it runs (-32600; every protocol
+        # checks UTF-8), so no line has one; control characters in one are escaped.
         d = Netcalld("--access-log", "-", "--log-format", "json")
         d.start()
         try:
             with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
                 s.sendall(b"\x94\x00\x01\xa4ad\xffd\x90")
+                refused = s.recv(4096)
+                self.assertIn(b"\xd1\x80\xa8", refused)  # code -32600
+                s.sendall(b"\x94\x00\x02\xa7ad\x1b[2Jd\x90")
                 s.recv(4096)
             line = read_line(d.proc.stdout, timeout=10)
         finally:
             d.stop()
         record = json.loads(line)
-        self.assertEqual(record["method"], "ad\\xffd")
+        self.assertEqual(record["method"], "ad\x1b[2Jd")
+        self.assertEqual(record["id"], 2)
         self.assertEqual(record["code"], -32601)
 
     def test_listener_failure_is_a_log_line_in_the_log_format(self):
