@@ -49,6 +49,18 @@ struct procedure_info {
   std::vector<std::vector<std::string>> signatures;
   /// One line of help text.
   std::string help;
+  /// JSON Schema (draft-07, as OpenRPC 1.2 uses) of each param in positional order, for
+  /// `rpc.discover`: `{"type": "integer"}`, `{"type": "string", "format": "date-time"}`, ...
+  /// The typed `bind` fills it from the C++ param types (netcall/codec.hpp). Empty: derived
+  /// from `signatures` (one signature: its types; several: `anyOf` of them; "any": `{}`).
+  std::vector<value> param_schemas{};
+  /// JSON Schema of the result; nil: derived from `signatures` as above.
+  value result_schema{};
+  /// How many leading params a call must give; the others may be omitted (a typed procedure's
+  /// trailing `std::optional` params). `all_params` (the default): every param is required.
+  std::size_t required_params = all_params;
+  /// `required_params` when every param is required.
+  static constexpr std::size_t all_params = static_cast<std::size_t>(-1);
 };
 
 /// Per-call services for procedures that wait (timers) without holding a thread.
