@@ -7,7 +7,8 @@
 #   client of other nodes: the gateway; the client never includes the server) < serve
 #   (serve_main: the flags, config file and logs of any server binary)
 # Public headers (include/netcall/) belong to the layer that implements them, include only
-# public headers of their layer or below, and no Boost, Asio or spdlog. Apps include only public
+# public headers of their layer or below, and no Boost (but Boost.Describe and Mp11), Asio or
+# spdlog. Apps include only public
 # headers and their own files. A layer folder is named by a quoted include from src/
 # ("protocol/..."): the same path in angle brackets, or a relative "../" one, is refused too.
 
@@ -30,6 +31,8 @@ set(public_text common)
 set(public_value value)
 set(public_status value)
 set(public_binding value)
+set(public_codec value)
+set(public_task common)
 set(public_outcome value)
 set(public_metadata value)
 set(public_protocol protocol)
@@ -82,7 +85,10 @@ function(check_file path layer)
         list(APPEND violations "${rel}: includes <${target}>: a layer's header is included in quotes")
         continue()
       endif()
-      if(layer STREQUAL "public" AND target MATCHES "^(boost|asio|spdlog|fmt)/")
+      # Boost.Describe (and Mp11, which it is built on) are the exception: users describe their
+      # structs and enums with it, and netcall/codec.hpp reads those descriptions (issue 13).
+      if(layer STREQUAL "public" AND target MATCHES "^(boost|asio|spdlog|fmt)/" AND
+         NOT target MATCHES "^boost/(describe|mp11)[/.]")
         set(to "third-party")
       endif()
       # spdlog's default logger writes to the host program's stdout: the library logs only

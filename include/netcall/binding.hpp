@@ -1,13 +1,12 @@
 #pragma once
 /// \file
-/// Typed binding: converts wire values to C++ arguments and results back (issue 2 item 2).
-///
-/// Supported parameter and result types: `bool`, any integer type (range-checked), `double`
-/// (also accepts an int), `std::string`, `netcall::bytes`, `netcall::date_time`,
-/// `netcall::value` (anything), `netcall::array`, `netcall::structure`, `std::vector<T>` and
-/// `std::optional<T>` of those (a trailing optional param may be omitted; nil reads as empty).
-/// Results may also be `void` (written as nil). A wrong count or type of params raises
-/// `netcall::error(status_code::invalid_params)` naming the param.
+/// Typed binding: converts wire values to a callable's C++ params and its result back
+/// (docs/library.md "Types"). Param and result types are those of netcall/codec.hpp (a
+/// trailing `std::optional` param may be omitted); results may also be `void` (written as
+/// nil) or `netcall::task<R>` (a coroutine procedure). A first param of type
+/// `netcall::call_context&` is not a wire param: the server passes the call's context there.
+/// A wrong count or type of params raises `netcall::error(status_code::invalid_params)`
+/// naming the param; a result its codec cannot write is internal_error (-32603).
 
 #include <cstdint>
 #include <functional>
@@ -19,8 +18,14 @@
 #include <utility>
 #include <vector>
 
+#include "netcall/codec.hpp"
 #include "netcall/status.hpp"
+#include "netcall/task.hpp"
 #include "netcall/value.hpp"
+
+namespace netcall {
+class call_context;
+}  // namespace netcall
 
 namespace netcall::detail {
 
@@ -29,127 +34,21 @@ namespace netcall::detail {
                                   const std::string& why);
 
 template <class T>
-struct is_vector : std::false_type {};
-template <class T>
-struct is_vector<std::vector<T>> : std::true_type {};
-template <class T>
 struct is_optional : std::false_type {};
 template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
-
-/// Conversion of one C++ type to and from `value`, and its XML-RPC introspection type name.
-template <class T, class = void>
-struct codec_traits;
-
-template <>
-struct codec_traits<value> {
-  static std::string type_name() { return "any"; }
-  static const value& from(const value& v) { return v; }
-  static value to(value v) { return v; }
-};
-
-template <>
-struct codec_traits<bool> {
-  static std::string type_name() { return "boolean"; }
-  static bool from(const value& v) { return v.as_bool(); }
-  static value to(bool b) { return value(b); }
-};
-
-template <class I>
-struct codec_traits<I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>>> {
-  static std::string type_name() { return "int"; }
-  static I from(const value& v) {
-    const std::int64_t i = v.as_int();
-    if constexpr (std::is_unsigned_v<I>) {
-      if (i < 0 || static_cast<std::uint64_t>(i) > std::numeric_limits<I>::max()) {
-        throw error(status_code::invalid_params, "integer out of range");
-      }
-    } else {
-      if (i < std::numeric_limits<I>::min() || i > std::numeric_limits<I>::max()) {
-        throw error(status_code::invalid_params, "integer out of range");
-      }
-    }
-    return static_cast<I>(i);
-  }
-  static value to(I i) {
-    if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)) {
-      if (i > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        throw error(status_code::internal_error, "result does not fit int64");
-      }
-    }
-    return value(static_cast<std::int64_t>(i));
-  }
-};
-
-template <>
-struct codec_traits<double> {
-  static std::string type_name() { return "double"; }
-  static double from(const value& v) { return v.as_double(); }
-  static value to(double d) { return value(d); }
-};
-
-template <>
-struct codec_traits<std::string> {
-  static std::string type_name() { return "string"; }
-  static const std::string& from(const value& v) { return v.as_string(); }
-  static value to(std::string s) { return value(std::move(s)); }
-};
-
-template <>
-struct codec_traits<bytes> {
-  static std::string type_name() { return "base64"; }
-  static const bytes& from(const value& v) { return v.as_bytes(); }
-  static value to(bytes b) { return value(std::move(b)); }
-};
-
-template <>
-struct codec_traits<date_time> {
-  static std::string type_name() { return "dateTime.iso8601"; }
-  static const date_time& from(const value& v) { return v.as_date_time(); }
-  static value to(date_time t) { return value(t); }
-};
-
-template <>
-struct codec_traits<array> {
-  static std::string type_name() { return "array"; }
-  static const array& from(const value& v) { return v.as_array(); }
-  static value to(array a) { return value(std::move(a)); }
-};
-
-template <>
-struct codec_traits<structure> {
-  static std::string type_name() { return "struct"; }
-  static const structure& from(const value& v) { return v.as_struct(); }
-  static value to(structure s) { return value(std::move(s)); }
-};
-
 template <class T>
-struct codec_traits<std::vector<T>, std::enable_if_t<!std::is_same_v<T, value>>> {
-  static std::string type_name() { return "array"; }
-  static std::vector<T> from(const value& v) {
-    std::vector<T> out;
-    out.reserve(v.as_array().size());
-    for (const auto& e : v.as_array()) out.push_back(T(codec_traits<T>::from(e)));
-    return out;
-  }
-  static value to(std::vector<T> xs) {
-    array out;
-    out.reserve(xs.size());
-    for (auto& x : xs) out.push_back(codec_traits<T>::to(std::move(x)));
-    return value(std::move(out));
-  }
-};
-
+struct is_task : std::false_type {};
 template <class T>
-struct codec_traits<std::optional<T>> {
-  static std::string type_name() { return codec_traits<T>::type_name(); }
-  static std::optional<T> from(const value& v) {
-    if (v.is_nil()) return std::nullopt;
-    return T(codec_traits<T>::from(v));
-  }
-  static value to(std::optional<T> o) {
-    return o ? codec_traits<T>::to(std::move(*o)) : value();
-  }
+struct is_task<task<T>> : std::true_type {};
+/// What a procedure returning `R` answers: `T` for `task<T>`, else `R`.
+template <class R>
+struct task_result {
+  using type = R;
+};
+template <class T>
+struct task_result<task<T>> {
+  using type = T;
 };
 
 /// The call signature of a callable: result type and decayed argument types.
@@ -164,6 +63,8 @@ struct callable_traits<R (*)(A...)> {
 };
 template <class R, class... A>
 struct callable_traits<R(A...)> : callable_traits<R (*)(A...)> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
 template <class C, class R, class... A>
 struct callable_traits<R (C::*)(A...) const> : callable_traits<R (*)(A...)> {};
 template <class C, class R, class... A>
@@ -172,6 +73,42 @@ template <class C, class R, class... A>
 struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
 template <class C, class R, class... A>
 struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R (*)(A...)> {};
+
+template <class Tuple>
+struct drop_first {
+  using type = std::tuple<>;  // only used when the tuple is not empty
+};
+template <class First, class... Rest>
+struct drop_first<std::tuple<First, Rest...>> {
+  using type = std::tuple<Rest...>;
+};
+
+/// What the binding needs to know of a procedure callable `F`.
+template <class F>
+struct procedure_traits {
+  using traits = callable_traits<std::decay_t<F>>;
+  using declared_all = typename traits::declared_args;
+  /// True when the first param is `call_context&` (the server's, not a wire param).
+  static constexpr bool takes_context = [] {
+    if constexpr (std::tuple_size_v<declared_all> == 0) {
+      return false;
+    } else {
+      return std::is_same_v<std::tuple_element_t<0, declared_all>, call_context&>;
+    }
+  }();
+  /// The wire params as declared, and decayed.
+  using declared = std::conditional_t<takes_context, typename drop_first<declared_all>::type,
+                                      declared_all>;
+  using args = std::conditional_t<takes_context,
+                                  typename drop_first<typename traits::args>::type,
+                                  typename traits::args>;
+  static constexpr std::size_t arity = std::tuple_size_v<args>;
+  using returned = typename traits::result;
+  /// True for a coroutine procedure (returns netcall::task<R>).
+  static constexpr bool coroutine = is_task<std::remove_cvref_t<returned>>::value;
+  /// The result as the client sees it: R of task<R>, else the returned type.
+  using result = typename task_result<std::remove_cvref_t<returned>>::type;
+};
 
 /// How many leading params are required: trailing std::optional params may be omitted.
 template <class Tuple, std::size_t... I>
@@ -191,9 +128,9 @@ template <class T>
 T convert_param(const array& args, std::size_t index, const std::vector<std::string>& names) {
   const value& v = param_at(args, index);
   try {
-    return T(codec_traits<T>::from(v));
+    return T(codec<T>::from(v));
   } catch (const error& e) {
-    throw_bad_param(index, index < names.size() ? names[index] : std::string(), e.what());
+    throw_bad_param(index, index < names.size() ? names[index] : std::string(), e.message());
   }
 }
 
@@ -212,54 +149,113 @@ decltype(auto) pass_param(array& args, std::size_t index,
   }
 }
 
+/// Raises invalid_params unless `given` params fit a procedure of `arity` params whose first
+/// `required` are required.
+void check_param_count(std::size_t given, std::size_t required, std::size_t arity);
+
+/// The result `r` of a procedure as a value; a codec's refusal is internal_error (-32603).
+template <class R>
+value result_value(R&& r) {
+  try {
+    return codec<std::remove_cvref_t<R>>::to(std::forward<R>(r));
+  } catch (const error& e) {
+    throw error(status_code::internal_error, "result: " + e.message());
+  }
+}
+
+/// Calls `fn` with the converted params of `params` (and `ctx` first when it takes one);
+/// returns what `fn` returns.
+template <class F>
+decltype(auto) invoke_with(F& fn, array& params, const std::vector<std::string>& names,
+                           call_context* ctx) {
+  using pt = procedure_traits<F>;
+  check_param_count(params.size(),
+                    required_params<typename pt::args>(std::make_index_sequence<pt::arity>{}),
+                    pt::arity);
+  return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+    if constexpr (pt::takes_context) {
+      return fn(*ctx, pass_param<std::tuple_element_t<I, typename pt::declared>>(params, I,
+                                                                                 names)...);
+    } else {
+      (void)ctx;
+      return fn(pass_param<std::tuple_element_t<I, typename pt::declared>>(params, I, names)...);
+    }
+  }(std::make_index_sequence<pt::arity>{});
+}
+
+/// Calls `fn` as above and converts its result (void: nil).
+template <class F>
+value invoke_to_value(F& fn, array& params, const std::vector<std::string>& names,
+                      call_context* ctx) {
+  using returned = typename procedure_traits<F>::returned;
+  if constexpr (std::is_void_v<returned>) {
+    invoke_with(fn, params, names, ctx);
+    return value();
+  } else {
+    return result_value(invoke_with(fn, params, names, ctx));
+  }
+}
+
 /// Wraps a typed callable as `value(array&)` (registry's sync_procedure): checks the count,
 /// converts each param and the result. Exceptions thrown by `fn` pass through (the server's
 /// procedure runner maps them, SPEC §2).
 template <class F>
 std::function<value(array&)> make_invoker(F fn, std::vector<std::string> names) {
-  using traits = callable_traits<std::decay_t<F>>;
-  using args = typename traits::args;
-  using declared = typename traits::declared_args;
-  using result = typename traits::result;
-  constexpr std::size_t arity = std::tuple_size_v<args>;
   return [fn = std::move(fn), names = std::move(names)](array& params) mutable -> value {
-    constexpr std::size_t required = required_params<args>(std::make_index_sequence<arity>{});
-    if (params.size() < required || params.size() > arity) {
-      throw error(status_code::invalid_params,
-                  "invalid params: expected " +
-                      (required == arity ? std::to_string(arity)
-                                         : std::to_string(required) + " to " +
-                                               std::to_string(arity)) +
-                      " params, got " + std::to_string(params.size()));
-    }
-    return [&]<std::size_t... I>(std::index_sequence<I...>) -> value {
-      if constexpr (std::is_void_v<result>) {
-        fn(pass_param<std::tuple_element_t<I, declared>>(params, I, names)...);
-        return value();
-      } else {
-        return codec_traits<std::remove_cvref_t<result>>::to(
-            fn(pass_param<std::tuple_element_t<I, declared>>(params, I, names)...));
-      }
-    }(std::make_index_sequence<arity>{});
+    return invoke_to_value(fn, params, names, nullptr);
   };
+}
+
+/// Positional params of a client call: each argument through its codec. An argument its codec
+/// cannot write raises invalid_params naming it ("param 2: ..."), before anything is sent.
+template <class... A>
+value pack_params(A&&... args) {
+  array params;
+  params.reserve(sizeof...(A));
+  std::size_t index = 0;
+  ((++index, params.push_back(at_path("param " + std::to_string(index),
+                                      [&] { return to_value(std::forward<A>(args)); }))),
+   ...);
+  return value(std::move(params));
 }
 
 /// The XML-RPC signature `[result, param...]` of a typed callable.
 template <class F>
 std::vector<std::string> signature_of() {
-  using traits = callable_traits<std::decay_t<F>>;
-  using args = typename traits::args;
-  using result = typename traits::result;
+  using pt = procedure_traits<F>;
+  using result = typename pt::result;
   std::vector<std::string> sig;
   if constexpr (std::is_void_v<result>) {
     sig.push_back("nil");
   } else {
-    sig.push_back(codec_traits<std::remove_cvref_t<result>>::type_name());
+    sig.push_back(type_name_of<std::remove_cvref_t<result>>());
   }
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (sig.push_back(codec_traits<std::tuple_element_t<I, args>>::type_name()), ...);
-  }(std::make_index_sequence<std::tuple_size_v<args>>{});
+    (sig.push_back(type_name_of<std::tuple_element_t<I, typename pt::args>>()), ...);
+  }(std::make_index_sequence<pt::arity>{});
   return sig;
+}
+
+/// The JSON Schemas of a typed callable's params, in order (rpc.discover).
+template <class F>
+std::vector<value> param_schemas_of() {
+  using pt = procedure_traits<F>;
+  std::vector<value> out;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (out.push_back(schema_of<std::tuple_element_t<I, typename pt::args>>()), ...);
+  }(std::make_index_sequence<pt::arity>{});
+  return out;
+}
+
+/// The JSON Schema of a typed callable's result (`{"type": "null"}` for void).
+template <class F>
+value result_schema_of() {
+  using result = typename procedure_traits<F>::result;
+  if constexpr (std::is_void_v<result>) {
+    return structure{{"type", "null"}};
+  } else {
+    return schema_of<std::remove_cvref_t<result>>();
+  }
 }
 
 }  // namespace netcall::detail

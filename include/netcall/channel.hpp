@@ -161,11 +161,8 @@ class channel {
   /// Calls `method` with positional `args` and converts the result to `R`.
   template <class R = value, class... A>
   R call(std::string_view target, std::string_view method, A&&... args) {
-    array params;
-    params.reserve(sizeof...(A));
-    (params.push_back(detail::codec_traits<std::remove_cvref_t<A>>::to(std::forward<A>(args))),
-     ...);
-    return client::convert<R>(method, call_params(target, method, value(std::move(params))));
+    return client::convert<R>(method, call_params(target, method,
+                                                  detail::pack_params(std::forward<A>(args)...)));
   }
 
   /// Starts a call; `done` runs once with its outcome on the channel's I/O thread (must not

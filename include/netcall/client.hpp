@@ -145,14 +145,16 @@ class client {
   /// Converts a call's result to `R`, or throws protocol_error naming `method`.
   template <class R>
   static R convert(std::string_view method, value result) {
+    static_assert(!std::is_same_v<R, std::string_view> && !std::is_pointer_v<R>,
+                  "a call's result is gone when call() returns: read text as std::string");
     if constexpr (std::is_same_v<R, value>) {
       return result;
     } else {
       try {
-        return R(detail::codec_traits<R>::from(result));
+        return from_value<R>(result);
       } catch (const error& e) {
         throw error(status_code::protocol_error,
-                    "result of " + std::string(method) + ": " + e.what());
+                    "result of " + std::string(method) + ": " + e.message());
       }
     }
   }
@@ -160,11 +162,7 @@ class client {
  private:
   template <class... A>
   static value pack(A&&... args) {
-    array params;
-    params.reserve(sizeof...(A));
-    (params.push_back(detail::codec_traits<std::remove_cvref_t<A>>::to(std::forward<A>(args))),
-     ...);
-    return value(std::move(params));
+    return detail::pack_params(std::forward<A>(args)...);
   }
 
   struct impl;

@@ -12,6 +12,7 @@
 /// positional JSON array calls (TCP); the first bytes of a connection pick the protocol.
 
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -77,7 +78,28 @@ class call_context {
   /// The call's metadata: protocol, peer, idempotency key, deadline (netcall/metadata.hpp).
   /// Valid until the call completes.
   virtual const call_metadata& metadata() const = 0;
+  /// Runs `job` on the server's blocking pool (`server_options::blocking_threads`), off every
+  /// event loop: for work that blocks (a file, a database). Returns false, without running
+  /// it, when the pool already holds `blocking_threads + max_blocking_queue` jobs. An
+  /// exception leaving `job` is logged and dropped. Thread-safe; callable until the call
+  /// completes.
+  virtual bool run_blocking(std::function<void()> job) = 0;
 };
+
+/// An awaitable for coroutine procedures: `co_await netcall::sleep_for(ctx, 250ms);` resumes
+/// the coroutine on the call's event loop after `delay`, holding no thread
+/// (`call_context::after`). When the server stops first, the coroutine is never resumed (its
+/// call is answered by the shutdown).
+inline auto sleep_for(call_context& ctx, std::chrono::milliseconds delay) {
+  struct awaiter {
+    call_context& ctx;
+    std::chrono::milliseconds delay;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) { ctx.after(delay, [h] { h.resume(); }); }
+    void await_resume() const noexcept {}
+  };
+  return awaiter{ctx, delay};
+}
 
 /// Completes an asynchronous call; call it once, from any thread (it hops to the call's event
 /// loop). A second call is ignored; a completion destroyed without being called answers the
@@ -93,6 +115,104 @@ using async_procedure = std::function<void(array params, call_context& ctx, comp
 /// `const array&` fits too.
 using sync_procedure = std::function<value(array& params)>;
 
+namespace detail {
+
+/// The exception `e` as the failure of an outcome: a netcall::error as it is, another
+/// std::exception as application_error (-32000) with its what() (SPEC §2).
+error error_of(std::exception_ptr e);
+
+/// A coroutine procedure (returns task<R>) as an async_procedure: the params are converted
+/// and kept, with the call's own params (a string_view param views them), until the
+/// coroutine ends; its result or exception completes the call.
+template <class F>
+async_procedure make_coroutine_invoker(F fn, std::vector<std::string> names) {
+  using pt = procedure_traits<F>;
+  using result = typename pt::result;
+  auto shared = std::make_shared<F>(std::move(fn));
+  return [shared, names = std::move(names)](array params, call_context& ctx, completion done) {
+    check_param_count(params.size(),
+                      required_params<typename pt::args>(std::make_index_sequence<pt::arity>{}),
+                      pt::arity);
+    struct frame_args {
+      array params;
+      std::optional<typename pt::args> args;
+    };
+    auto kept = std::make_shared<frame_args>();
+    kept->params = std::move(params);
+    auto converted = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return typename pt::args(
+          pass_param<std::tuple_element_t<I, typename pt::declared>>(kept->params, I, names)...);
+    };
+    kept->args.emplace(converted(std::make_index_sequence<pt::arity>{}));
+    // Declared by value: moved into the coroutine frame; by reference: kept here.
+    auto coroutine = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      if constexpr (pt::takes_context) {
+        return (*shared)(ctx, static_cast<std::tuple_element_t<I, typename pt::declared>&&>(
+                                  std::get<I>(*kept->args))...);
+      } else {
+        return (*shared)(static_cast<std::tuple_element_t<I, typename pt::declared>&&>(
+            std::get<I>(*kept->args))...);
+      }
+    }(std::make_index_sequence<pt::arity>{});
+    if constexpr (std::is_void_v<result>) {
+      start(std::move(coroutine), [kept, shared, done](std::exception_ptr failure) {
+        done(failure ? outcome{value(), error_of(failure)} : outcome{});
+      });
+    } else {
+      start(std::move(coroutine), [kept, shared, done](std::exception_ptr failure,
+                                                        std::optional<result> r) {
+        if (failure) return done(outcome{value(), error_of(failure)});
+        try {
+          done(outcome{result_value(std::move(*r)), std::nullopt});
+        } catch (...) {
+          done(outcome{value(), error_of(std::current_exception())});
+        }
+      });
+    }
+  };
+}
+
+/// A typed procedure that runs on the blocking pool (call_context::run_blocking): queued,
+/// converted and run on a pool thread, answered from there. A call whose deadline passed
+/// while it was queued is answered deadline_exceeded unrun; a full pool answers -32001.
+template <class F>
+async_procedure make_blocking_invoker(F fn, std::vector<std::string> names) {
+  auto shared = std::make_shared<F>(std::move(fn));
+  auto shared_names = std::make_shared<const std::vector<std::string>>(std::move(names));
+  return [shared, shared_names](array params, call_context& ctx, completion done) {
+    auto job = [shared, shared_names, params = std::move(params), &ctx, done]() mutable {
+      if (ctx.metadata().deadline < std::chrono::steady_clock::now()) {
+        return done(outcome{value(), error(status_code::deadline_exceeded,
+                                           "the deadline passed while the call waited for "
+                                           "the blocking pool; not run")});
+      }
+      outcome o;
+      try {
+        o.result = invoke_to_value(*shared, params, *shared_names, &ctx);
+      } catch (...) {
+        o.failure = error_of(std::current_exception());
+      }
+      done(std::move(o));
+    };
+    if (!ctx.run_blocking(std::move(job))) {
+      done(outcome{value(), error(status_code::resource_exhausted,
+                                  "the blocking pool is full (server_options::"
+                                  "max_blocking_queue); not run")});
+    }
+  };
+}
+
+/// A typed procedure taking `call_context&` that answers at once, as an async_procedure.
+template <class F>
+async_procedure make_context_invoker(F fn, std::vector<std::string> names) {
+  auto shared = std::make_shared<F>(std::move(fn));
+  return [shared, names = std::move(names)](array params, call_context& ctx, completion done) {
+    done(outcome{invoke_to_value(*shared, params, names, &ctx), std::nullopt});
+  };
+}
+
+}  // namespace detail
+
 /// The set of registered procedures. Register everything before `server::start`; lookups are
 /// then read-only and safe from every event-loop thread.
 class registry {
@@ -104,30 +224,61 @@ class registry {
   registry(registry&&) noexcept = default;
   registry& operator=(registry&&) noexcept = default;
 
-  /// Registers a typed callable as procedure `name` (see binding.hpp for the types).
+  /// Registers a typed callable as procedure `name`: its params and result are converted with
+  /// netcall/codec.hpp (any C++ type with a codec). A callable returning `netcall::task<R>` is
+  /// a coroutine procedure; a first param `netcall::call_context&` receives the call's context.
   /// `param_names` enables named params (must have one name per param when not empty).
+  /// Runs on the event loop that read the call: it must not block (see `bind_blocking`).
   /// Throws std::invalid_argument when `name` is empty, already bound, or begins with
-  /// "system." (reserved for introspection), or when param_names has the wrong length.
+  /// "system." or "rpc." (reserved for introspection), or when param_names has the wrong
+  /// length.
   template <class F>
   void bind(std::string name, F fn, std::vector<std::string> param_names = {},
             std::string help = {}) {
-    using args = typename detail::callable_traits<std::decay_t<F>>::args;
-    check_names(name, param_names.size(), std::tuple_size_v<args>);
-    procedure_info info{std::move(name), param_names, {detail::signature_of<F>()},
-                        std::move(help)};
-    add_sync(std::move(info), detail::make_invoker(std::move(fn), std::move(param_names)));
+    bind(procedure_info{std::move(name), std::move(param_names), {}, std::move(help)},
+         std::move(fn));
   }
 
   /// Registers a typed callable with explicit introspection data: `info.param_names` as above;
   /// `info.signatures` replaces the inferred signature when not empty (e.g. a procedure taking
-  /// `netcall::value` params that accepts ints and doubles). Same errors as `bind` above.
+  /// `netcall::value` params that accepts ints and doubles), and then `rpc.discover` derives
+  /// its schemas from them unless `info.param_schemas`/`result_schema` are given. Same errors
+  /// as `bind` above.
   template <class F>
   void bind(procedure_info info, F fn) {
-    using args = typename detail::callable_traits<std::decay_t<F>>::args;
-    check_names(info.name, info.param_names.size(), std::tuple_size_v<args>);
-    if (info.signatures.empty()) info.signatures.push_back(detail::signature_of<F>());
+    using pt = detail::procedure_traits<F>;
+    describe<F>(info);
     auto names = info.param_names;
-    add_sync(std::move(info), detail::make_invoker(std::move(fn), std::move(names)));
+    if constexpr (pt::coroutine) {
+      add_async(std::move(info), detail::make_coroutine_invoker(std::move(fn), std::move(names)));
+    } else if constexpr (pt::takes_context) {
+      add_async(std::move(info), detail::make_context_invoker(std::move(fn), std::move(names)));
+    } else {
+      add_sync(std::move(info), detail::make_invoker(std::move(fn), std::move(names)));
+    }
+  }
+
+  /// Registers a typed callable that may block (a file read, a database call): each call runs
+  /// on the server's blocking pool (`server_options::blocking_threads`), never on an event
+  /// loop, so other calls go on meanwhile. A call finding `blocking_threads +
+  /// max_blocking_queue` calls already there is refused with -32001 (resource_exhausted), not
+  /// run; one whose deadline passed while it was queued is answered deadline_exceeded, not
+  /// run. Params, names and errors as `bind`; a coroutine cannot be blocking.
+  template <class F>
+  void bind_blocking(std::string name, F fn, std::vector<std::string> param_names = {},
+                     std::string help = {}) {
+    bind_blocking(procedure_info{std::move(name), std::move(param_names), {}, std::move(help)},
+                  std::move(fn));
+  }
+
+  /// `bind_blocking` with explicit introspection data (as `bind(procedure_info, F)`).
+  template <class F>
+  void bind_blocking(procedure_info info, F fn) {
+    static_assert(!detail::procedure_traits<F>::coroutine,
+                  "a coroutine procedure waits without blocking: bind it with bind()");
+    describe<F>(info);
+    auto names = info.param_names;
+    add_async(std::move(info), detail::make_blocking_invoker(std::move(fn), std::move(names)));
   }
 
   /// Registers an untyped procedure that answers at once. Same errors as `bind`.
@@ -149,6 +300,21 @@ class registry {
 
  private:
   friend struct detail::registry_access;  // the server registers its own system.* procedures
+  /// Checks the names of a typed callable `F` and fills what `info` leaves empty: signature,
+  /// param and result schemas, required params.
+  template <class F>
+  void describe(procedure_info& info) const {
+    using pt = detail::procedure_traits<F>;
+    check_names(info.name, info.param_names.size(), pt::arity);
+    const bool inferred = info.signatures.empty();
+    if (inferred) info.signatures.push_back(detail::signature_of<F>());
+    if (inferred && info.param_schemas.empty()) info.param_schemas = detail::param_schemas_of<F>();
+    if (inferred && info.result_schema.is_nil()) info.result_schema = detail::result_schema_of<F>();
+    if (info.required_params == procedure_info::all_params) {
+      info.required_params = detail::required_params<typename pt::args>(
+          std::make_index_sequence<pt::arity>{});
+    }
+  }
   void check_names(const std::string& name, std::size_t names, std::size_t arity) const;
   void add(entry e);
   /// Registers a procedure of a reserved name (the server's own `system.*`).
@@ -222,6 +388,12 @@ struct server_options {
   /// that reads them keeps its turn). Each connection also stops being read at 4 MiB of its
   /// own. Default 64 MiB.
   std::size_t max_unsent_bytes = 64u << 20;
+  /// Threads of the blocking pool, where procedures bound with `bind_blocking` (and jobs given
+  /// to `call_context::run_blocking`) run; started at the first such call. Default 4.
+  unsigned blocking_threads = 4;
+  /// Calls that may wait for a blocking-pool thread beyond those running; the next is
+  /// refused with -32001 (resource_exhausted) without running. Default 256.
+  std::size_t max_blocking_queue = 256;
   /// Most simultaneous connections; new ones beyond it are closed at once.
   std::size_t max_connections = 10000;
   /// A connection with no complete message and nothing in flight for this long is closed.
@@ -331,6 +503,16 @@ class server {
   server& bind(std::string name, F fn, std::vector<std::string> param_names = {},
                std::string help = {}) {
     procedures().bind(std::move(name), std::move(fn), std::move(param_names), std::move(help));
+    return *this;
+  }
+
+  /// Registers a typed procedure that may block; it runs on the blocking pool (see
+  /// `registry::bind_blocking`).
+  template <class F>
+  server& bind_blocking(std::string name, F fn, std::vector<std::string> param_names = {},
+                        std::string help = {}) {
+    procedures().bind_blocking(std::move(name), std::move(fn), std::move(param_names),
+                               std::move(help));
     return *this;
   }
 

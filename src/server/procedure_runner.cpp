@@ -61,6 +61,8 @@ fault fault_of(std::exception_ptr e) {
   }
 }
 
+error error_of(std::exception_ptr e) { return to_error(fault_of(e)); }
+
 verdict procedure_runner::on_call(call& c) {
   const registry::entry* e = procedures_.find(c.req.method);
   if (e == nullptr) {
@@ -89,7 +91,7 @@ verdict procedure_runner::on_call(call& c) {
     c.fail(fault_of(std::current_exception()));
     return verdict::answered;
   }
-  auto context = std::make_shared<procedure_context>(c, log_);
+  auto context = std::make_shared<procedure_context>(c, &blocking_, log_);
   try {
     e->async(std::move(args), *context, [context](outcome o) { context->complete(std::move(o)); });
   } catch (...) {
@@ -100,8 +102,9 @@ verdict procedure_runner::on_call(call& c) {
   return verdict::held;
 }
 
-procedure_context::procedure_context(call& c, logger_ptr log)
+procedure_context::procedure_context(call& c, blocking_pool* blocking, logger_ptr log)
     : log_(std::move(log)),
+      blocking_(blocking),
       target_(c), anchor_(c.anchor()), executor_(c.executor()), metadata_(c.req.meta) {}
 
 procedure_context::~procedure_context() {

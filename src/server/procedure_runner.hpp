@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/log.hpp"
+#include "server/blocking_pool.hpp"
 #include "netcall/server.hpp"
 #include "server/pipeline.hpp"
 
@@ -16,13 +17,15 @@ namespace netcall::detail {
 
 class procedure_runner final : public interceptor {
  public:
-  /// `log` gets the warning of a procedure that completes its call twice.
-  procedure_runner(const registry& procedures, logger_ptr log)
-      : procedures_(procedures), log_(std::move(log)) {}
+  /// `log` gets the warning of a procedure that completes its call twice; `blocking` runs
+  /// what procedures give `call_context::run_blocking` (it must outlive every call).
+  procedure_runner(const registry& procedures, blocking_pool& blocking, logger_ptr log)
+      : procedures_(procedures), blocking_(blocking), log_(std::move(log)) {}
   verdict on_call(call& c) override;
 
  private:
   const registry& procedures_;
+  blocking_pool& blocking_;
   logger_ptr log_;
 };
 
@@ -32,13 +35,17 @@ class procedure_context final : public call_context,
  public:
   /// `log` gets the warning of a second completion (kept: a completion may come after the
   /// server is gone).
-  procedure_context(call& c, logger_ptr log);
+  /// `blocking` is null for a context that runs no procedure (a forwarded call).
+  procedure_context(call& c, blocking_pool* blocking, logger_ptr log);
   /// Answers the call with internal_error when its completion was never called.
   ~procedure_context() override;
 
   void after(std::chrono::milliseconds delay, std::function<void()> fn) override;
   void post(std::function<void()> fn) override;
   const call_metadata& metadata() const override { return metadata_; }
+  bool run_blocking(std::function<void()> job) override {
+    return blocking_ != nullptr && blocking_->try_run(std::move(job));
+  }
 
   /// The call this context belongs to (the server's own procedures use it: system.multicall
   /// makes its entries children of it). Valid until `complete`, on the call's loop only.
@@ -55,6 +62,7 @@ class procedure_context final : public call_context,
   // may come from another thread after the server stopped, when the call was freed with its
   // loop. Only the loop's own thread (where the anchor says it is) touches `target_`.
   logger_ptr log_;
+  blocking_pool* blocking_;
   call& target_;
   std::shared_ptr<loop_anchor> anchor_;
   boost::asio::any_io_executor executor_;

@@ -62,6 +62,7 @@ server_pipeline::server_pipeline(const server_options& options, registry& proced
                                  access_policy& access, prometheus::Registry& metrics,
                                  logger_ptr log)
     : log_(std::move(log)),
+      blocking_(options.blocking_threads, options.max_blocking_queue, log_),
       cache_(options.dedup_ttl, options.dedup_max_bytes),
       node_(options, procedures, log_),
       limit_(options.max_in_flight_per_connection),
@@ -70,7 +71,7 @@ server_pipeline::server_pipeline(const server_options& options, registry& proced
       dedup_(cache_, stopping_, dedup_hits(metrics)),
       gate_(stopping_),
       router_(node_, procedures, metrics, log_),
-      runner_(procedures, log_),
+      runner_(procedures, blocking_, log_),
       calls_({}),
       entries_({}) {
   metrics_ = register_builtins(options, procedures, entries_, access, node_, metrics);

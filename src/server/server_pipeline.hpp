@@ -21,6 +21,7 @@
 #include <atomic>
 
 #include "netcall/server.hpp"
+#include "server/blocking_pool.hpp"
 #include "server/cluster_node.hpp"
 #include "protocol/access_policy.hpp"
 #include "server/interceptors/auth.hpp"
@@ -50,6 +51,8 @@ class server_pipeline {
   pipeline& calls() { return calls_; }
   /// Set when shutdown begins: new calls are refused with -32002 from then on.
   std::atomic<bool>& stopping() { return stopping_; }
+  /// Where blocking procedures run.
+  blocking_pool& blocking() { return blocking_; }
   /// The outcomes kept for retries.
   outcome_cache& cache() { return cache_; }
   /// The server as a cluster node: placement, gateway, registration.
@@ -58,6 +61,7 @@ class server_pipeline {
  private:
   std::atomic<bool> stopping_{false};
   logger_ptr log_;
+  blocking_pool blocking_;  // before runner_: calls' contexts reach it until they complete
   outcome_cache cache_;
   std::unique_ptr<call_metrics> metrics_;  // null when server_options::call_metrics is off
   cluster_node node_;

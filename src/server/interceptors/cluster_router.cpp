@@ -57,7 +57,7 @@ void cluster_router::forwarded_counts::count(const std::string& node, int code) 
 verdict cluster_router::forward(call& c) {
   // The forwarded call completes like an asynchronous procedure: from the channel's thread,
   // hopping back to the call's loop (or dropped unanswered if the server stopped meanwhile).
-  auto context = std::make_shared<procedure_context>(c, log_);
+  auto context = std::make_shared<procedure_context>(c, nullptr, log_);
   route_options options;
   if (forwarded_ != nullptr) {
     options.on_finish = [counts = forwarded_](const std::string& node, int code) {

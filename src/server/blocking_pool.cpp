@@ -1,0 +1,37 @@
+#include "server/blocking_pool.hpp"
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <exception>
+
+namespace netcall::detail {
+
+blocking_pool::blocking_pool(unsigned threads, std::size_t max_queue, logger_ptr log)
+    : threads_(std::max(threads, 1u)), capacity_(threads_ + max_queue), log_(std::move(log)) {}
+
+blocking_pool::~blocking_pool() {
+  if (pool_) pool_->join();
+}
+
+bool blocking_pool::try_run(std::function<void()> job) {
+  if (admitted_.fetch_add(1, std::memory_order_acq_rel) >= capacity_) {
+    admitted_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+  std::call_once(started_, [this] { pool_ = std::make_unique<boost::asio::thread_pool>(threads_); });
+  boost::asio::post(*pool_, [this, job = std::move(job)] {
+    try {
+      job();
+    } catch (const std::exception& e) {
+      log_->error("a blocking job threw: {}", e.what());
+    } catch (...) {
+      log_->error("a blocking job threw a non-exception");
+    }
+    admitted_.fetch_sub(1, std::memory_order_acq_rel);
+  });
+  return true;
+}
+
+}  // namespace netcall::detail
