@@ -319,11 +319,14 @@ def never_reading_clients(port, count, burst):
 
 class NormalClient:
     """Calls add(2, 3) every 50 ms on its own connection from a thread, recording the worst
-    latency; stop() returns it."""
+    latency; stop() returns it. It also records how late its own 50 ms pauses end
+    (`own_stall`): a delay the test process shares (a host busy with other work, Python's
+    lock held by the hostile threads) is not the server's, so the bounds allow it."""
 
     def __init__(self, port):
         self.client = LineClient(port, timeout=5)
         self.worst = 0.0
+        self.own_stall = 0.0
         self.calls = 0
         self.failure = None
         self.done = threading.Event()
@@ -339,7 +342,10 @@ class NormalClient:
                     raise AssertionError("answer %r" % answer)
                 self.worst = max(self.worst, time.monotonic() - start)
                 self.calls += 1
-                self.done.wait(0.05)  # the measuring client's pace
+                paused = time.monotonic()
+                if self.done.wait(0.05):  # the measuring client's pace
+                    break
+                self.own_stall = max(self.own_stall, time.monotonic() - paused - 0.05)
         except Exception as e:  # reported by stop()
             self.failure = e
 
@@ -387,10 +393,13 @@ class NeverReadingClients(unittest.TestCase):
             worst = normal.stop()
             self.assertIsNone(normal.failure)
             self.assertGreater(normal.calls, 10)
-            self.assertLess(worst, 1.0, "a normal client waited %.2f s" % worst)
+            self.assertLess(worst, 1.0 + normal.own_stall,
+                            "a normal client waited %.2f s (its own thread stalled %.2f s)"
+                            % (worst, normal.own_stall))
             wait_for_metric(d.port, "netcall_unsent_bytes", lambda v: v == 0)
             sys.stderr.write("\n[never-reading clients] unsent at most %d bytes, normal client "
-                             "worst %.0f ms over %d calls" % (highest, worst * 1000, normal.calls))
+                             "worst %.0f ms over %d calls (own stall %.0f ms)"
+                             % (highest, worst * 1000, normal.calls, normal.own_stall * 1000))
 
 
 # ---- the soak ----------------------------------------------------------------------------------
@@ -472,12 +481,16 @@ class Soak(unittest.TestCase):
             self.assertEqual(errors, [])
             self.assertIsNone(normal.failure)
             if not SANITIZED:
-                self.assertLess(worst, 1.0, "the normal client waited %.2f s" % worst)
+                self.assertLess(worst, 1.0 + normal.own_stall,
+                                "the normal client waited %.2f s (its own thread stalled %.2f s)"
+                                % (worst, normal.own_stall))
             self.assertTrue(d.alive())
             wait_for_metric(port, "netcall_connections_active", lambda v: v <= 1, timeout=20)
             wait_for_metric(port, "netcall_calls_in_flight", lambda v: v == 0)
-            sys.stderr.write("\n[soak] normal client worst %.0f ms over %d calls, RSS peak %d KiB"
-                             " (baseline %d)" % (worst * 1000, normal.calls, rss_peak, baseline))
+            sys.stderr.write("\n[soak] normal client worst %.0f ms over %d calls (own stall %.0f ms),"
+                             " RSS peak %d KiB (baseline %d)" % (worst * 1000, normal.calls,
+                                                                 normal.own_stall * 1000,
+                                                                 rss_peak, baseline))
             if SANITIZED:
                 return
             # The memory model: per loop one message at 16 x 16 MiB, the unsent answers
