@@ -114,19 +114,18 @@ std::atomic<std::int64_t> counter{0};
 
 void register_demo(netcall::registry& r) {
   constexpr std::int64_t max_sleep_ms = 3'600'000;
-  r.add_async({"sleep", {"ms"}, {{"int", "int"}},
-               "Waits ms milliseconds (0 to 3600000) without holding a thread; returns ms."},
-              [](netcall::array params, netcall::call_context& ctx, netcall::completion done) {
-                if (params.size() != 1 || !params[0].is_int() || params[0].as_int() < 0 ||
-                    params[0].as_int() > max_sleep_ms) {
-                  return done({value(), error(status_code::invalid_params,
-                                              "invalid params: sleep takes one integer ms, "
-                                              "0 to 3600000")});
-                }
-                const std::int64_t ms = params[0].as_int();
-                ctx.after(std::chrono::milliseconds(ms),
-                          [ms, done = std::move(done)] { done({value(ms), std::nullopt}); });
-              });
+  // A coroutine procedure: the wait is a timer on the call's event loop, no thread is held.
+  r.bind(
+      "sleep",
+      [](netcall::call_context& ctx, std::int64_t ms) -> netcall::task<std::int64_t> {
+        if (ms < 0 || ms > max_sleep_ms) {
+          throw error(status_code::invalid_params,
+                      "invalid params: sleep takes one integer ms, 0 to 3600000");
+        }
+        co_await netcall::sleep_for(ctx, std::chrono::milliseconds(ms));
+        co_return ms;
+      },
+      {"ms"}, "Waits ms milliseconds (0 to 3600000) without holding a thread; returns ms.");
   r.bind("counter.increment", [] { return ++counter; }, {},
          "Adds 1 to the process-wide counter; returns the new value.");
   r.bind("counter.get", [] { return counter.load(); }, {},

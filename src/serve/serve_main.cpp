@@ -422,6 +422,15 @@ int serve_main(int argc, char** argv, server& srv, const serve_info& info) {
                  "clients that do not read their answers are not read")
       ->check(CLI::Range(std::size_t{1} << 16, std::size_t{1} << 40))
       ->capture_default_str();
+  app.add_option("--blocking-threads", options.blocking_threads,
+                 "Threads of the pool where blocking procedures run (bind_blocking)")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("--max-blocking-queue", options.max_blocking_queue,
+                 "Calls of blocking procedures that may wait for a pool thread (more: error "
+                 "-32001, not run)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
   app.add_option("--max-in-flight", options.max_in_flight_per_connection,
                  "Most calls running at once on one connection (more: error -32001, not run)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
