@@ -6,7 +6,7 @@
 /// netcall::client c("127.0.0.1:8000");                  // MessagePack-RPC by default
 /// std::int64_t sum = c.call<std::int64_t>("add", 2, 3);  // blocking, from any thread
 /// c.async_call_params("add", netcall::array{2, 3}, [](netcall::outcome o) { ... });
-/// std::int64_t s = co_await c.async_call<std::int64_t>("add", 2, 3);  // C++20 coroutine
+/// std::int64_t s = co_await c.async_call<std::int64_t>("add", 2, 3);  // in a netcall::task
 /// ```
 /// One client owns one I/O thread and `connections` connections to one server; each connection
 /// multiplexes many calls in flight (matched by request id), so one client may be shared by
@@ -24,6 +24,7 @@
 #include "netcall/outcome.hpp"
 #include "netcall/protocol.hpp"
 #include "netcall/status.hpp"
+#include "netcall/task.hpp"
 #include "netcall/value.hpp"
 
 namespace netcall {
@@ -129,9 +130,9 @@ class client {
   void async_call_params(std::string_view method, value params, std::function<void(outcome)> done,
                          call_options options = {});
 
-  /// A C++20 awaitable of the converted result: `co_await c.async_call<R>("add", 1, 2)` in any
-  /// coroutine type that accepts foreign awaitables. The coroutine resumes on the client's I/O
-  /// thread. Errors are thrown at the co_await.
+  /// A C++20 awaitable of the converted result: `co_await c.async_call<R>("add", 1, 2)` in a
+  /// `netcall::task` (netcall/task.hpp) or any coroutine type that accepts foreign awaitables.
+  /// The coroutine resumes on the client's I/O thread. Errors are thrown at the co_await.
   template <class R = value, class... A>
   call_awaitable<R> async_call(std::string_view method, A&&... args) {
     return call_awaitable<R>(*this, std::string(method), pack(std::forward<A>(args)...));
