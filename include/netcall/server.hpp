@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "netcall/binding.hpp"
@@ -88,15 +89,37 @@ class call_context {
 
 /// An awaitable for coroutine procedures: `co_await netcall::sleep_for(ctx, 250ms);` resumes
 /// the coroutine on the call's event loop after `delay`, holding no thread
-/// (`call_context::after`). When the server stops first, the coroutine is never resumed (its
-/// call is answered by the shutdown).
+/// (`call_context::after`). When the server stops first, the `co_await` throws
+/// `netcall::error(status_code::unavailable)` as the server goes, so the coroutine ends and
+/// frees what it holds (its answer is no longer sent).
 inline auto sleep_for(call_context& ctx, std::chrono::milliseconds delay) {
+  /// Resumes the coroutine once: from the timer, or, when the timer is dropped unrun (the
+  /// server stopped), from its destructor with `cancelled` set.
+  struct wake {
+    wake(std::coroutine_handle<> handle, bool* flag) : h(handle), cancelled(flag) {}
+    wake(const wake&) = delete;
+    wake& operator=(const wake&) = delete;
+    std::coroutine_handle<> h;
+    bool* cancelled;
+    void resume(bool stopped) {
+      if (!h) return;
+      *cancelled = stopped;
+      std::exchange(h, {}).resume();
+    }
+    ~wake() { resume(true); }
+  };
   struct awaiter {
     call_context& ctx;
     std::chrono::milliseconds delay;
+    bool cancelled = false;
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) { ctx.after(delay, [h] { h.resume(); }); }
-    void await_resume() const noexcept {}
+    void await_suspend(std::coroutine_handle<> h) {
+      auto w = std::make_shared<wake>(h, &cancelled);
+      ctx.after(delay, [w] { w->resume(false); });
+    }
+    void await_resume() const {
+      if (cancelled) throw error(status_code::unavailable, "the server stopped");
+    }
   };
   return awaiter{ctx, delay};
 }
