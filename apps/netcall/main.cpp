@@ -437,7 +437,8 @@ bool lacks_discover(const netcall::error& e) {
 /// server without rpc.discover is listed by XML-RPC introspection (types without param names);
 /// `--openrpc` then fails like a call (exit 1).
 int run_list(const common_options& o, bool openrpc, const std::vector<std::string>& args) {
-  if (args.size() != 1) throw usage_error("list takes exactly one TARGET (see netcall list --help)");
+  if (args.size() != 1)
+    throw usage_error("list takes exactly one TARGET (see netcall list --help)");
   auto options = client_options_from(o);
   netcall::client client(args[0], options);
   netcall::value doc;
@@ -467,8 +468,7 @@ int run_list(const common_options& o, bool openrpc, const std::vector<std::strin
       break;
     }
     // The server's text, escaped (SPEC §3): one TAB between the columns, one line a method.
-    std::printf("%s\t%s\n",
-                netcall_cli::escaped(netcall::openrpc_signature_text(method)).c_str(),
+    std::printf("%s\t%s\n", netcall_cli::escaped(netcall::openrpc_signature_text(method)).c_str(),
                 netcall_cli::escaped(help).c_str());
   }
   return exit_ok;

@@ -145,7 +145,9 @@ std::vector<registry::entry> builtin_procedures(const registry& procedures, pipe
                  [&entries, max_batch](array params, call_context& ctx, completion done) {
                    multicall(entries, max_batch, std::move(params), ctx, std::move(done));
                  }});
-  out.push_back({{"rpc.discover", {}, {{"struct"}},
+  out.push_back({{"rpc.discover",
+                  {},
+                  {{"struct"}},
                   "Returns this server's OpenRPC 1.2 document: every method with its params "
                   "(names, JSON Schemas, which are required), result and help."},
                  [&procedures](const array& args) -> value {

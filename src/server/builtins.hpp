@@ -1,9 +1,10 @@
 #pragma once
 /// \file
 /// The server's built-in procedures (SPEC §2 "system" module): XML-RPC introspection,
-/// `system.multicall` and the OpenRPC service description `rpc.discover`, on every protocol. They are ordinary registry entries: the registry
-/// lists, describes and runs them like any other; they see the server's state they need (the
-/// registry, the pipeline for multicall entries, the limits) because they are made with it.
+/// `system.multicall` and the OpenRPC service description `rpc.discover`, on every protocol. They
+/// are ordinary registry entries: the registry lists, describes and runs them like any other; they
+/// see the server's state they need (the registry, the pipeline for multicall entries, the limits)
+/// because they are made with it.
 
 #include <cstddef>
 

@@ -12,14 +12,11 @@ namespace {
 
 value type_schema(std::string_view type) { return value(structure{{"type", type}}); }
 
-bool is_any_schema(const value& schema) {
-  return schema.is_struct() && schema.as_struct().empty();
-}
+bool is_any_schema(const value& schema) { return schema.is_struct() && schema.as_struct().empty(); }
 
 /// The schema at `position` (0: the result, i + 1: param i) of every signature long enough:
 /// the one schema they agree on, else `anyOf` of the distinct ones; `{}` when one is "any".
-value merged_schema(const std::vector<std::vector<std::string>>& signatures,
-                    std::size_t position) {
+value merged_schema(const std::vector<std::vector<std::string>>& signatures, std::size_t position) {
   array distinct;
   for (const auto& sig : signatures) {
     if (sig.size() <= position) continue;
@@ -37,15 +34,24 @@ value merged_schema(const std::vector<std::vector<std::string>>& signatures,
 /// The XML-RPC type name of a JSON value's kind (an `enum` or `const` member).
 std::string type_of_kind(const value& v) {
   switch (v.kind()) {
-    case kind::nil: return "nil";
-    case kind::boolean: return "boolean";
-    case kind::integer: return "int";
-    case kind::floating: return "double";
-    case kind::string: return "string";
-    case kind::bytes: return "base64";
-    case kind::date_time: return "dateTime.iso8601";
-    case kind::array: return "array";
-    case kind::structure: return "struct";
+    case kind::nil:
+      return "nil";
+    case kind::boolean:
+      return "boolean";
+    case kind::integer:
+      return "int";
+    case kind::floating:
+      return "double";
+    case kind::string:
+      return "string";
+    case kind::bytes:
+      return "base64";
+    case kind::date_time:
+      return "dateTime.iso8601";
+    case kind::array:
+      return "array";
+    case kind::structure:
+      return "struct";
   }
   return "?";
 }
@@ -113,8 +119,7 @@ value schema_of_xmlrpc_type(std::string_view type) {
   return value(structure{});  // "any", and names this table does not know
 }
 
-procedure_schemas schemas_from_signatures(
-    const std::vector<std::vector<std::string>>& signatures) {
+procedure_schemas schemas_from_signatures(const std::vector<std::vector<std::string>>& signatures) {
   procedure_schemas out;
   std::size_t longest = 0;
   std::size_t shortest = std::numeric_limits<std::size_t>::max();
@@ -161,8 +166,8 @@ value openrpc_method(const procedure_info& info) {
   params.reserve(schemas.params.size());
   for (std::size_t i = 0; i < schemas.params.size(); ++i) {
     // Positional-only procedures have no names; OpenRPC requires one: param1, param2, ...
-    std::string name = i < info.param_names.size() ? info.param_names[i]
-                                                   : "param" + std::to_string(i + 1);
+    std::string name =
+        i < info.param_names.size() ? info.param_names[i] : "param" + std::to_string(i + 1);
     params.emplace_back(structure{{"name", std::move(name)},
                                   {"schema", std::move(schemas.params[i])},
                                   {"required", i < schemas.required}});

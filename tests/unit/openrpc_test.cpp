@@ -56,16 +56,17 @@ TEST(openrpc_schema, one_signature_gives_its_types_all_required) {
 }
 
 TEST(openrpc_schema, several_signatures_give_any_of_the_distinct_types_in_order) {
-  auto s = schemas_from_signatures(signatures{{"int", "int", "int"}, {"double", "double", "double"}});
+  auto s =
+      schemas_from_signatures(signatures{{"int", "int", "int"}, {"double", "double", "double"}});
   const value both = any_of(array{type("integer"), type("number")});
   EXPECT_EQ(s.params, (std::vector<value>{both, both}));
   EXPECT_EQ(s.result, both);
   EXPECT_EQ(s.required, 2u);
   // A position where the signatures agree keeps the one schema; repeats are dropped.
-  s = schemas_from_signatures(
-      signatures{{"string", "int", "string"}, {"string", "double", "string"}, {"string", "int", "string"}});
-  EXPECT_EQ(s.params, (std::vector<value>{any_of(array{type("integer"), type("number")}),
-                                          type("string")}));
+  s = schemas_from_signatures(signatures{
+      {"string", "int", "string"}, {"string", "double", "string"}, {"string", "int", "string"}});
+  EXPECT_EQ(s.params,
+            (std::vector<value>{any_of(array{type("integer"), type("number")}), type("string")}));
   EXPECT_EQ(s.result, type("string"));
 }
 
@@ -142,15 +143,15 @@ TEST(openrpc_method, positional_params_are_named_param1_param2_and_help_may_be_a
   EXPECT_EQ(m.find("description"), nullptr);
   EXPECT_EQ(at(m, "paramStructure"), value("by-position"));
   EXPECT_EQ(at(m, "params"),
-            value(array{structure{{"name", "param1"}, {"schema", type("integer")}, {"required", true}},
-                        structure{{"name", "param2"},
-                                  {"schema", type("boolean")},
-                                  {"required", false}}}));
+            value(array{
+                structure{{"name", "param1"}, {"schema", type("integer")}, {"required", true}},
+                structure{{"name", "param2"}, {"schema", type("boolean")}, {"required", false}}}));
 }
 
 TEST(openrpc_document, lists_every_procedure_sorted_with_the_version) {
   registry r;
-  r.bind("zeta", [](const std::string& s) { return s; }, {"s"}, "Z.");
+  r.bind(
+      "zeta", [](const std::string& s) { return s; }, {"s"}, "Z.");
   r.bind("alpha", [] { return 1; });
   value doc = openrpc_document(r);
   EXPECT_EQ(at(doc, "openrpc"), value("1.2.6"));
@@ -204,8 +205,8 @@ TEST(openrpc_text, schemas_read_back_as_xmlrpc_type_names) {
 }
 
 TEST(openrpc_text, every_xmlrpc_type_name_reads_back_as_itself) {
-  for (const char* t : {"int", "double", "boolean", "string", "base64", "dateTime.iso8601",
-                        "array", "struct", "nil", "any"}) {
+  for (const char* t : {"int", "double", "boolean", "string", "base64", "dateTime.iso8601", "array",
+                        "struct", "nil", "any"}) {
     EXPECT_EQ(xmlrpc_type_of_schema(schema_of_xmlrpc_type(t)), t);
   }
 }
@@ -217,7 +218,8 @@ TEST(openrpc_text, signature_lines_name_params_and_mark_optional_ones) {
                           ""};
   EXPECT_EQ(openrpc_signature_text(openrpc_method(subtract)),
             "subtract(minuend: int|double, subtrahend: int|double) -> int|double");
-  procedure_info optional{"greet", {"name", "shout"}, {{"string", "string"}, {"string", "string", "boolean"}}, ""};
+  procedure_info optional{
+      "greet", {"name", "shout"}, {{"string", "string"}, {"string", "string", "boolean"}}, ""};
   EXPECT_EQ(openrpc_signature_text(openrpc_method(optional)),
             "greet(name: string, shout?: boolean) -> string");
   procedure_info positional{"f", {}, {{"string", "int"}, {"string", "int", "boolean"}}, ""};
@@ -237,9 +239,9 @@ TEST(openrpc_text, any_document_shapes_show_question_marks_not_crashes) {
                                  structure{{"schema", type("string")}, {"required", true}}}},
                 {"result", structure{{"name", "r"}}}})),
             "m(a?: int, string) -> ?");
-  EXPECT_EQ(openrpc_signature_text(value(structure{{"name", "m"}, {"params", array{}},
-                                                   {"result", 7}})),
-            "m() -> ?");
+  EXPECT_EQ(
+      openrpc_signature_text(value(structure{{"name", "m"}, {"params", array{}}, {"result", 7}})),
+      "m() -> ?");
 }
 
 }  // namespace

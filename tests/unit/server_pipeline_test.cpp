@@ -1,7 +1,6 @@
 // The server's call pipeline as assembled from server_options (server/server_pipeline.hpp):
 // the procedure runner, the built-in system.* procedures, --delay, at-most-once by idempotency
 // key and the shutdown gate, on calls of no connection run on an event loop in this thread.
-#include "common/token_set.hpp"
 #include "server/server_pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <optional>
 
+#include "common/token_set.hpp"
 #include "netcall/openrpc.hpp"
 #include "transport/event_loop.hpp"
 
