@@ -59,10 +59,13 @@ procedure_schemas schemas_from_signatures(const std::vector<std::vector<std::str
 
 /// The schemas `rpc.discover` documents for a procedure: `info.param_schemas` and
 /// `info.result_schema` where set (the typed `bind` fills them), else `schemas_from_signatures(
-/// info.signatures)`; a param without either (more param names than the signatures have params)
-/// gets `{}`. There are as many params as the most of param_schemas, param_names and the longest
-/// signature; `required` is `info.required_params` (all when `procedure_info::all_params`),
-/// further limited by the shortest signature when the param schemas come from the signatures.
+/// info.signatures)`. An own schema that says nothing (nil, or `{}`, what a `netcall::value`
+/// param gets) gives way to the signatures' type, so explicit signatures still type a procedure
+/// taking `netcall::value` params; a param without either (more param names than the
+/// signatures have params) gets `{}`. There are as many params as the most of param_schemas,
+/// param_names and the longest signature; `required` is `info.required_params` (all when
+/// `procedure_info::all_params`), further limited by the shortest signature when
+/// `param_schemas` is empty.
 procedure_schemas schemas_of(const procedure_info& info);
 
 /// The OpenRPC 1.2 Method Object of a procedure (a struct): `{"name", "description" (its help;

@@ -141,10 +141,16 @@ procedure_schemas schemas_of(const procedure_info& info) {
   const bool own_params = !info.param_schemas.empty();
   const std::size_t count =
       std::max({info.param_schemas.size(), info.param_names.size(), derived.params.size()});
+  // An own schema that says nothing (nil, or `{}`: what a `netcall::value` param gets) gives
+  // way to the signatures' type, which is `{}` too unless explicit signatures say more (the
+  // math procedures take `value` params and declare int and double).
+  const auto says_something = [](const value& schema) {
+    return !schema.is_nil() && !is_any_schema(schema);
+  };
   procedure_schemas out;
   out.params.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
-    if (i < info.param_schemas.size() && !info.param_schemas[i].is_nil()) {
+    if (i < info.param_schemas.size() && says_something(info.param_schemas[i])) {
       out.params.push_back(info.param_schemas[i]);
     } else if (i < derived.params.size()) {
       out.params.push_back(std::move(derived.params[i]));
@@ -152,7 +158,7 @@ procedure_schemas schemas_of(const procedure_info& info) {
       out.params.push_back(value(structure{}));
     }
   }
-  out.result = info.result_schema.is_nil() ? std::move(derived.result) : info.result_schema;
+  out.result = says_something(info.result_schema) ? info.result_schema : std::move(derived.result);
   out.required = std::min(info.required_params, count);
   const bool signed_params = std::any_of(info.signatures.begin(), info.signatures.end(),
                                          [](const auto& sig) { return !sig.empty(); });

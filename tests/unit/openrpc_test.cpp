@@ -112,6 +112,24 @@ TEST(openrpc_schema, empty_schemas_are_derived_from_the_signatures) {
   EXPECT_EQ(schemas_of(info).required, 0u);
 }
 
+TEST(openrpc_schema, explicit_signatures_type_params_whose_own_schema_says_any) {
+  // A procedure taking netcall::value params with declared signatures (the math module): the
+  // typed bind's `{}` says less than the signatures.
+  procedure_info info{
+      "add", {"a", "b"}, {{"int", "int", "int"}, {"double", "double", "double"}}, ""};
+  info.param_schemas = {any(), any()};
+  info.result_schema = any();
+  const value both = any_of(array{type("integer"), type("number")});
+  auto s = schemas_of(info);
+  EXPECT_EQ(s.params, (std::vector<value>{both, both}));
+  EXPECT_EQ(s.result, both);
+  // With "any" signatures too, `{}` stays.
+  info.signatures = {{"any", "any", "any"}};
+  s = schemas_of(info);
+  EXPECT_EQ(s.params, (std::vector<value>{any(), any()}));
+  EXPECT_EQ(s.result, any());
+}
+
 TEST(openrpc_schema, a_nil_result_schema_is_derived_and_extra_names_get_any) {
   procedure_info info{"f", {"a", "b"}, {{"nil", "string"}}, ""};
   info.param_schemas = {type("string")};  // fewer than the names: the rest from signatures or {}
