@@ -3,16 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <string_view>
 
 #include "bench.hpp"
 #include "cluster_commands.hpp"
 #include "netcall/channel.hpp"
 #include "netcall/client.hpp"
+#include "netcall/openrpc.hpp"
 #include "netcall/server.hpp"
 #include "netcall/text.hpp"
 #include "netcall/value.hpp"
@@ -239,22 +242,82 @@ int run_call(const common_options& o, const std::vector<std::string>& args) {
   return exit_ok;
 }
 
-std::string signature_text(const netcall::value& signatures) {
-  if (!signatures.is_array()) return "?";
-  std::string out;
-  for (const auto& sig : signatures.as_array()) {
-    if (!sig.is_array() || sig.as_array().empty()) continue;
-    const auto& types = sig.as_array();
-    if (!out.empty()) out += " | ";
-    out += '(';
-    for (std::size_t i = 1; i < types.size(); ++i) {
-      if (i > 1) out += ", ";
-      out += types[i].is_string() ? types[i].as_string() : "?";
+/// The signature `list` prints from XML-RPC introspection (a server without rpc.discover):
+/// `add(int|double, int|double) -> int|double` from `system.methodSignature`'s
+/// `[[result, param...]...]` (the types at each position joined by `|`; a param that only the
+/// longer signatures have in brackets), `name(...) -> ?` when the answer is not such an array
+/// (Python's servers answer "signatures not supported"). Unescaped: the server's text.
+std::string introspected_signature_text(const std::string& name, const netcall::value& signatures) {
+  std::vector<const netcall::array*> sigs;
+  if (signatures.is_array()) {
+    for (const auto& sig : signatures.as_array()) {
+      if (!sig.is_array() || sig.as_array().empty()) continue;
+      const auto& types = sig.as_array();
+      if (std::all_of(types.begin(), types.end(), [](const auto& t) { return t.is_string(); })) {
+        sigs.push_back(&types);
+      }
     }
-    out += ") -> ";
-    out += types[0].is_string() ? types[0].as_string() : "?";
   }
-  return out.empty() ? "?" : out;
+  if (sigs.empty()) return name + "(...) -> ?";
+  std::size_t longest = 0, shortest = std::numeric_limits<std::size_t>::max();
+  for (const auto* sig : sigs) {
+    longest = std::max(longest, sig->size() - 1);
+    shortest = std::min(shortest, sig->size() - 1);
+  }
+  auto types_at = [&sigs](std::size_t position) {
+    std::vector<std::string> distinct;
+    for (const auto* sig : sigs) {
+      if (position >= sig->size()) continue;
+      const std::string& t = (*sig)[position].as_string();
+      if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.push_back(t);
+    }
+    std::string out;
+    for (const auto& t : distinct) out += (out.empty() ? "" : "|") + t;
+    return out;
+  };
+  std::string out = name + "(";
+  for (std::size_t i = 0; i < longest; ++i) {
+    if (i > 0) out += ", ";
+    out += i < shortest ? types_at(i + 1) : "[" + types_at(i + 1) + "]";
+  }
+  return out + ") -> " + types_at(0);
+}
+
+/// The first line of `text`.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+/// `v` as JSON text indented by two spaces a level (`list --openrpc`), every string and key
+/// made safe to print (netcall::escape_json_text: the document is the server's text).
+void write_pretty_json(const netcall::value& v, std::string& out, int depth = 0) {
+  const auto indent = [&out](int level) { out.append(2 * static_cast<std::size_t>(level), ' '); };
+  if (v.is_array() && !v.as_array().empty()) {
+    out += "[\n";
+    bool first = true;
+    for (const auto& item : v.as_array()) {
+      if (!first) out += ",\n";
+      first = false;
+      indent(depth + 1);
+      write_pretty_json(item, out, depth + 1);
+    }
+    out += '\n';
+    indent(depth);
+    out += ']';
+  } else if (v.is_struct() && !v.as_struct().empty()) {
+    out += "{\n";
+    bool first = true;
+    for (const auto& [key, item] : v.as_struct()) {
+      if (!first) out += ",\n";
+      first = false;
+      indent(depth + 1);
+      out += netcall::escape_json_text(netcall::to_json(netcall::value(key))) + ": ";
+      write_pretty_json(item, out, depth + 1);
+    }
+    out += '\n';
+    indent(depth);
+    out += '}';
+  } else {
+    out += netcall::escape_json_text(netcall::to_json(v));  // a scalar, [] or {}
+  }
 }
 
 struct bench_flags {
@@ -328,37 +391,84 @@ int run_bench_command(const common_options& o, const bench_flags& f,
   return netcall_cli::run_bench(b);
 }
 
-int run_list(const common_options& o, const std::vector<std::string>& args) {
-  if (args.size() != 1) throw usage_error("list takes exactly one TARGET (see netcall list --help)");
-  auto options = client_options_from(o);
-  netcall::client client(args[0], options);
+/// Prints one method a line, `SIGNATURE<TAB>HELP`, from XML-RPC introspection: what `list`
+/// does on a server without rpc.discover (an older netcall, Python's SimpleXMLRPCServer): one
+/// system.listMethods, then system.methodSignature and system.methodHelp for each method (a
+/// method whose introspection fails is listed with what is known).
+int list_by_introspection(netcall::client& client) {
   auto names = client.call_params("system.listMethods", netcall::array{});
   if (!names.is_array()) throw netcall::error(netcall::status_code::protocol_error,
                                               "system.listMethods did not return an array");
   for (const auto& name : names.as_array()) {
     if (!name.is_string()) continue;
     const auto& n = name.as_string();
-    std::string sig = "?", help;
+    netcall::value sigs;
+    std::string help;
     try {
-      sig = signature_text(client.call_params("system.methodSignature", netcall::array{n}));
+      sigs = client.call_params("system.methodSignature", netcall::array{n});
     } catch (const netcall::error& e) {
-      if (e.code() == netcall::status_code::unavailable ||
-          e.code() == netcall::status_code::deadline_exceeded) {
-        throw;
-      }
+      if (netcall_cli::is_unreachable(e)) throw;
     }
     try {
       auto h = client.call_params("system.methodHelp", netcall::array{n});
-      if (h.is_string()) help = h.as_string().substr(0, h.as_string().find('\n'));
+      if (h.is_string()) help = first_line(h.as_string());
     } catch (const netcall::error& e) {
-      if (e.code() == netcall::status_code::unavailable ||
-          e.code() == netcall::status_code::deadline_exceeded) {
-        throw;
-      }
+      if (netcall_cli::is_unreachable(e)) throw;
     }
     // Every field is the server's text: escaped (SPEC §3), so a tab or a newline in it cannot
     // shift the columns or forge a line either.
-    std::printf("%s\t%s\t%s\n", netcall_cli::escaped(n).c_str(), netcall_cli::escaped(sig).c_str(),
+    std::printf("%s\t%s\n", netcall_cli::escaped(introspected_signature_text(n, sigs)).c_str(),
+                netcall_cli::escaped(help).c_str());
+  }
+  return exit_ok;
+}
+
+/// True when an error answered to rpc.discover means the server has none, so `list` falls back
+/// to XML-RPC introspection: -32601, or a foreign server's own fault code (Python's
+/// SimpleXMLRPCServer answers an unknown method with fault 1).
+bool lacks_discover(const netcall::error& e) {
+  return e.code() == netcall::status_code::method_not_found ||
+         e.code() == netcall::status_code::application_error;
+}
+
+/// `netcall list` (SPEC §3): one rpc.discover call, then one method a line,
+/// `SIGNATURE<TAB>HELP` (netcall::openrpc_signature_text; the first line of the method's
+/// description, else its summary), or with `openrpc` the document itself as indented JSON. A
+/// server without rpc.discover is listed by XML-RPC introspection (types without param names);
+/// `--openrpc` then fails like a call (exit 1).
+int run_list(const common_options& o, bool openrpc, const std::vector<std::string>& args) {
+  if (args.size() != 1)
+    throw usage_error("list takes exactly one TARGET (see netcall list --help)");
+  auto options = client_options_from(o);
+  netcall::client client(args[0], options);
+  netcall::value doc;
+  try {
+    doc = client.call_params("rpc.discover", netcall::array{});
+  } catch (const netcall::error& e) {
+    if (openrpc || !lacks_discover(e)) throw;
+    return list_by_introspection(client);
+  }
+  const netcall::value* methods = doc.is_struct() ? doc.find("methods") : nullptr;
+  if (methods == nullptr || !methods->is_array()) {
+    throw netcall::error(netcall::status_code::protocol_error,
+                         "rpc.discover did not return an OpenRPC document (no methods array)");
+  }
+  if (openrpc) {
+    std::string text;
+    write_pretty_json(doc, text);
+    std::printf("%s\n", text.c_str());
+    return exit_ok;
+  }
+  for (const auto& method : methods->as_array()) {
+    std::string help;
+    for (const char* key : {"description", "summary"}) {
+      const netcall::value* h = method.is_struct() ? method.find(key) : nullptr;
+      if (h == nullptr || !h->is_string()) continue;
+      help = first_line(h->as_string());
+      break;
+    }
+    // The server's text, escaped (SPEC §3): one TAB between the columns, one line a method.
+    std::printf("%s\t%s\n", netcall_cli::escaped(netcall::openrpc_signature_text(method)).c_str(),
                 netcall_cli::escaped(help).c_str());
   }
   return exit_ok;
@@ -486,10 +596,18 @@ int main(int argc, char** argv) {
   add_common(*call, call_opts);
   call->allow_extras();  // operands() takes TARGET, METHOD, PARAMs
 
+  bool list_openrpc = false;
   auto* list = app.add_subcommand(
-      "list", "List TARGET's methods, one a line: name, signatures, help.\n"
-              "  netcall list [OPTIONS] TARGET");
+      "list",
+      "List TARGET's methods, one a line: the signature with param names, a TAB, the first\n"
+      "line of help:  subtract(minuend: int|double, subtrahend: int|double) -> int|double\n"
+      "(NAME?: TYPE is an optional param; types only for positional-only procedures).\n"
+      "One rpc.discover call; a server without it is listed by XML-RPC introspection\n"
+      "(system.listMethods, system.methodSignature, system.methodHelp), types only.\n"
+      "  netcall list [OPTIONS] TARGET [--openrpc]");
   add_common(*list, list_opts);
+  list->add_flag("--openrpc", list_openrpc,
+                 "Print the server's OpenRPC document (rpc.discover's answer) as JSON instead");
   list->allow_extras();  // operands() takes TARGET
 
   common_options bench_opts;
@@ -572,7 +690,7 @@ int main(int argc, char** argv) {
     auto* chosen = call->parsed() ? call : list->parsed() ? list : bench;
     const std::vector<std::string> args = operands(*chosen, std::move(line.params));
     if (chosen == bench) return run_bench_command(bench_opts, bench_f, args);
-    return chosen == call ? run_call(call_opts, args) : run_list(list_opts, args);
+    return chosen == call ? run_call(call_opts, args) : run_list(list_opts, list_openrpc, args);
   } catch (const usage_error& e) {
     std::fprintf(stderr, "netcall: %s\n", e.what());
     return exit_usage;

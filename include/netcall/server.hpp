@@ -253,8 +253,8 @@ class registry {
   /// `param_names` enables named params (must have one name per param when not empty).
   /// Runs on the event loop that read the call: it must not block (see `bind_blocking`).
   /// Throws std::invalid_argument when `name` is empty, already bound, or begins with
-  /// "system." or "rpc." (reserved for introspection), or when param_names has the wrong
-  /// length.
+  /// "system." or "rpc." (reserved for the server's own introspection and `rpc.discover`), or
+  /// when param_names has the wrong length.
   template <class F>
   void bind(std::string name, F fn, std::vector<std::string> param_names = {},
             std::string help = {}) {
@@ -318,7 +318,8 @@ class registry {
 
   /// The procedure named `name`, or nullptr.
   const entry* find(std::string_view name) const;
-  /// Every registered procedure, by name (the server's built-in `system.*` ones included).
+  /// Every registered procedure, by name (the server's built-in `system.*` and `rpc.*` ones
+  /// included once it started).
   const std::map<std::string, entry, std::less<>>& entries() const { return entries_; }
 
  private:
@@ -340,7 +341,7 @@ class registry {
   }
   void check_names(const std::string& name, std::size_t names, std::size_t arity) const;
   void add(entry e);
-  /// Registers a procedure of a reserved name (the server's own `system.*`).
+  /// Registers a procedure of a reserved name (the server's own `system.*` and `rpc.*`).
   void add_reserved(entry e);
   void reindex();
   std::map<std::string, entry, std::less<>> entries_;
@@ -549,9 +550,10 @@ class server {
   /// Adds a listen address "HOST:PORT" (before `start`).
   void listen(std::string host_port);
 
-  /// Registers the built-in `system.*` procedures (and `system.cluster.apply`/`info`, SPEC
-  /// §5), reads the token file and the TLS files, opens every listener and starts the event
-  /// loops; returns the bound addresses as "HOST:PORT" with real ports, in `listen` order.
+  /// Registers the built-in `system.*` procedures and `rpc.discover` (and
+  /// `system.cluster.apply`/`info`, SPEC §5), reads the token file and the TLS files, opens
+  /// every listener and starts the event loops; returns the bound addresses as "HOST:PORT"
+  /// with real ports, in `listen` order.
   /// Installs no signal handler (`run` does). Throws netcall::error(unavailable) when an
   /// address cannot be bound; std::invalid_argument for a malformed address, a file that
   /// cannot be read, a malformed token, `tls_only` or `tls_client_ca_file` without a

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "netcall/openrpc.hpp"
 #include "protocol/access_policy.hpp"
 #include "server/procedure_runner.hpp"
 
@@ -144,6 +145,19 @@ std::vector<registry::entry> builtin_procedures(const registry& procedures, pipe
                  [&entries, max_batch](array params, call_context& ctx, completion done) {
                    multicall(entries, max_batch, std::move(params), ctx, std::move(done));
                  }});
+  out.push_back({{"rpc.discover",
+                  {},
+                  {{"struct"}},
+                  "Returns this server's OpenRPC 1.2 document: every method with its params "
+                  "(names, JSON Schemas, which are required), result and help."},
+                 [&procedures](const array& args) -> value {
+                   if (!args.empty()) {
+                     throw error(status_code::invalid_params,
+                                 "invalid params: rpc.discover takes none");
+                   }
+                   return openrpc_document(procedures);  // at call time: every entry is in
+                 },
+                 {}});
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include <stdexcept>
+#include <string_view>
 
 #include "netcall/server.hpp"
 
@@ -27,8 +28,13 @@ void registry::check_names(const std::string& name, std::size_t names, std::size
 }
 
 void registry::add(entry e) {
-  if (e.info.name.starts_with("system.")) {
-    throw std::invalid_argument("procedure " + e.info.name + ": the system. prefix is reserved");
+  // The server's own procedures: introspection (system.*) and service description (rpc.*,
+  // the OpenRPC convention for rpc.discover).
+  for (std::string_view prefix : {"system.", "rpc."}) {
+    if (e.info.name.starts_with(prefix)) {
+      throw std::invalid_argument("procedure " + e.info.name + ": the " + std::string(prefix) +
+                                  " prefix is reserved");
+    }
   }
   add_reserved(std::move(e));
 }

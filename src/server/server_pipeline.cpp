@@ -4,7 +4,7 @@
 
 namespace netcall::detail {
 
-/// Registers the server's own procedures under the reserved `system.` prefix.
+/// Registers the server's own procedures under the reserved `system.` and `rpc.` prefixes.
 struct registry_access {
   static void add_reserved(registry& r, registry::entry e) { r.add_reserved(std::move(e)); }
 };

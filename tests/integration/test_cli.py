@@ -102,15 +102,16 @@ class NetcallCli(unittest.TestCase):
                     self.assertIn("200ms", r.stderr)
 
     def test_list(self):
-        for p in PROTOCOLS:
+        # One method a line: SIGNATURE<TAB>HELP (more in test_discover.py).
+        for p in PROTOCOLS + ["msgpack"]:
             with self.subTest(protocol=p):
                 r = run(["list", "--protocol", p, self.target])
                 self.assertEqual(r.returncode, 0, r.stderr)
-                lines = {l.split("\t")[0]: l.split("\t") for l in r.stdout.splitlines()}
+                lines = {l.split("(")[0]: l.split("\t") for l in r.stdout.splitlines()}
                 self.assertIn("system.multicall", lines)
-                self.assertEqual(lines["add"][1], "(int, int) -> int | (double, double) -> double")
-                self.assertEqual(lines["add"][2], "Returns a + b.")
-                self.assertEqual(lines["is_alnum"][1], "(string) -> boolean")
+                self.assertEqual(lines["add"], ["add(a: int|double, b: int|double) -> int|double",
+                                                "Returns a + b."])
+                self.assertEqual(lines["is_alnum"][0], "is_alnum(text: string) -> boolean")
 
     def test_help(self):
         for args in (["--help"], ["call", "--help"], ["list", "--help"]):

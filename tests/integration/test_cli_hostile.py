@@ -272,6 +272,7 @@ class EscapedServerText(unittest.TestCase):
         self.assertEqual(len(s.requests), 3)
 
     def test_list_escapes_method_names_signatures_and_help(self):
+        # A server without rpc.discover (-32601): list falls back to XML-RPC introspection.
         evil = "evil\x1b]0;x\x07\t\u009b"
         answers = {
             "system.listMethods": ["ok", evil],
@@ -280,19 +281,50 @@ class EscapedServerText(unittest.TestCase):
         }
 
         def respond(req, i):
+            if req["method"] not in answers:
+                return jsonrpc_error(req, -32601, "method not found: " + req["method"])
             return json.dumps({"jsonrpc": "2.0", "result": answers[req["method"]],
                                "id": req["id"]}).encode() + b"\n"
 
         with HostileServer(respond) as s:
             code, out, err = run_netcall(["list", s.address])
         self.assertEqual((code, err), (0, b""))
+        self.assertEqual(s.requests[0]["method"], "rpc.discover")
         assert_inert(self, out.replace(b"\t", b" "))
         lines = out.decode().splitlines()
         self.assertEqual(len(lines), 2, out)
         for line in lines:
-            self.assertEqual(line.count("\t"), 2, line)
-        self.assertEqual(lines[1], "evil\\u001b]0;x\\u0007\\t\\u009b\t(int) -> int\\u001b[2J\t"
+            self.assertEqual(line.count("\t"), 1, line)
+        self.assertEqual(lines[1], "evil\\u001b]0;x\\u0007\\t\\u009b(int) -> int\\u001b[2J\t"
                                    "Help\\u001b[31m red\\r$ forged")
+
+    def test_list_escapes_the_openrpc_document_text(self):
+        evil = "evil\x1b]0;x\x07\t\u009b"
+        doc = {"openrpc": "1.2.6", "info": {"title": NASTY, "version": "1"}, "methods": [
+            {"name": evil, "description": "Help\x1b[31m red\r$ forged\nsecond line",
+             "params": [{"name": "a\nb", "schema": {"type": "integer\x1b[2J"},
+                         "required": True}],
+             "result": {"name": "r", "schema": {"$ref": "#/x/\u009bT"}}},
+            {"name": "plain", "summary": "Sum\x07mary", "params": [], "result": {
+                "name": "r", "schema": {}}}]}
+
+        def respond(req, i):
+            return json.dumps({"jsonrpc": "2.0", "result": doc, "id": req["id"]}).encode() + b"\n"
+
+        with HostileServer(respond) as s:
+            code, out, err = run_netcall(["list", s.address])
+            self.assertEqual((code, err), (0, b""))
+            self.assertEqual([r["method"] for r in s.requests], ["rpc.discover"])
+            assert_inert(self, out.replace(b"\t", b" "))
+            self.assertEqual(out.decode().splitlines(), [
+                "evil\\u001b]0;x\\u0007\\t\\u009b(a\\nb: integer\\u001b[2J) -> \\u009bT\t"
+                "Help\\u001b[31m red\\r$ forged",
+                "plain() -> any\tSum\\u0007mary"])
+            # --openrpc: one JSON document meaning the same, with nothing a terminal acts on.
+            code, out, err = run_netcall(["list", "--openrpc", s.address])
+            self.assertEqual((code, err), (0, b""))
+            assert_inert(self, out)
+            self.assertEqual(json.loads(out), doc)
 
     def test_results_on_stdout_are_compact_json_with_controls_escaped(self):
         # A real server echoes what it is given: C0 controls come back escaped by JSON itself,

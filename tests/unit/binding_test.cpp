@@ -109,6 +109,7 @@ TEST(registry, rejects_bad_registrations) {
   EXPECT_THROW(r.bind("add", [] { return 1; }), std::invalid_argument);
   EXPECT_THROW(r.bind("", [] { return 1; }), std::invalid_argument);
   EXPECT_THROW(r.bind("system.x", [] { return 1; }), std::invalid_argument);
+  EXPECT_THROW(r.bind("rpc.x", [] { return 1; }), std::invalid_argument);
   EXPECT_THROW(r.bind("f", [](int) { return 1; }, {"a", "b"}), std::invalid_argument);
   const auto* e = r.find("add");
   ASSERT_NE(e, nullptr);

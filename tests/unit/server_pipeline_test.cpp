@@ -1,7 +1,6 @@
 // The server's call pipeline as assembled from server_options (server/server_pipeline.hpp):
 // the procedure runner, the built-in system.* procedures, --delay, at-most-once by idempotency
 // key and the shutdown gate, on calls of no connection run on an event loop in this thread.
-#include "common/token_set.hpp"
 #include "server/server_pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +9,8 @@
 #include <boost/asio/post.hpp>
 #include <optional>
 
+#include "common/token_set.hpp"
+#include "netcall/openrpc.hpp"
 #include "transport/event_loop.hpp"
 
 using namespace netcall;
@@ -189,6 +190,38 @@ TEST_F(fixture, introspection_procedures_are_registry_entries) {
 
 TEST_F(fixture, users_cannot_bind_the_system_prefix) {
   EXPECT_THROW(procedures.bind("system.mine", [] { return 1; }), std::invalid_argument);
+}
+
+TEST_F(fixture, users_cannot_bind_the_rpc_prefix) {
+  EXPECT_THROW(procedures.bind("rpc.discover", [] { return 1; }), std::invalid_argument);
+  EXPECT_THROW(procedures.add_sync({"rpc.mine", {}, {}, ""}, [](array&) { return value(1); }),
+               std::invalid_argument);
+  procedures.bind("rpcx", [] { return 1; });  // only the prefix with its dot is reserved
+  EXPECT_NE(procedures.find("rpcx"), nullptr);
+}
+
+TEST_F(fixture, rpc_discover_answers_the_openrpc_document_of_every_entry) {
+  ASSERT_NE(procedures.find("rpc.discover"), nullptr);
+  auto r = call_now("rpc.discover", array{});
+  ASSERT_TRUE(r);
+  ASSERT_FALSE(r->error) << r->error->message;
+  const value* methods = r->result.find("methods");
+  ASSERT_NE(methods, nullptr);
+  std::vector<std::string> names;
+  for (const auto& m : methods->as_array()) names.push_back(m.find("name")->as_string());
+  std::vector<std::string> registered;
+  for (const auto& [name, e] : procedures.entries()) registered.push_back(name);
+  EXPECT_EQ(names, registered);  // sorted, the built-in ones and rpc.discover itself included
+  for (const auto& m : methods->as_array()) {
+    if (m.find("name")->as_string() == "subtract") {
+      EXPECT_EQ(openrpc_signature_text(m), "subtract(minuend: int, subtrahend: int) -> int");
+    }
+    if (m.find("name")->as_string() == "rpc.discover") {
+      EXPECT_EQ(openrpc_signature_text(m), "rpc.discover() -> struct");
+    }
+  }
+  EXPECT_EQ(call_now("rpc.discover", array{1})->error->code, -32602);
+  EXPECT_EQ(call_now("rpc.discover", structure{{"x", 1}})->error->code, -32602);
 }
 
 TEST_F(fixture, multicall_returns_results_and_faults_in_order) {
