@@ -19,11 +19,13 @@
 //   ITEM='{"sku":"A-1","name":"anchor","quantity":3,"tags":["marine"],"status":"in_stock"}'
 //   netcall call 127.0.0.1:PORT item.put "$ITEM"
 //   netcall call 127.0.0.1:PORT item.get A-1
+#include <algorithm>
 #include <boost/describe.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -54,13 +56,13 @@ BOOST_DESCRIBE_STRUCT(location, (), (aisle, shelf))
 /// a member not listed here, is refused with -32602 naming it; an empty `std::optional` is
 /// written as nil.
 struct item {
-  std::string sku;                 ///< the key, e.g. "A-1"
-  std::string name;                ///< what it is, for people
-  int quantity = 0;                ///< units in stock; an int (32 bits): more is -32602
-  std::vector<std::string> tags;   ///< free-form labels
-  std::optional<double> price;     ///< unit price; may be omitted
+  std::string sku;                ///< the key, e.g. "A-1"
+  std::string name;               ///< what it is, for people
+  int quantity = 0;               ///< units in stock; an int (32 bits): more is -32602
+  std::vector<std::string> tags;  ///< free-form labels
+  std::optional<double> price;    ///< unit price; may be omitted
   item_status status = item_status::in_stock;
-  std::optional<location> bin;     ///< where it is shelved; may be omitted
+  std::optional<location> bin;  ///< where it is shelved; may be omitted
 };
 BOOST_DESCRIBE_STRUCT(item, (), (sku, name, quantity, tags, price, status, bin))
 
@@ -133,7 +135,9 @@ class store {
   void give_back(const std::string& sku, int n) {
     std::lock_guard lock(mutex_);
     auto it = items_.find(sku);
-    if (it != items_.end()) it->second.quantity += n;
+    if (it == items_.end()) return;
+    // Saturating: a put may have raised the quantity meanwhile, up to the int's maximum.
+    it->second.quantity += std::min(n, std::numeric_limits<int>::max() - it->second.quantity);
   }
 
   /// A report of the stock as it is now, numbered.
@@ -191,11 +195,17 @@ stock_report slow_report(store& stock, std::int64_t backend_ms) {
   return r;
 }
 
-/// clock.add_seconds: `t` plus `seconds` (negative: minus), through the calendar. Over JSON-RPC
-/// both `t` and the result are ISO 8601 text ("2026-12-31T23:59:30"); XML-RPC and MessagePack
-/// carry a date-time type. A leap second (:60) counts as :59.
-netcall::date_time add_seconds(const netcall::date_time& t, std::int64_t seconds) {
+/// clock.add_seconds: `t` plus `delta` seconds (negative: minus), through the calendar. Over
+/// JSON-RPC both `t` and the result are ISO 8601 text ("2026-12-31T23:59:30"); XML-RPC and
+/// MessagePack carry a date-time type. A leap second (:60) counts as :59. Throws invalid_params
+/// (-32602) for a result outside years 0..9999.
+netcall::date_time add_seconds(const netcall::date_time& t, std::int64_t delta) {
   using namespace std::chrono;
+  constexpr std::int64_t ten_thousand_years = 10'000LL * 366 * 86'400;
+  if (delta < -ten_thousand_years || delta > ten_thousand_years) {  // (no overflow below)
+    throw netcall::error(netcall::status_code::invalid_params,
+                         "the result is outside years 0..9999");
+  }
   const year_month_day date{year{t.year}, month{static_cast<unsigned>(t.month)},
                             day{static_cast<unsigned>(t.day)}};
   if (!date.ok()) {
@@ -203,7 +213,7 @@ netcall::date_time add_seconds(const netcall::date_time& t, std::int64_t seconds
   }
   const sys_seconds then = sys_days{date} + hours{t.hour} + minutes{t.minute} +
                            std::chrono::seconds{t.second > 59 ? 59 : t.second} +
-                           std::chrono::seconds{seconds};
+                           std::chrono::seconds{delta};
   const sys_days then_day = floor<days>(then);
   const year_month_day ymd{then_day};
   const hh_mm_ss hms{then - then_day};
@@ -223,31 +233,35 @@ netcall::date_time add_seconds(const netcall::date_time& t, std::int64_t seconds
 
 /// Registers every procedure of the service on `srv`, sharing `stock`.
 void bind_all(netcall::server& srv, store& stock) {
-  srv.bind("item.put", [&stock](item it) { return stock.put(std::move(it)); }, {"item"},
-           "Adds or replaces an item; true when it was new.");
-  srv.bind("item.get", [&stock](const std::string& sku) { return stock.get(sku); }, {"sku"},
-           "The item of a sku.");
-  srv.bind("item.find", [&stock](item_status s) { return stock.find(s); }, {"status"},
-           "Every item of a status, by sku.");
+  srv.bind(
+      "item.put", [&stock](item it) { return stock.put(std::move(it)); }, {"item"},
+      "Adds or replaces an item; true when it was new.");
+  srv.bind(
+      "item.get", [&stock](const std::string& sku) { return stock.get(sku); }, {"sku"},
+      "The item of a sku.");
+  srv.bind(
+      "item.find", [&stock](item_status s) { return stock.find(s); }, {"status"},
+      "Every item of a status, by sku.");
   // A coroutine procedure: the lambda returns netcall::task<reservation>; its first param,
   // call_context&, is not a wire param.
-  srv.bind("item.reserve",
-           [&stock](netcall::call_context& ctx, std::string sku, int quantity,
-                    std::int64_t hold_ms) {
-             return reserve(ctx, stock, std::move(sku), quantity, hold_ms);
-           },
-           {"sku", "quantity", "hold_ms"},
-           "Holds quantity units of sku for hold_ms milliseconds, then puts them back.");
-  srv.bind_blocking("report.stock",
-                    [&stock](std::int64_t backend_ms) { return slow_report(stock, backend_ms); },
-                    {"backend_ms"}, "A stock report from a backend that takes backend_ms.");
-  srv.bind("report.count", [&stock] { return stock.reports(); }, {},
-           "How many reports were started so far.");
+  srv.bind(
+      "item.reserve",
+      [&stock](netcall::call_context& ctx, std::string sku, int quantity, std::int64_t hold_ms) {
+        return reserve(ctx, stock, std::move(sku), quantity, hold_ms);
+      },
+      {"sku", "quantity", "hold_ms"},
+      "Holds quantity units of sku for hold_ms milliseconds, then puts them back.");
+  srv.bind_blocking(
+      "report.stock", [&stock](std::int64_t backend_ms) { return slow_report(stock, backend_ms); },
+      {"backend_ms"}, "A stock report from a backend that takes backend_ms.");
+  srv.bind(
+      "report.count", [&stock] { return stock.reports(); }, {},
+      "How many reports were started so far.");
   // bytes and date_time params: JSON has neither, so JSON-RPC gives them as base64 and
   // ISO 8601 text (netcall/codec.hpp); the other protocols have the types themselves.
-  srv.bind("blob.size", [](const netcall::bytes& b) {
-    return static_cast<std::int64_t>(b.data.size());
-  }, {"data"}, "The number of octets of data.");
+  srv.bind(
+      "blob.size", [](const netcall::bytes& b) { return static_cast<std::int64_t>(b.data.size()); },
+      {"data"}, "The number of octets of data.");
   srv.bind("clock.add_seconds", add_seconds, {"t", "seconds"},
            "The date-time t plus seconds (negative: minus).");
 }

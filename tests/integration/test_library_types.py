@@ -307,6 +307,14 @@ class BytesAndDateTime(ServerTest):
             with self.subTest(text=bad):
                 self.assert_jsonrpc_error(c.call("clock.add_seconds", [bad, 1]), -32602,
                                           "param 1 (t)", "not an ISO 8601 date-time")
+        # No such day; results beyond the years a date-time holds (the procedure's own checks).
+        self.assertEqual(c.call("clock.add_seconds", ["2026-02-30T00:00:00", 1])["error"]["code"],
+                         -32602)
+        for params in (["9999-12-31T23:59:59", 1], ["0000-01-01T00:00:00", -1],
+                       ["2026-01-01T00:00:00", 2**62], ["2026-01-01T00:00:00", -2**63]):
+            with self.subTest(params=params):
+                self.assert_jsonrpc_error(c.call("clock.add_seconds", params), -32602,
+                                          "outside years 0..9999")
 
     def test_the_typed_forms_of_xmlrpc_and_msgpack(self):
         proxy = self.xmlrpc()
@@ -453,6 +461,24 @@ class FullBlockingPool(ServerTest):
         self.assertEqual(c.call("report.count")["result"], 2)
         # The pool takes calls again once it has room.
         self.assertEqual(c.call("report.stock", [0])["result"]["number"], 3)
+
+
+
+class Lifecycle(unittest.TestCase):
+    def test_sigterm_ends_the_example_with_status_0(self):
+        server = Inventory(threads=1).start()
+        try:
+            c = LineClient(server.port)
+            self.addCleanup(c.sock.close)
+            self.assertEqual(c.call("report.count")["result"], 0)
+        finally:
+            self.assertEqual(server.stop(), 0, server.stderr())
+
+    def test_a_malformed_count_is_a_usage_error(self):
+        r = subprocess.run([INVENTORY, "127.0.0.1:0", "one"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual((r.returncode, r.stdout), (2, ""))
+        self.assertIn("usage: inventory_server", r.stderr)
 
 
 if __name__ == "__main__":
