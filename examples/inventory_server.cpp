@@ -8,9 +8,9 @@
 // JSON-RPC 2.0 (TCP, HTTP), XML-RPC and MessagePack-RPC on that port until SIGINT or SIGTERM.
 //
 // It shows the three kinds of procedure:
-//   - plain ones (item.put, item.get, item.find, blob.size, clock.add_seconds), which run on the
-//     event loop that read the call and must not block; their params and results are C++
-//     types, here a struct and an enum described with Boost.Describe;
+//   - plain ones (item.put, item.get, item.find, report.count, blob.size, clock.add_seconds),
+//     which run on the event loop that read the call and must not block; their params and results
+//     are C++ types, here a struct and an enum described with Boost.Describe;
 //   - a coroutine (item.reserve), which returns netcall::task<R> and waits with
 //     `co_await netcall::sleep_for(ctx, ...)`, holding no thread while it waits;
 //   - a blocking one (report.stock), bound with bind_blocking: it runs on the blocking pool, so
@@ -61,6 +61,7 @@ struct item {
   int quantity = 0;               ///< units in stock; an int (32 bits): more is -32602
   std::vector<std::string> tags;  ///< free-form labels
   std::optional<double> price;    ///< unit price; may be omitted
+  /// Travels by name: "in_stock", "backordered" or "discontinued".
   item_status status = item_status::in_stock;
   std::optional<location> bin;  ///< where it is shelved; may be omitted
 };
