@@ -8,9 +8,9 @@ FUZZ_TIME ?= 15
 # The fuzz targets (tests/fuzz/fuzz_NAME.cpp): the fuzz step builds only these.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
 # What the ThreadSanitizer step runs (label integration): the two programs, the examples the
-# CLI tests start, and the C++ integration tests. Unit tests are not built there (they run under
+# Python tests start, and the C++ integration tests. Unit tests are not built there (they run under
 # ASan).
-TSAN_TARGETS := netcalld netcall_cli calculator_server calculator_client my_server \
+TSAN_TARGETS := netcalld netcall_cli calculator_server calculator_client my_server inventory_server \
                 $(notdir $(basename $(wildcard tests/integration/*_test.cpp)))
 
 setup:
