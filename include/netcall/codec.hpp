@@ -32,6 +32,8 @@
 /// protocol can carry (an unsigned integer above INT64_MAX, an enum value without a name).
 
 #include <array>
+#include <boost/describe/class.hpp>  // BOOST_DESCRIBE_STRUCT, for users of this header
+#include <boost/describe/enum.hpp>   // BOOST_DESCRIBE_ENUM, likewise
 #include <boost/describe/enum_from_string.hpp>
 #include <boost/describe/enum_to_string.hpp>
 #include <boost/describe/enumerators.hpp>
