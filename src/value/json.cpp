@@ -4,8 +4,10 @@
 // Reading: every text is parsed by boost::json::basic_parser with parse_options::max_depth (the
 // reader's; strict RFC 8259, UTF-8 validated). Its handler, value_builder, builds the
 // netcall::value tree directly on an explicit stack (no recursion, no intermediate
-// boost::json::value). Numbers: integers that fit int64 stay int64; every other number (a
-// fraction, an exponent, or an integer beyond int64) is converted from its text by
+// boost::json::value). Numbers: integers that fit int64 stay int64; an integer beyond int64 is
+// kept as its text when the reader is made with wide_integers::as_text (the protocols refuse the
+// call); every other number (a fraction, an exponent, or an integer beyond int64 for a plain
+// value) is converted from its text by
 // std::from_chars, which rounds exactly to nearest (Boost 1.81's own conversion is off by an ulp
 // for ~19% of doubles, so `echo` would not return its argument). A number whose magnitude is
 // beyond the double range (1e400) makes the text a parse error ("number out of range"); one that

@@ -7,7 +7,9 @@
 /// Reading: Boost.JSON's SAX parser (basic_parser) with a handler that builds netcall::value
 /// directly on an explicit stack (no recursion, no intermediate boost::json::value); strict RFC
 /// 8259, UTF-8 validated, nesting bounded by `max_depth`. Integers that fit int64 stay int64;
-/// every other number is converted from its text by std::from_chars, exactly to nearest (Boost
+/// an integer beyond int64 is kept as its text where the reader is a protocol's
+/// (wide_integers::as_text: the call is refused); every other number is converted from its
+/// text by std::from_chars, exactly to nearest (Boost
 /// 1.81's own conversion is off by an ulp for ~19% of doubles). A number beyond the double range
 /// (`1e400`) is a parse error, "number out of range" (RFC 8259 §9 lets a parser limit the range;
 /// infinity has no JSON form to send back); one that underflows (`1e-400`) reads as a zero of

@@ -15,6 +15,10 @@
 /// and never an idempotency key (keys are strings). The readers given to `decode` and
 /// `decode_responses` should be made with id_numbers::as_text; with another, such ids are
 /// doubles.
+///
+/// An integer beyond int64 anywhere else (params, a result) is never a double either: the
+/// readers made with json::wide_integers::as_text keep it as text, and the request is refused
+/// with -32602 naming it (check_params_integers), an answer with -32005 (decode_responses).
 
 #include <cstddef>
 #include <string>
