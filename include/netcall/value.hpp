@@ -41,13 +41,13 @@ struct bytes {
 /// "Timestamp extension type", type -1), microseconds included; XML-RPC has no sub-second
 /// dateTime; the fraction is dropped when written (`to_xmlrpc`).
 struct date_time {
-  int year = 1970;       ///< 0..9999
-  int month = 1;         ///< 1..12
-  int day = 1;           ///< 1..31
-  int hour = 0;          ///< 0..23
-  int minute = 0;        ///< 0..59
-  int second = 0;        ///< 0..60 (a leap second is kept)
-  int microsecond = 0;   ///< 0..999999: the fraction of the second, in microseconds
+  int year = 1970;      ///< 0..9999
+  int month = 1;        ///< 1..12
+  int day = 1;          ///< 1..31
+  int hour = 0;         ///< 0..23
+  int minute = 0;       ///< 0..59
+  int second = 0;       ///< 0..60 (a leap second is kept)
+  int microsecond = 0;  ///< 0..999999: the fraction of the second, in microseconds
   /// Every field compared, microseconds included.
   friend bool operator==(const date_time&, const date_time&) = default;
 

@@ -24,8 +24,7 @@ namespace {
 /// count that does not say why. Nothing is sent, and nothing is retried.
 std::optional<error> xmlrpc_named_params(protocol p, const value& params) {
   if (p != protocol::xmlrpc || !params.is_struct()) return std::nullopt;
-  return error(status_code::invalid_params,
-               "XML-RPC has no named params: pass them positionally");
+  return error(status_code::invalid_params, "XML-RPC has no named params: pass them positionally");
 }
 
 }  // namespace

@@ -785,9 +785,7 @@ bool parse_checked(std::string_view text, value& out, std::size_t max_depth, jso
 
 struct stream_reader::impl {
   impl(std::size_t depth, std::size_t max_bytes, id_numbers ids, wide_integers wide)
-      : max_depth(depth),
-        max_text_bytes(max_bytes),
-        parser(parse_options_for(depth), ids, wide) {}
+      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth), ids, wide) {}
 
   /// Ready for the next text: the parser is reset (it keeps its buffers) and so is the builder.
   void start_text() {

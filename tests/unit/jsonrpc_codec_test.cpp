@@ -325,9 +325,9 @@ TEST(jsonrpc_integers, beyond_int64_in_params_is_invalid_params_naming_it_with_t
   for (const std::string params :
        {"[18446744073709551615]", R"({"a":18446744073709551615})", "[1,[18446744073709551615]]",
         R"([{"id":18446744073709551615}])"}) {
-    const message m = decode(R"({"jsonrpc":"2.0","method":"echo","params":)" + params +
-                                 R"(,"id":"x"})",
-                             decode_limits{});
+    const message m =
+        decode(R"({"jsonrpc":"2.0","method":"echo","params":)" + params + R"(,"id":"x"})",
+               decode_limits{});
     ASSERT_EQ(m.entries.size(), 1u) << params;
     const response& e = as_error(m.entries[0]);
     EXPECT_EQ(e.id, value("x")) << params;
@@ -336,13 +336,14 @@ TEST(jsonrpc_integers, beyond_int64_in_params_is_invalid_params_naming_it_with_t
         << params;
   }
   // Below INT64_MIN, and beyond uint64: the same.
-  for (const std::string number : {"-9223372036854775809", "18446744073709551616",
-                                   "-99999999999999999999999"}) {
-    const message m = decode(R"({"jsonrpc":"2.0","method":"echo","params":[)" + number +
-                                 R"(],"id":1})",
-                             decode_limits{});
-    EXPECT_EQ(as_error(m.entries.at(0)).error,
-              (fault{invalid_params_code, "invalid params: integer " + number + " is beyond int64"}));
+  for (const std::string number :
+       {"-9223372036854775809", "18446744073709551616", "-99999999999999999999999"}) {
+    const message m =
+        decode(R"({"jsonrpc":"2.0","method":"echo","params":[)" + number + R"(],"id":1})",
+               decode_limits{});
+    EXPECT_EQ(
+        as_error(m.entries.at(0)).error,
+        (fault{invalid_params_code, "invalid params: integer " + number + " is beyond int64"}));
   }
 }
 
@@ -378,12 +379,12 @@ TEST(jsonrpc_integers, a_wide_id_is_still_echoed_verbatim_and_a_notification_is_
 }
 
 TEST(jsonrpc_integers, in_a_batch_only_the_entries_holding_one_are_refused) {
-  const message m = decode(
-      R"([{"jsonrpc":"2.0","method":"a","params":[1],"id":1},)"
-      R"({"jsonrpc":"2.0","method":"b","params":{"n":[-9223372036854775809]},"id":2},)"
-      R"({"jsonrpc":"2.0","method":"c","params":[18446744073709551616]},)"
-      R"({"jsonrpc":"2.0","method":"d","params":[2],"id":4}])",
-      decode_limits{});
+  const message m =
+      decode(R"([{"jsonrpc":"2.0","method":"a","params":[1],"id":1},)"
+             R"({"jsonrpc":"2.0","method":"b","params":{"n":[-9223372036854775809]},"id":2},)"
+             R"({"jsonrpc":"2.0","method":"c","params":[18446744073709551616]},)"
+             R"({"jsonrpc":"2.0","method":"d","params":[2],"id":4}])",
+             decode_limits{});
   EXPECT_TRUE(m.batch);
   ASSERT_EQ(m.entries.size(), 3u);  // the notification is dropped, unanswered
   EXPECT_EQ(as_request(m.entries[0]).method, "a");
@@ -395,8 +396,7 @@ TEST(jsonrpc_integers, in_a_batch_only_the_entries_holding_one_are_refused) {
 TEST(jsonrpc_integers, a_very_long_integer_is_named_shortened) {
   const std::string digits(1000, '7');
   const message m = decode(
-      R"({"jsonrpc":"2.0","method":"echo","params":[)" + digits + R"(],"id":1})",
-      decode_limits{});
+      R"({"jsonrpc":"2.0","method":"echo","params":[)" + digits + R"(],"id":1})", decode_limits{});
   EXPECT_EQ(as_error(m.entries.at(0)).error,
             (fault{invalid_params_code, "invalid params: integer " + digits.substr(0, 40) +
                                             "... (1000 characters) is beyond int64"}));
@@ -1081,11 +1081,11 @@ TEST(jsonrpc_encode, request_with_nil_params_omits_them) {
 TEST(jsonrpc_decode_responses, a_result_beyond_int64_fails_that_answer_as_a_protocol_error) {
   std::vector<response> out;
   fault why;
-  ASSERT_TRUE(decode_responses(
-      R"([{"jsonrpc":"2.0","result":[1,{"n":18446744073709551615}],"id":1},)"
-      R"({"jsonrpc":"2.0","result":2,"id":2},)"
-      R"({"jsonrpc":"2.0","result":3,"id":12345678901234567891}])",
-      decode_limits{}, out, why))
+  ASSERT_TRUE(
+      decode_responses(R"([{"jsonrpc":"2.0","result":[1,{"n":18446744073709551615}],"id":1},)"
+                       R"({"jsonrpc":"2.0","result":2,"id":2},)"
+                       R"({"jsonrpc":"2.0","result":3,"id":12345678901234567891}])",
+                       decode_limits{}, out, why))
       << why;
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].id, value(1));
@@ -1456,10 +1456,10 @@ TEST(jsonrpc_stream, numbers_split_at_every_position_keep_their_value) {
 }
 
 TEST(jsonrpc_stream, integers_beyond_int64_split_at_every_position_are_named_whole) {
-  for (const std::string number : {"18446744073709551616", "-9223372036854775809",
-                                   "123456789012345678901234567890"}) {
-    const std::string text = R"({"jsonrpc":"2.0","method":"m","params":[1,{"k":[)" + number +
-                             R"(]},2.5],"id":7} )";
+  for (const std::string number :
+       {"18446744073709551616", "-9223372036854775809", "123456789012345678901234567890"}) {
+    const std::string text =
+        R"({"jsonrpc":"2.0","method":"m","params":[1,{"k":[)" + number + R"(]},2.5],"id":7} )";
     for (std::size_t cut = 0; cut <= text.size(); ++cut) {
       SCOPED_TRACE(text.substr(0, cut) + "|" + text.substr(cut));
       stream_decoder d(sized(decode_limits{}, 1 << 20));

@@ -652,14 +652,13 @@ TEST(msgpack_decode_request, timestamp_param_is_a_date_time) {
 TEST(msgpack_decode_request, integer_beyond_int64_in_params_is_invalid_params_with_the_msgid) {
   // python3-msgpack: packb([0, 7, "echo", [2**64 - 1]]), the same inside a list, and as a
   // named param (a map).
-  for (const char* params : {"91 cf ffffffffffffffff", "92 01 91 cf ffffffffffffffff",
-                             "81 a161 cf ffffffffffffffff"}) {
+  for (const char* params :
+       {"91 cf ffffffffffffffff", "92 01 91 cf ffffffffffffffff", "81 a161 cf ffffffffffffffff"}) {
     const response e = error_of(decode_req(std::string("94 00 07 a46563686f ") + params));
     EXPECT_EQ(e.id, value(7)) << params;
     ASSERT_TRUE(e.error) << params;
-    EXPECT_EQ(*e.error,
-              (fault{invalid_params_code,
-                     "invalid params: integer 18446744073709551615 is beyond int64"}))
+    EXPECT_EQ(*e.error, (fault{invalid_params_code,
+                               "invalid params: integer 18446744073709551615 is beyond int64"}))
         << params;
   }
   // INT64_MAX itself is an int.
@@ -844,8 +843,8 @@ TEST(msgpack_decode_response, success) {
 
 TEST(msgpack_decode_response, integer_beyond_int64_fails_that_call_as_a_protocol_error) {
   // python3-msgpack: packb([1, 5, None, [1, 2**64 - 1]]) and an error map whose code is one.
-  for (const char* text : {"94 01 05 c0 92 01 cf ffffffffffffffff",
-                           "94 01 05 81 a4636f6465 cf ffffffffffffffff c0"}) {
+  for (const char* text :
+       {"94 01 05 c0 92 01 cf ffffffffffffffff", "94 01 05 81 a4636f6465 cf ffffffffffffffff c0"}) {
     response r;
     fault why;
     ASSERT_TRUE(decode_response(unhex(text), decode_limits{}, r, why)) << why;
@@ -1089,8 +1088,7 @@ TEST(msgpack_value, uint_above_int64_max_is_refused_naming_it_never_a_double) {
     value v;
     fault why;
     EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << to_debug_string(v);
-    EXPECT_EQ(why.message,
-              "Invalid Request: integer " + std::string(number) + " is beyond int64");
+    EXPECT_EQ(why.message, "Invalid Request: integer " + std::string(number) + " is beyond int64");
   }
   const value int64_max = read_back(unhex("cf 7fffffffffffffff"));
   ASSERT_TRUE(int64_max.is_int());
@@ -1174,8 +1172,8 @@ TEST(msgpack_value, timestamp_96_bit_form_as_python_sends_it) {
 
 TEST(msgpack_value, timestamp_with_nanoseconds_beyond_999999999_is_refused) {
   // The spec: nanoseconds are 0 to 999999999 (python3-msgpack refuses more too).
-  for (const char* text : {"d7ff ee6b2800 00000000",  // 64-bit, 1000000000 ns
-                           "d7ff ffffffff ffffffff",  // 64-bit, 2^30 - 1 ns
+  for (const char* text : {"d7ff ee6b2800 00000000",               // 64-bit, 1000000000 ns
+                           "d7ff ffffffff ffffffff",               // 64-bit, 2^30 - 1 ns
                            "c70cff 3b9aca00 0000000000000000"}) {  // 96-bit, 1000000000 ns
     value v;
     fault why;

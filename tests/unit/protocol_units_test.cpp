@@ -201,9 +201,17 @@ TEST(msgpack_unit, an_integer_beyond_int64_is_invalid_params_to_its_msgid_and_th
   auto s = open(msgpack::tcp_server, host);
   // python3-msgpack: packb([0, 7, "echo", [2**64 - 1]]), the same as a notification, then a
   // good call on the same connection.
-  const std::string wide = std::string("\x94\x00\x07\xa4" "echo" "\x91\xcf", 10) +
+  const std::string wide = std::string(
+                               "\x94\x00\x07\xa4"
+                               "echo"
+                               "\x91\xcf",
+                               10) +
                            std::string(8, '\xff');
-  const std::string wide_note = std::string("\x93\x02\xa4" "echo" "\x91\xcf", 9) +
+  const std::string wide_note = std::string(
+                                    "\x93\x02\xa4"
+                                    "echo"
+                                    "\x91\xcf",
+                                    9) +
                                 std::string(8, '\xff');
   EXPECT_EQ(feed(*s, wide + wide_note + msgpack_request(8, "echo", array{"ok"})),
             server_session::verdict::more);
@@ -305,11 +313,14 @@ TEST(jsonrpc_unit, an_integer_beyond_int64_in_params_is_invalid_params_and_the_s
   EXPECT_EQ(host.dispatched[1].params, value(array{4}));
   EXPECT_EQ(host.out,
             R"({"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid params: integer )"
-            R"(18446744073709551615 is beyond int64"},"id":1})" "\n"
+            R"(18446744073709551615 is beyond int64"},"id":1})"
+            "\n"
             R"([{"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid params: integer )"
             R"(-9223372036854775809 is beyond int64"},"id":2},)"
-            R"({"jsonrpc":"2.0","result":[3],"id":3}])" "\n"
-            R"({"jsonrpc":"2.0","result":[4],"id":4})" "\n");
+            R"({"jsonrpc":"2.0","result":[3],"id":3}])"
+            "\n"
+            R"({"jsonrpc":"2.0","result":[4],"id":4})"
+            "\n");
 }
 
 TEST(jsonrpc_unit, a_syntax_error_is_answered_then_closes) {
@@ -374,7 +385,8 @@ TEST(json_array_unit, an_integer_beyond_int64_is_invalid_params_and_the_stream_g
   ASSERT_EQ(host.dispatched.size(), 1u);
   EXPECT_EQ(host.dispatched[0].params, value(array{1}));
   EXPECT_EQ(host.out, R"({"error":{"code":-32602,"message":"invalid params: integer )"
-                      R"(18446744073709551615 is beyond int64"}})" "\n[1]\n");
+                      R"(18446744073709551615 is beyond int64"}})"
+                      "\n[1]\n");
 }
 
 TEST(json_array_unit, calls_are_answered_in_the_order_they_came) {
@@ -566,16 +578,18 @@ TEST(client_units, jsonrpc_carries_the_key_as_the_id_and_reads_answers_by_line) 
 
 TEST(client_units, an_answer_beyond_int64_fails_that_call_and_the_next_answer_is_read) {
   const std::string refused = "answer refused: integer 18446744073709551615 is beyond int64";
-  const auto json = read_all(jsonrpc::tcp_client(),
-                             R"({"jsonrpc":"2.0","result":18446744073709551615,"id":1})" "\n"
-                             R"({"jsonrpc":"2.0","result":5,"id":2})" "\n");
+  const auto json =
+      read_all(jsonrpc::tcp_client(), R"({"jsonrpc":"2.0","result":18446744073709551615,"id":1})"
+                                      "\n"
+                                      R"({"jsonrpc":"2.0","result":5,"id":2})"
+                                      "\n");
   ASSERT_EQ(json.size(), 2u);
   EXPECT_EQ(json[0].error, (fault{-32005, refused}));
   EXPECT_EQ(json[1].result, value(5));
   // python3-msgpack: packb([1, 1, None, 2**64 - 1]) then packb([1, 2, None, 5]).
-  const auto mp = read_all(msgpack::tcp_client(),
-                           std::string("\x94\x01\x01\xc0\xcf", 5) + std::string(8, '\xff') +
-                               std::string("\x94\x01\x02\xc0\x05", 5));
+  const auto mp = read_all(msgpack::tcp_client(), std::string("\x94\x01\x01\xc0\xcf", 5) +
+                                                      std::string(8, '\xff') +
+                                                      std::string("\x94\x01\x02\xc0\x05", 5));
   ASSERT_EQ(mp.size(), 2u);
   EXPECT_EQ(mp[0].id, value(1));
   EXPECT_EQ(mp[0].error, (fault{-32005, refused}));

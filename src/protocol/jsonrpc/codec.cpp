@@ -134,7 +134,6 @@ message to_message(value& v, const decode_limits& limits, bool wide) {
   return m;
 }
 
-
 /// One response object (JSON-RPC 2.0 §5), moved out of `v`; false with the reason when it is
 /// not one.
 bool to_response(value& v, response& out, std::string& why) {

@@ -72,8 +72,8 @@ void put_timestamp(std::string& out, const date_time& t) {
       t.minute * 60 + t.second;
   const auto nanoseconds = static_cast<std::uint32_t>(t.microsecond) * 1000u;
   if (seconds >= 0 && (static_cast<std::uint64_t>(seconds) >> 34) == 0) {
-    const std::uint64_t word = (std::uint64_t{nanoseconds} << 34) |
-                               static_cast<std::uint64_t>(seconds);
+    const std::uint64_t word =
+        (std::uint64_t{nanoseconds} << 34) | static_cast<std::uint64_t>(seconds);
     char* p = grow(out, 10);
     p[0] = static_cast<char>(0xd7);  // fixext 8
     p[1] = static_cast<char>(-1);
@@ -551,8 +551,7 @@ bool decode_framed_response(std::string_view message, response& out, fault& erro
     // An integer beyond int64 in the answer: this call fails (protocol_error, naming it), the
     // connection goes on (the message was framed whole, the msgid is known).
     res.result = value();
-    res.error = make_fault(status_code::protocol_error,
-                           "answer refused: " + r.error);
+    res.error = make_fault(status_code::protocol_error, "answer refused: " + r.error);
     out = std::move(res);
     return true;
   }
