@@ -103,6 +103,9 @@ class call_awaitable;
 /// `deadline_exceeded` after the timeout, `protocol_error` for an answer that cannot be read
 /// or a result of the wrong type, and the server's own code (e.g. `method_not_found`,
 /// `application_error`, with `error::wire_code` the number it sent) for an error answer.
+/// Over XML-RPC, which has positional params only, a call with named params (a struct) fails
+/// at once with `invalid_params` "XML-RPC has no named params: pass them positionally":
+/// nothing is sent, nothing is retried (docs/protocols.md "Type mapping").
 class client {
  public:
   /// `host_port` is "HOST:PORT" (or "[V6]:PORT"); throws std::invalid_argument when malformed,
@@ -140,7 +143,9 @@ class client {
 
   /// Sends a notification: no answer is awaited and none is sent back (JSON-RPC, MessagePack-
   /// RPC); over HTTP the empty answer is read; over XML-RPC, which has no notifications, this
-  /// makes a call and discards the answer. Does not block; failures are not reported.
+  /// makes a call and discards the answer. Does not block; failures are not reported, but
+  /// named params (a struct) over XML-RPC are refused at once: throws
+  /// netcall::error(invalid_params), nothing is sent.
   void notify(std::string_view method, value params);
 
   /// Converts a call's result to `R`, or throws protocol_error naming `method`.

@@ -33,24 +33,40 @@ struct bytes {
   friend bool operator==(const bytes&, const bytes&) = default;
 };
 
-/// A calendar date and wall-clock time without a time zone, as XML-RPC's `dateTime.iso8601`.
+/// A calendar date and wall-clock time without a time zone, as XML-RPC's `dateTime.iso8601`,
+/// to the microsecond. An aggregate: `date_time{2026, 12, 3, 10, 0, 0, 123456}`.
+///
+/// How each protocol carries one (docs/protocols.md "Type mapping"): JSON as ISO 8601 text
+/// (`to_iso8601`, the fraction included); MessagePack as the timestamp extension (msgpack spec
+/// "Timestamp extension type", type -1), microseconds included; XML-RPC has no sub-second
+/// dateTime; the fraction is dropped when written (`to_xmlrpc`).
 struct date_time {
-  int year = 1970;   ///< 0..9999
-  int month = 1;     ///< 1..12
-  int day = 1;       ///< 1..31
-  int hour = 0;      ///< 0..23
-  int minute = 0;    ///< 0..59
-  int second = 0;    ///< 0..60 (a leap second is kept)
+  int year = 1970;      ///< 0..9999
+  int month = 1;        ///< 1..12
+  int day = 1;          ///< 1..31
+  int hour = 0;         ///< 0..23
+  int minute = 0;       ///< 0..59
+  int second = 0;       ///< 0..60 (a leap second is kept)
+  int microsecond = 0;  ///< 0..999999: the fraction of the second, in microseconds
+  /// Every field compared, microseconds included.
   friend bool operator==(const date_time&, const date_time&) = default;
 
-  /// "YYYYMMDDTHH:MM:SS", the form Python's xmlrpc.client reads and writes (SPEC §2).
+  /// "YYYYMMDDTHH:MM:SS", the form Python's xmlrpc.client reads and writes (SPEC §2). XML-RPC
+  /// has no sub-second dateTime; the fraction is dropped when written (`microsecond` is not in
+  /// the text).
   std::string to_xmlrpc() const;
-  /// "YYYY-MM-DDTHH:MM:SS" (ISO 8601 extended), used where JSON carries a date-time.
+  /// "YYYY-MM-DDTHH:MM:SS" (ISO 8601 extended form, RFC 3339 §5.6 without an offset), used
+  /// where JSON carries a date-time, followed by ".ffffff" (always 6 digits) when `microsecond`
+  /// is not 0: "2026-12-03T10:00:00.123456", "2026-12-03T10:00:00.000100".
   std::string to_iso8601() const;
-  /// Parses "YYYYMMDDTHH:MM:SS", "YYYY-MM-DDTHH:MM:SS" or either followed by "Z" or a
-  /// "+HH:MM"/"-HH:MM" offset (the offset is ignored: the value has no time zone).
+  /// Parses "YYYYMMDDTHH:MM:SS" (the XML-RPC form) or "YYYY-MM-DDTHH:MM:SS" (ISO 8601 extended),
+  /// either optionally followed by "Z" or a "+HH:MM"/"-HH:MM" offset (the offset is ignored: the
+  /// value has no time zone). The extended form may carry a fraction of a second of 1 to 9
+  /// digits after the seconds ("2026-12-03T10:00:00.123456Z", RFC 3339 §5.6 time-secfrac): it
+  /// is read to the microsecond, digits beyond the sixth truncated (".1234569" is 123456 µs);
+  /// the XML-RPC form takes no fraction (XML-RPC has no sub-second dateTime).
   /// Returns false, leaving `out` unchanged, when `text` is none of these or a field is out of
-  /// range.
+  /// range (year 0..9999, a real day of the month, hour 0..23, minute 0..59, second 0..60).
   static bool parse(std::string_view text, date_time& out);
 };
 
@@ -138,7 +154,8 @@ class value {
 };
 
 /// A compact human-readable rendering (JSON-like; bytes as `b"<base64>"`, date-times as
-/// `dt"YYYYMMDDTHH:MM:SS"`), for test messages and logs. Not a wire format.
+/// `dt"YYYYMMDDTHH:MM:SS"`, or `dt"YYYYMMDDTHH:MM:SS.ffffff"` with microseconds), for test
+/// messages and logs. Not a wire format.
 std::string to_debug_string(const value& v);
 
 /// Compact JSON text of `v`, as JSON-RPC writes it (docs/protocols.md "Type mapping": bytes as

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <future>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -14,6 +15,19 @@
 namespace netcall {
 
 using detail::steady;
+
+namespace {
+
+/// The local refusal of named params over XML-RPC, or nullopt. XML-RPC params are positional
+/// only (xmlrpc.com spec: `<params>` is a list of `<param>`): a struct of named params would
+/// reach the server as one struct param, which a procedure of two params refuses with a
+/// count that does not say why. Nothing is sent, and nothing is retried.
+std::optional<error> xmlrpc_named_params(protocol p, const value& params) {
+  if (p != protocol::xmlrpc || !params.is_struct()) return std::nullopt;
+  return error(status_code::invalid_params, "XML-RPC has no named params: pass them positionally");
+}
+
+}  // namespace
 
 struct client::impl {
   impl(std::string address, client_options o)
@@ -157,6 +171,13 @@ client::~client() {
 void client::async_call_params(std::string_view method, value params,
                                std::function<void(outcome)> done, call_options call) {
   auto& d = *impl_;
+  if (auto refused = xmlrpc_named_params(d.options.protocol, params)) {
+    // Fails at once, on the I/O thread like every outcome.
+    boost::asio::post(d.io, [done = std::move(done), e = std::move(*refused)]() mutable {
+      done({value(), std::move(e)});
+    });
+    return;
+  }
   auto c = std::make_shared<impl::logical_call>();
   c->owner = impl_.get();
   c->connection = &d.pick();
@@ -201,6 +222,7 @@ value client::call_params(std::string_view method, value params, call_options ca
 
 void client::notify(std::string_view method, value params) {
   auto& d = *impl_;
+  if (auto refused = xmlrpc_named_params(d.options.protocol, params)) throw *refused;
   // Over a protocol without notifications (XML-RPC) this is a call whose answer is dropped.
   auto req = d.make_request(method, std::move(params), d.protocol.has_notifications());
   d.protocol.prepare(*req, 0);

@@ -4,8 +4,10 @@
 // Reading: every text is parsed by boost::json::basic_parser with parse_options::max_depth (the
 // reader's; strict RFC 8259, UTF-8 validated). Its handler, value_builder, builds the
 // netcall::value tree directly on an explicit stack (no recursion, no intermediate
-// boost::json::value). Numbers: integers that fit int64 stay int64; every other number (a
-// fraction, an exponent, or an integer beyond int64) is converted from its text by
+// boost::json::value). Numbers: integers that fit int64 stay int64; an integer beyond int64 is
+// kept as its text when the reader is made with wide_integers::as_text (the protocols refuse the
+// call); every other number (a fraction, an exponent, or an integer beyond int64 for a plain
+// value) is converted from its text by
 // std::from_chars, which rounds exactly to nearest (Boost 1.81's own conversion is off by an ulp
 // for ~19% of doubles, so `echo` would not return its argument). A number whose magnitude is
 // beyond the double range (1e400) makes the text a parse error ("number out of range"); one that
@@ -152,7 +154,11 @@ class value_builder {
   /// The decoded bytes counted when the budget was passed, or the top-level array's item count.
   std::size_t refused_count() const { return refused_ == refusal::over_budget ? cost_ : top_items_; }
 
-  explicit value_builder(id_numbers ids) : ids_(ids) {}
+  value_builder(id_numbers ids, wide_integers wide) : ids_(ids), wide_(wide) {}
+
+  /// True when the text just completed held an integer beyond int64 kept as text
+  /// (wide_integers::as_text).
+  bool held_wide_integers() const { return held_wide_; }
 
   /// Numbers beyond the double range are read on (as infinity) instead of failing the parse:
   /// how parse_checked tells JSON holding one from text that is not JSON.
@@ -173,6 +179,7 @@ class value_builder {
     top_items_ = 0;
     cost_ = 0;  // fed_ is the caller's (set_fed), kept across the document's start
     refused_ = refusal::none;
+    held_wide_ = false;
     values_.clear();
     names_.clear();
     text_.clear();
@@ -282,14 +289,18 @@ class value_builder {
     values_.emplace_back(i);
     return item_done();
   }
-  /// Only above INT64_MAX (value.hpp holds no uint64): a double, rounded from the text.
+  /// Only above INT64_MAX (value.hpp holds no uint64): kept as text (wide_integers::as_text)
+  /// or a double, rounded from the text.
   bool on_uint64(std::uint64_t u, bj::string_view s, bj::error_code& ec) {
     if (at_id()) return push_id_text(s);
+    if (wide_ == wide_integers::as_text) return push_wide_text(s);
     return push_double(static_cast<double>(u), s, ec);
   }
   /// `approx` is Boost.JSON's inexact conversion: used only to tell overflow from underflow.
+  /// Boost calls this for integers beyond uint64 and below INT64_MIN too.
   bool on_double(double approx, bj::string_view s, bj::error_code& ec) {
     if (at_id()) return push_id_text(s);
+    if (wide_ == wide_integers::as_text && is_integer_text(s)) return push_wide_text(s);
     return push_double(approx, s, ec);
   }
 
@@ -355,6 +366,23 @@ class value_builder {
     }
     values_.emplace_back(bytes{std::string(number_text(s))});
     number_.clear();
+    return item_done();
+  }
+
+  /// True when the number that ends with `s` has neither a fraction nor an exponent (an
+  /// integer literal; held exponent digits mean an exponent).
+  bool is_integer_text(bj::string_view s) const {
+    auto integral = [](std::string_view t) { return t.find_first_of(".eE") == t.npos; };
+    return held_.empty() && integral(number_) && integral({s.data(), s.size()});
+  }
+
+  /// Keeps an integer literal beyond int64 (number_text) as its text in a `bytes` value
+  /// (wide_integers::as_text), and notes that the text held one.
+  bool push_wide_text(bj::string_view s) {
+    if (!charge(decoded_cost(sizeof(value), number_.size() + s.size()))) return drop_number();
+    values_.emplace_back(bytes{std::string(number_text(s))});
+    number_.clear();
+    held_wide_ = true;
     return item_done();
   }
 
@@ -445,6 +473,8 @@ class value_builder {
   std::string number_;              // pieces of the current number
   std::string held_;                // exponent digits of the current number the parser skipped
   id_numbers ids_;
+  wide_integers wide_;
+  bool held_wide_ = false;      // the current text holds an integer kept as text (wide_)
   std::size_t depth_ = 0;       // arrays and objects open
   bool top_is_array_ = false;     // the outermost one is an array (depth_ >= 1)
   bool inner_is_object_ = false;  // the one inside it is an object (depth_ >= 2)
@@ -672,14 +702,15 @@ std::string describe_refusal(const value_builder& b, std::size_t max_top_items,
 }
 
 struct reader::impl {
-  impl(std::size_t depth, id_numbers ids)
-      : max_depth(depth), parser(parse_options_for(depth), ids) {
+  impl(std::size_t depth, id_numbers ids, wide_integers wide)
+      : max_depth(depth), parser(parse_options_for(depth), ids, wide) {
     limits.max_decoded_ratio = 0;  // no budget until set_limits
   }
   std::size_t max_depth;
   decode_limits limits;  // the budget's
   std::size_t max_top_items = 0;
   refusal last = refusal::none;
+  bool held_wide = false;  // the last text parsed held an integer kept as text
   sax_parser parser;
   exponent_guard guard;
 };
@@ -691,9 +722,11 @@ void reader::set_limits(const decode_limits& limits, std::size_t max_top_items) 
 
 refusal reader::last_refusal() const { return impl_->last; }
 
-reader::reader(std::size_t max_depth, id_numbers ids)
-    : impl_(std::make_unique<impl>(max_depth, ids)) {}
+reader::reader(std::size_t max_depth, id_numbers ids, wide_integers wide)
+    : impl_(std::make_unique<impl>(max_depth, ids, wide)) {}
 reader::~reader() = default;
+
+bool reader::held_wide_integers() const { return impl_->held_wide; }
 
 bool reader::parse(std::string_view text, value& out, std::string* why, json_error* kind) {
   sax_parser& p = impl_->parser;
@@ -707,6 +740,7 @@ bool reader::parse(std::string_view text, value& out, std::string* why, json_err
   if (!ec && n < text.size()) ec = bj::error::extra_data;
   impl_->last = ec ? refusal::none : p.handler().refused();
   const bool ok = !ec && impl_->last == refusal::none;
+  impl_->held_wide = ok && p.handler().held_wide_integers();
   if (ok) {
     out = p.handler().take_result();
   } else {
@@ -730,7 +764,8 @@ bool parse_checked(std::string_view text, value& out, std::size_t max_depth, jso
   if (why == json_error::syntax) return false;
   // Deeper than allowed, or a number out of range: the parse stopped there. Is all of the text
   // JSON? Read it again with neither limit (the parser keeps its own stack: no recursion).
-  sax_parser p(parse_options_for(std::numeric_limits<std::size_t>::max()), id_numbers::as_values);
+  sax_parser p(parse_options_for(std::numeric_limits<std::size_t>::max()), id_numbers::as_values,
+               wide_integers::as_doubles);
   p.handler().accept_out_of_range();
   exponent_guard guard;  // exponents of any length, as the first reading
   bj::error_code ec;
@@ -749,8 +784,8 @@ bool parse_checked(std::string_view text, value& out, std::size_t max_depth, jso
 // parser consumes for the text (including the whitespace it eats after it) are counted.
 
 struct stream_reader::impl {
-  impl(std::size_t depth, std::size_t max_bytes, id_numbers ids)
-      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth), ids) {}
+  impl(std::size_t depth, std::size_t max_bytes, id_numbers ids, wide_integers wide)
+      : max_depth(depth), max_text_bytes(max_bytes), parser(parse_options_for(depth), ids, wide) {}
 
   /// Ready for the next text: the parser is reset (it keeps its buffers) and so is the builder.
   void start_text() {
@@ -779,14 +814,18 @@ struct stream_reader::impl {
   exponent_guard guard;           // follows the current text (reset with the parser)
   std::size_t consumed = 0;       // bytes of the current text so far
   std::size_t last_text_bytes = 0;  // bytes of the text completed last
+  bool held_wide = false;           // the text completed last held an integer kept as text
   bool in_text = false;           // a text has started (a non-whitespace byte was fed)
   status failure = status::need_more;  // failed or too_large once the stream is lost
   std::string error;
 };
 
-stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes, id_numbers ids)
-    : impl_(std::make_unique<impl>(max_depth, max_text_bytes, ids)) {}
+stream_reader::stream_reader(std::size_t max_depth, std::size_t max_text_bytes, id_numbers ids,
+                             wide_integers wide)
+    : impl_(std::make_unique<impl>(max_depth, max_text_bytes, ids, wide)) {}
 stream_reader::~stream_reader() = default;
+
+bool stream_reader::held_wide_integers() const { return impl_->held_wide; }
 
 const std::string& stream_reader::error() const { return impl_->error; }
 
@@ -833,9 +872,11 @@ stream_reader::status stream_reader::feed(std::string_view& input, value& out) {
     if (d.last != refusal::none) {
       // Well-formed, so the stream goes on; nothing of it was kept.
       d.error = describe_refusal(d.parser.handler(), d.max_top_items, d.consumed, d.limits);
+      d.held_wide = false;
       d.start_text();
       return status::refused;
     }
+    d.held_wide = d.parser.handler().held_wide_integers();
     out = d.parser.handler().take_result();
     d.start_text();
     return status::complete;
@@ -905,6 +946,45 @@ void write_id(const value& id, std::string& out) {
     return;
   }
   write(id, out);
+}
+
+const std::string* find_wide_integer(const value& v) {
+  // Depth first, on an explicit stack: a value may nest as deep as its reader allowed.
+  std::vector<const value*> pending{&v};
+  while (!pending.empty()) {
+    const value* at = pending.back();
+    pending.pop_back();
+    switch (at->kind()) {
+      case kind::bytes:
+        return &std::get<bytes>(at->get()).data;
+      case kind::array: {
+        const array& a = std::get<array>(at->get());
+        for (auto it = a.rbegin(); it != a.rend(); ++it) pending.push_back(&*it);
+        break;
+      }
+      case kind::structure: {
+        const structure& o = std::get<structure>(at->get());
+        for (auto it = o.rbegin(); it != o.rend(); ++it) pending.push_back(&it->second);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return nullptr;
+}
+
+std::string describe_wide_integer(std::string_view text) {
+  constexpr std::size_t shown = 40;
+  std::string out = "integer ";
+  if (text.size() <= shown + 20) {
+    out += text;
+  } else {
+    out += text.substr(0, shown);
+    out += "... (" + std::to_string(text.size()) + " characters)";
+  }
+  out += " is beyond int64";
+  return out;
 }
 
 void write_string(std::string_view s, std::string& out) { append_quoted(out, s); }

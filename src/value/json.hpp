@@ -7,7 +7,9 @@
 /// Reading: Boost.JSON's SAX parser (basic_parser) with a handler that builds netcall::value
 /// directly on an explicit stack (no recursion, no intermediate boost::json::value); strict RFC
 /// 8259, UTF-8 validated, nesting bounded by `max_depth`. Integers that fit int64 stay int64;
-/// every other number is converted from its text by std::from_chars, exactly to nearest (Boost
+/// an integer beyond int64 is kept as its text where the reader is a protocol's
+/// (wide_integers::as_text: the call is refused); every other number is converted from its
+/// text by std::from_chars, exactly to nearest (Boost
 /// 1.81's own conversion is off by an ulp for ~19% of doubles). A number beyond the double range
 /// (`1e400`) is a parse error, "number out of range" (RFC 8259 §9 lets a parser limit the range;
 /// infinity has no JSON form to send back); one that underflows (`1e-400`) reads as a zero of
@@ -53,13 +55,27 @@ enum class id_numbers {
   as_text,
 };
 
+/// What a reader makes of an integer written without a fraction or an exponent that int64
+/// cannot hold (`18446744073709551615`, `-9223372036854775809`), where it is not a JSON-RPC id
+/// (id_numbers decides for those).
+enum class wide_integers {
+  as_doubles,  ///< the nearest double, like any other number (netcall::from_json: plain values)
+  /// kept as its JSON text in a `bytes` value (JSON has no bytes, so the kind cannot be mistaken)
+  /// and reported by `held_wide_integers()`: a protocol then refuses the call or answer that
+  /// holds one (`find_wide_integer`) instead of computing with a rounded double
+  /// (docs/protocols.md "Type mapping": an integer beyond int64 is an error, never a float)
+  as_text,
+};
+
 /// Parses whole JSON texts into values. Keeps its buffers between texts (one per owner: a
 /// connection, a client, a test); not thread-safe.
 class reader {
  public:
   /// `max_depth`: deepest array/object nesting accepted; `ids`: see id_numbers (JSON-RPC
-  /// readers keep id numbers as text, others read every number as a value).
-  explicit reader(std::size_t max_depth = 128, id_numbers ids = id_numbers::as_values);
+  /// readers keep id numbers as text, others read every number as a value); `wide`: see
+  /// wide_integers (the protocols' readers keep them as text).
+  explicit reader(std::size_t max_depth = 128, id_numbers ids = id_numbers::as_values,
+                  wide_integers wide = wide_integers::as_doubles);
   ~reader();
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
@@ -78,6 +94,9 @@ class reader {
   /// Why the last `parse` failed when the text was well-formed JSON refused for a limit; none
   /// after a syntax error or a success.
   refusal last_refusal() const;
+  /// True when the text the last successful `parse` read holds an integer beyond int64 kept as
+  /// text (wide_integers::as_text): `find_wide_integer` finds it in the part that matters.
+  bool held_wide_integers() const;
 
  private:
   struct impl;
@@ -95,9 +114,10 @@ bool parse_checked(std::string_view text, value& out, std::size_t max_depth, jso
 class stream_reader {
  public:
   /// `max_text_bytes`: the longest single text accepted (whitespace before a text is not counted,
-  /// whitespace the parser consumes right after it is); `ids` as for `reader`.
+  /// whitespace the parser consumes right after it is); `ids` and `wide` as for `reader`.
   stream_reader(std::size_t max_depth, std::size_t max_text_bytes,
-                id_numbers ids = id_numbers::as_values);
+                id_numbers ids = id_numbers::as_values,
+                wide_integers wide = wide_integers::as_doubles);
   ~stream_reader();
   stream_reader(const stream_reader&) = delete;
   stream_reader& operator=(const stream_reader&) = delete;
@@ -126,11 +146,23 @@ class stream_reader {
   /// Size of the text `feed` completed last (bytes, whitespace the parser took after it
   /// included): the access log's bytes in.
   std::size_t last_text_bytes() const;
+  /// True when the text `feed` completed last holds an integer beyond int64 kept as text
+  /// (wide_integers::as_text).
+  bool held_wide_integers() const;
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// The text of the first integer beyond int64 that a reader with wide_integers::as_text kept in
+/// `v` (a `bytes` value, depth first), or nullptr when there is none. Look only where ids are
+/// not (params, a result): ids that are not int64 are kept as `bytes` too (id_numbers::as_text).
+const std::string* find_wide_integer(const value& v);
+
+/// "integer 18446744073709551615 is beyond int64", the reason a call or an answer holding the
+/// integer written `text` is refused (a text of more than 60 characters is shortened).
+std::string describe_wide_integer(std::string_view text);
 
 /// Appends `v` as compact JSON text.
 void write(const value& v, std::string& out);

@@ -62,6 +62,7 @@ std::string_view to_string(kind k) noexcept {
 }
 
 std::string date_time::to_xmlrpc() const {
+  // XML-RPC has no sub-second dateTime: the microseconds are not written.
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d:%02d:%02d", year, month, day, hour, minute,
                 second);
@@ -69,9 +70,14 @@ std::string date_time::to_xmlrpc() const {
 }
 
 std::string date_time::to_iso8601() const {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, hour, minute,
-                second);
+  char buf[48];
+  if (microsecond != 0) {
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06d", year, month, day, hour,
+                  minute, second, microsecond);
+  } else {
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, hour, minute,
+                  second);
+  }
   return buf;
 }
 
@@ -89,11 +95,19 @@ bool date_time::parse(std::string_view text, date_time& out) {
       !read_digits(text, pos, 2, t.second)) {
     return false;
   }
-  // Optional fraction of a second, dropped (the value has one-second resolution).
+  // A fraction of a second (RFC 3339 §5.6 time-secfrac), in the extended form only: 1 to 9
+  // digits (nanoseconds at most), kept to the microsecond, the digits beyond it truncated.
   if (expect_char(text, pos, '.')) {
+    if (!extended) return false;  // the XML-RPC form has no fraction
     const auto start = pos;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-    if (pos == start) return false;
+    const std::size_t digits = pos - start;
+    if (digits == 0 || digits > 9) return false;
+    int micro = 0;
+    for (std::size_t i = 0; i < 6; ++i) {
+      micro = micro * 10 + (i < digits ? text[start + i] - '0' : 0);
+    }
+    t.microsecond = micro;
   }
   if (pos < text.size()) {
     if (text[pos] == 'Z' && pos + 1 == text.size()) {
@@ -193,7 +207,15 @@ void debug_string(const value& v, std::string& out) {
     }
     void operator()(const std::string& s) { out += '"' + s + '"'; }
     void operator()(const bytes& b) { out += "b\"" + base64_encode(b.data) + '"'; }
-    void operator()(const date_time& t) { out += "dt\"" + t.to_xmlrpc() + '"'; }
+    void operator()(const date_time& t) {
+      out += "dt\"" + t.to_xmlrpc();
+      if (t.microsecond != 0) {
+        char fraction[16];
+        std::snprintf(fraction, sizeof fraction, ".%06d", t.microsecond);
+        out += fraction;
+      }
+      out += '"';
+    }
     void operator()(const array& a) {
       out += '[';
       for (std::size_t i = 0; i < a.size(); ++i) {

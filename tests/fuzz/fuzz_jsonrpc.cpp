@@ -3,9 +3,11 @@
 // The input is one JSON text as an HTTP body would carry it, and also a byte stream as JSON-RPC
 // over raw TCP would carry it. Beyond "never crash, never leak, never hang", it checks what the
 // codec promises (codec.hpp):
-// - decode() always yields a message: one entry unless a batch, requests with a string method,
-//   array/struct params and a valid id kind (a number id that is not an int64 kept as its JSON
-//   text), every string well-formed UTF-8;
+// - decode() always yields a message: one entry unless a batch (none when the text held only
+//   notifications refused for an integer beyond int64, never answered), requests with a string
+//   method, array/struct params holding no integer beyond int64 (such requests are -32602
+//   answers) and a valid id kind (a number id that is not an int64 kept as its JSON text), every
+//   string well-formed UTF-8;
 // - stream_decoder frames the same bytes the same way whatever pieces they arrive in, and a
 //   text decode() accepts as one message comes out of the stream as that same message;
 // - whatever the server writes back (encode_response/encode_batch of echo answers, error
@@ -23,6 +25,7 @@
 
 #include "fuzz_support.hpp"
 #include "protocol/jsonrpc/codec.hpp"
+#include "value/json.hpp"
 
 namespace {
 
@@ -112,6 +115,8 @@ void check_decoded_request(const request& r) {
   NETCALL_FUZZ_CHECK(fuzz::is_utf8(r.method), r.method);
   NETCALL_FUZZ_CHECK(r.params.is_array() || r.params.is_struct(), show(r.params));
   NETCALL_FUZZ_CHECK(fuzz::texts_are_utf8(r.params), show(r.params));
+  NETCALL_FUZZ_CHECK(json::find_wide_integer(r.params) == nullptr,
+                     "params kept an integer beyond int64: " + show(r.params));
   NETCALL_FUZZ_CHECK(!r.notification || r.id.is_nil(), show(r.id));
   check_value_round_trip(r.params);
   check_id(r.id);
@@ -128,12 +133,21 @@ void check_decoded_request(const request& r) {
   }
 }
 
+/// True when `text` is JSON holding an integer beyond int64 (outside an id).
+bool holds_wide_integer(std::string_view text) {
+  json::reader reader(128, json::id_numbers::as_text, json::wide_integers::as_text);
+  value v;
+  return reader.parse(text, v) && reader.held_wide_integers();
+}
+
 /// decode() as the HTTP transport runs it, then the answers the server would write.
 void fuzz_decode(std::string_view text) {
   // Half the inputs meet a decoded-size budget they can reach (-32001, one error entry).
   const jsonrpc::message m = jsonrpc::decode(text, fuzz::budget_limits(text));
-  NETCALL_FUZZ_CHECK(!m.entries.empty(), "a message always has an entry");
-  NETCALL_FUZZ_CHECK(m.batch || m.entries.size() == 1, "a single message has one entry");
+  NETCALL_FUZZ_CHECK(!m.entries.empty() || holds_wide_integer(text),
+                     "a message has an entry unless it held only notifications refused for an "
+                     "integer beyond int64");
+  NETCALL_FUZZ_CHECK(m.batch || m.entries.size() <= 1, "a single message has one entry");
   NETCALL_FUZZ_CHECK(m.entries.size() <= decode_limits{}.max_batch, "batch over the limit");
 
   std::vector<response> answers;
@@ -193,7 +207,9 @@ std::vector<framed> run_stream(const std::vector<std::string_view>& pieces) {
       // ("5" then "]"): one call may consume nothing, two in a row would spin a connection.
       idle = input.size() == before ? idle + 1 : 0;
       NETCALL_FUZZ_CHECK(idle < 2, "the stream decoder makes no progress");
-      NETCALL_FUZZ_CHECK(!m.entries.empty(), "a framed message always has an entry");
+      // None only for a text of notifications refused for an integer beyond int64.
+      NETCALL_FUZZ_CHECK(!m.entries.empty() || s == status::complete,
+                         "a framed message always has an entry");
       if (!out.empty() && out.back().status == status::failed) {
         NETCALL_FUZZ_CHECK(s == status::failed && same_message(m, out.back().m),
                            "a failed stream must repeat its verdict");

@@ -8,7 +8,7 @@
 //   each message as decode_request does;
 // - a request or notification decoded from a frame, written again by a client
 //   (encode_request), decodes to the same request; the answers a server writes for it (an echo
-//   of its params, a fault, the -32600 answers decode_request makes) decode on the client side
+//   of its params, a fault, the -32600/-32602 answers decode_request makes) decode on the client side
 //   (decode_response) to the same response;
 // - decode_response() and decode_value() output re-encodes to the same response or value.
 #include <cstddef>
@@ -194,7 +194,8 @@ void fuzz_value(std::string_view input) {
     const date_time& t = v.as_date_time();
     NETCALL_FUZZ_CHECK(t.year >= 0 && t.year <= 9999 && t.month >= 1 && t.month <= 12 &&
                            t.day >= 1 && t.day <= 31 && t.hour >= 0 && t.hour <= 23 &&
-                           t.minute >= 0 && t.minute <= 59 && t.second >= 0 && t.second <= 60,
+                           t.minute >= 0 && t.minute <= 59 && t.second >= 0 && t.second <= 60 &&
+                           t.microsecond >= 0 && t.microsecond <= 999999,
                        show(v));
   }
   std::string bytes;

@@ -103,16 +103,69 @@ TEST_P(every_protocol_test, named_params) {
   client c(server->address(), options());
   const value named = structure{{"subtrahend", 3}, {"minuend", 10}};
   if (GetParam() == protocol::xmlrpc) {
-    // XML-RPC params are positional only: the struct arrives as one param.
+    // XML-RPC params are positional only: refused by the client itself (the next test).
     try {
       c.call_params("subtract", named);
       FAIL() << "no error";
     } catch (const error& e) {
       EXPECT_EQ(e.code(), status_code::invalid_params);
     }
+    EXPECT_EQ(c.call_params("subtract", array{10, 3}), value(7));
     return;
   }
   EXPECT_EQ(c.call_params("subtract", named), value(7));
+}
+
+TEST(client_xmlrpc, named_params_are_refused_at_once_without_sending_anything) {
+  // No server listens there: a refusal that sent nothing is invalid_params, not unavailable.
+  client_options o;
+  o.protocol = protocol::xmlrpc;
+  o.timeout = std::chrono::seconds(5);
+  o.retry.max_attempts = 3;  // a local refusal is never retried
+  o.idempotency_keys = true;
+  std::atomic<int> retries{0};
+  o.on_retry = [&retries](const error&, int, std::chrono::milliseconds) { ++retries; };
+  client c("127.0.0.1:1", o);
+  const value named = structure{{"minuend", 10}, {"subtrahend", 3}};
+  try {
+    c.call_params("subtract", named);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), status_code::invalid_params);
+    EXPECT_EQ(e.wire_code(), -32602);
+    EXPECT_EQ(e.message(), "XML-RPC has no named params: pass them positionally");
+  }
+  std::promise<outcome> async_outcome;
+  std::promise<bool> on_io_thread;
+  c.async_call_params("subtract", named, [&](outcome answer) {
+    // async_call_params from the caller's thread: the outcome comes on the client's I/O
+    // thread, which a blocking call from here would refuse.
+    try {
+      c.call_params("echo", array{});
+      on_io_thread.set_value(false);
+    } catch (const std::logic_error&) {
+      on_io_thread.set_value(true);
+    } catch (...) {
+      on_io_thread.set_value(false);
+    }
+    async_outcome.set_value(std::move(answer));
+  });
+  auto f = async_outcome.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const outcome refused = f.get();
+  ASSERT_TRUE(refused.failure);
+  EXPECT_EQ(refused.failure->code(), status_code::invalid_params);
+  EXPECT_TRUE(on_io_thread.get_future().get());
+  EXPECT_THROW(c.notify("subtract", named), error);
+  EXPECT_EQ(retries.load(), 0);
+  // Positional params are what XML-RPC carries: sent, so unavailable here (and retried).
+  try {
+    c.call_params("subtract", array{10, 3});
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), status_code::unavailable);
+  }
+  EXPECT_EQ(retries.load(), 2);
 }
 
 TEST_P(every_protocol_test, many_threads_share_one_client) {

@@ -89,6 +89,39 @@ class PythonMsgpackRpc(unittest.TestCase):
         when = datetime.datetime(2026, 11, 21, 13, 45, 7, tzinfo=datetime.timezone.utc)
         self.assertEqual(c.call(2, "echo", [when])[3], when)
 
+    def test_timestamps_keep_their_microseconds(self):
+        # msgpack.Timestamp(seconds, nanoseconds) with whole microseconds comes back exactly,
+        # as the 64-bit form (1970 to 2514) or the 96-bit one (before 1970).
+        c = self.client()
+        c.unpacker = msgpack.Unpacker(raw=False)  # timestamps as msgpack.Timestamp
+        for i, (seconds, nanoseconds) in enumerate([(1795268707, 123456000), (0, 1000),
+                                                    (1795268707, 999999000),
+                                                    (-2208988800, 500000000),
+                                                    (253402300799, 999999000)]):
+            sent = msgpack.Timestamp(seconds, nanoseconds)
+            self.assertEqual(c.call(i, "echo", [sent]), [1, i, None, sent], sent)
+        # Nanoseconds below a microsecond are not kept (date-times hold microseconds).
+        got = c.call(9, "echo", [msgpack.Timestamp(1795268707, 123456789)])[3]
+        self.assertEqual(got, msgpack.Timestamp(1795268707, 123456000))
+        # A datetime with microseconds (packb(datetime=True)) comes back as the same datetime.
+        d = self.client()
+        when = datetime.datetime(2026, 12, 3, 10, 0, 0, 123456, tzinfo=datetime.timezone.utc)
+        self.assertEqual(d.call(1, "echo", [when])[3], when)
+
+    def test_integers_beyond_int64_are_refused_naming_them(self):
+        c = self.client()
+        msg_type, msgid, error, result = c.call(1, "echo", [2**64 - 1])
+        self.assertEqual((msg_type, msgid, result), (1, 1, None))
+        self.assertEqual(error["code"], -32602)
+        self.assertIn("18446744073709551615", error["message"])
+        self.assertIn("beyond int64", error["message"])
+        _, _, error, _ = c.call(2, "subtract", {"minuend": 2**63, "subtrahend": 1})
+        self.assertEqual(error["code"], -32602)
+        self.assertIn("9223372036854775808", error["message"])
+        # A notification holding one is not answered; the connection goes on.
+        c.send([2, "echo", [2**64 - 1]])
+        self.assertEqual(c.call(3, "echo", [2**63 - 1]), [1, 3, None, 2**63 - 1])
+
     def test_notifications_get_no_answer(self):
         c = self.client()
         before = c.call(1, "counter.get", [])[3]

@@ -84,6 +84,45 @@ class PythonXmlRpcClient(unittest.TestCase):
         out = self.proxy().echo(xmlrpc.client.DateTime(when))
         self.assertEqual(out.value, "20261121T13:45:07")
 
+    def test_datetime_microseconds_are_not_sent_by_python(self):
+        # XML-RPC has no sub-second dateTime: xmlrpc.client writes "%Y%m%dT%H:%M:%S" and drops
+        # the microseconds before anything is sent, so they never reach the server.
+        when = datetime.datetime(2026, 12, 3, 10, 0, 0, 123456)
+        self.assertEqual(xmlrpc.client.DateTime(when).value, "20261203T10:00:00")
+        out = self.proxy(use_builtin_types=True).echo(when)
+        self.assertEqual(out, when.replace(microsecond=0))
+
+    def test_a_fraction_of_a_second_in_a_datetime_is_refused(self):
+        # What another client might send: refused, not silently cut.
+        body = ("<?xml version='1.0'?><methodCall><methodName>echo</methodName><params>"
+                "<param><value><dateTime.iso8601>2026-12-03T10:00:00.123456</dateTime.iso8601>"
+                "</value></param></params></methodCall>")
+        transport = xmlrpc.client.Transport()
+        with self.assertRaises(xmlrpc.client.Fault) as ctx:
+            transport.request(self.server.address, "/RPC2", body.encode(), verbose=False)
+        self.assertEqual(ctx.exception.faultCode, -32600)
+        self.assertIn("dateTime.iso8601", ctx.exception.faultString)
+
+    def test_integers_beyond_int64_are_refused(self):
+        body = ("<?xml version='1.0'?><methodCall><methodName>echo</methodName><params>"
+                "<param><value><i8>18446744073709551615</i8></value></param></params>"
+                "</methodCall>")
+        transport = xmlrpc.client.Transport()
+        with self.assertRaises(xmlrpc.client.Fault) as ctx:
+            transport.request(self.server.address, "/RPC2", body.encode(), verbose=False)
+        self.assertEqual(ctx.exception.faultCode, -32600)
+        self.assertIn("18446744073709551615", ctx.exception.faultString)
+        # xmlrpc.client itself refuses to send one (it writes ints of 32 bits only).
+        with self.assertRaises(OverflowError):
+            self.proxy().echo(2**64 - 1)
+
+    def test_named_params_do_not_exist_a_struct_is_one_param(self):
+        # XML-RPC params are positional: a struct sent for subtract(minuend, subtrahend) is
+        # one param, refused as invalid params.
+        with self.assertRaises(xmlrpc.client.Fault) as ctx:
+            self.proxy().subtract({"minuend": 10, "subtrahend": 3})
+        self.assertEqual(ctx.exception.faultCode, -32602)
+
     def test_nested_structs(self):
         value = {
             "name": "netcall",

@@ -20,6 +20,8 @@ namespace {
 
 constexpr int parse_error_code = -32700;
 constexpr int invalid_request_code = -32600;
+constexpr int invalid_params_code = -32602;
+constexpr int protocol_error_code = -32005;
 constexpr int resource_exhausted_code = -32001;
 
 /// A JSON literal as a value (test input; must be valid).
@@ -317,6 +319,94 @@ std::string answer_to(std::string_view request_text) {
 // JSON-RPC 2.0 §5: the response id is the same value as the request's. Numbers outside int64
 // used to come back converted to doubles (12345678901234567891 as 12345678901234567168.0), or
 // refused (1e400), so the client could not match its answer.
+// Integers beyond int64 in params are an error naming them, never a double (issue 13,
+// docs/protocols.md "Type mapping"); numbers with a fraction or an exponent stay doubles.
+TEST(jsonrpc_integers, beyond_int64_in_params_is_invalid_params_naming_it_with_the_id) {
+  for (const std::string params :
+       {"[18446744073709551615]", R"({"a":18446744073709551615})", "[1,[18446744073709551615]]",
+        R"([{"id":18446744073709551615}])"}) {
+    const message m =
+        decode(R"({"jsonrpc":"2.0","method":"echo","params":)" + params + R"(,"id":"x"})",
+               decode_limits{});
+    ASSERT_EQ(m.entries.size(), 1u) << params;
+    const response& e = as_error(m.entries[0]);
+    EXPECT_EQ(e.id, value("x")) << params;
+    EXPECT_EQ(e.error, (fault{invalid_params_code,
+                              "invalid params: integer 18446744073709551615 is beyond int64"}))
+        << params;
+  }
+  // Below INT64_MIN, and beyond uint64: the same.
+  for (const std::string number :
+       {"-9223372036854775809", "18446744073709551616", "-99999999999999999999999"}) {
+    const message m =
+        decode(R"({"jsonrpc":"2.0","method":"echo","params":[)" + number + R"(],"id":1})",
+               decode_limits{});
+    EXPECT_EQ(
+        as_error(m.entries.at(0)).error,
+        (fault{invalid_params_code, "invalid params: integer " + number + " is beyond int64"}));
+  }
+}
+
+TEST(jsonrpc_integers, the_edges_of_int64_and_numbers_with_a_fraction_or_exponent_are_taken) {
+  const message m = decode(
+      R"({"jsonrpc":"2.0","method":"echo","params":[9223372036854775807,-9223372036854775808,)"
+      R"(1e20,18446744073709551615.0,1.8446744073709552e19,-0],"id":1})",
+      decode_limits{});
+  EXPECT_EQ(as_request(m.entries.at(0)).params,
+            value(array{std::numeric_limits<std::int64_t>::max(),
+                        std::numeric_limits<std::int64_t>::min(), 1e20, 18446744073709551615.0,
+                        18446744073709551615.0, 0}));
+}
+
+TEST(jsonrpc_integers, a_wide_id_is_still_echoed_verbatim_and_a_notification_is_not_answered) {
+  // The id beyond int64 is kept as sent (not an error); the params' integer is the error.
+  const message m = decode(R"({"jsonrpc":"2.0","method":"echo","params":[18446744073709551616],)"
+                           R"("id":12345678901234567891})",
+                           decode_limits{});
+  EXPECT_EQ(to_text(as_error(m.entries.at(0))),
+            R"({"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid params: integer )"
+            R"(18446744073709551616 is beyond int64"},"id":12345678901234567891})");
+  // Only the id beyond int64: a request like any other.
+  const message ok = decode(R"({"jsonrpc":"2.0","method":"echo","params":[1],)"
+                            R"("id":12345678901234567891})",
+                            decode_limits{});
+  EXPECT_EQ(as_request(ok.entries.at(0)).params, value(array{1}));
+  // JSON-RPC 2.0 §4.1: a notification is never answered, even when it fails.
+  const message note = decode(
+      R"({"jsonrpc":"2.0","method":"echo","params":[18446744073709551616]})", decode_limits{});
+  EXPECT_FALSE(note.batch);
+  EXPECT_TRUE(note.entries.empty());
+}
+
+TEST(jsonrpc_integers, in_a_batch_only_the_entries_holding_one_are_refused) {
+  const message m =
+      decode(R"([{"jsonrpc":"2.0","method":"a","params":[1],"id":1},)"
+             R"({"jsonrpc":"2.0","method":"b","params":{"n":[-9223372036854775809]},"id":2},)"
+             R"({"jsonrpc":"2.0","method":"c","params":[18446744073709551616]},)"
+             R"({"jsonrpc":"2.0","method":"d","params":[2],"id":4}])",
+             decode_limits{});
+  EXPECT_TRUE(m.batch);
+  ASSERT_EQ(m.entries.size(), 3u);  // the notification is dropped, unanswered
+  EXPECT_EQ(as_request(m.entries[0]).method, "a");
+  EXPECT_EQ(as_error(m.entries[1]).id, value(2));
+  EXPECT_EQ(error_code(m.entries[1]), invalid_params_code);
+  EXPECT_EQ(as_request(m.entries[2]).method, "d");
+}
+
+TEST(jsonrpc_integers, a_very_long_integer_is_named_shortened) {
+  const std::string digits(1000, '7');
+  const message m = decode(
+      R"({"jsonrpc":"2.0","method":"echo","params":[)" + digits + R"(],"id":1})", decode_limits{});
+  EXPECT_EQ(as_error(m.entries.at(0)).error,
+            (fault{invalid_params_code, "invalid params: integer " + digits.substr(0, 40) +
+                                            "... (1000 characters) is beyond int64"}));
+}
+
+TEST(jsonrpc_integers, plain_values_still_read_them_as_doubles) {
+  // decode_value (like netcall::from_json) reads a value that is no call: a double.
+  EXPECT_EQ(json_value("[18446744073709551615]"), value(array{18446744073709551615.0}));
+}
+
 TEST(jsonrpc_ids, numbers_that_are_not_int64_come_back_exactly_as_sent) {
   for (std::string id : {"12345678901234567891", "-9223372036854775809", "1.5", "1.50", "1e400",
                          "-1E-400", "1E+2", "-0.0", "0.1000000000000000055511151231257827",
@@ -902,6 +992,28 @@ TEST(jsonrpc_encode, bytes_as_base64_and_date_time_as_iso8601) {
   EXPECT_EQ(to_text(value(bytes{std::string("\x00\x01hello\xff", 8)})), R"("AAFoZWxsb/8=")");
   EXPECT_EQ(to_text(value(bytes{})), R"("")");
   EXPECT_EQ(to_text(value(date_time{2024, 1, 2, 3, 4, 5})), R"("2024-01-02T03:04:05")");
+  EXPECT_EQ(to_text(value(date_time{2024, 1, 2, 3, 4, 5, 6})), R"("2024-01-02T03:04:05.000006")");
+}
+
+TEST(jsonrpc_round_trip, date_times_travel_as_iso8601_text_with_their_microseconds) {
+  // JSON has no date-time: one arrives as its ISO 8601 text, which date_time::parse (and the
+  // typed binding) reads back whole.
+  for (const date_time& t :
+       {date_time{2026, 12, 3, 10, 0, 0}, date_time{2026, 12, 3, 10, 0, 0, 123456},
+        date_time{0, 1, 1, 0, 0, 0, 1}, date_time{9999, 12, 31, 23, 59, 59, 999999}}) {
+    response r;
+    r.id = 1;
+    r.result = array{t};
+    std::vector<response> back;
+    fault why;
+    ASSERT_TRUE(decode_responses(to_text(r), decode_limits{}, back, why)) << why;
+    ASSERT_EQ(back.size(), 1u);
+    const value& text = back[0].result.as_array().at(0);
+    ASSERT_TRUE(text.is_string()) << to_text(text);
+    date_time read;
+    ASSERT_TRUE(date_time::parse(text.as_string(), read)) << text.as_string();
+    EXPECT_EQ(read, t) << text.as_string();
+  }
 }
 
 TEST(jsonrpc_encode, containers_keep_order) {
@@ -965,6 +1077,26 @@ TEST(jsonrpc_encode, request_with_nil_params_omits_them) {
 
 // ----------------------------------------------------------------------------------------------
 // Client side: decode_responses
+
+TEST(jsonrpc_decode_responses, a_result_beyond_int64_fails_that_answer_as_a_protocol_error) {
+  std::vector<response> out;
+  fault why;
+  ASSERT_TRUE(
+      decode_responses(R"([{"jsonrpc":"2.0","result":[1,{"n":18446744073709551615}],"id":1},)"
+                       R"({"jsonrpc":"2.0","result":2,"id":2},)"
+                       R"({"jsonrpc":"2.0","result":3,"id":12345678901234567891}])",
+                       decode_limits{}, out, why))
+      << why;
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].id, value(1));
+  EXPECT_TRUE(out[0].result.is_nil());
+  EXPECT_EQ(out[0].error, (fault{protocol_error_code,
+                                 "answer refused: integer 18446744073709551615 is beyond int64"}));
+  EXPECT_EQ(out[1].result, value(2));
+  EXPECT_FALSE(out[1].error);
+  EXPECT_EQ(out[2].result, value(3));  // an id beyond int64 is no error
+  EXPECT_EQ(out[2].id, value(bytes{"12345678901234567891"}));
+}
 
 TEST(jsonrpc_decode_responses, result_and_error) {
   std::vector<response> out;
@@ -1303,7 +1435,7 @@ TEST(jsonrpc_stream, deep_nesting_fails_with_parse_error_without_crash) {
 TEST(jsonrpc_stream, numbers_split_at_every_position_keep_their_value) {
   const std::string text =
       R"({"jsonrpc":"2.0","method":"m","params":[123456789.12345679,-2.5E-3,)"
-      R"(18446744073709551616,-9223372036854775808,1e-400,0.1],"id":12345} )";
+      R"(18446744073709551616.0,-9223372036854775808,1e-400,0.1],"id":12345} )";
   const value want(array{value(123456789.12345679), value(-2.5e-3), value(18446744073709551616.0),
                          value(std::numeric_limits<std::int64_t>::min()), value(0.0),
                          value(0.1)});
@@ -1321,6 +1453,25 @@ TEST(jsonrpc_stream, numbers_split_at_every_position_keep_their_value) {
   const stream_run run = run_stream(d, bytes_of(text));
   ASSERT_EQ(run.messages.size(), 1u);
   EXPECT_EQ(as_request(run.messages[0].entries.at(0)).params, want);
+}
+
+TEST(jsonrpc_stream, integers_beyond_int64_split_at_every_position_are_named_whole) {
+  for (const std::string number :
+       {"18446744073709551616", "-9223372036854775809", "123456789012345678901234567890"}) {
+    const std::string text =
+        R"({"jsonrpc":"2.0","method":"m","params":[1,{"k":[)" + number + R"(]},2.5],"id":7} )";
+    for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+      SCOPED_TRACE(text.substr(0, cut) + "|" + text.substr(cut));
+      stream_decoder d(sized(decode_limits{}, 1 << 20));
+      const stream_run run = run_stream(d, {text.substr(0, cut), text.substr(cut)});
+      ASSERT_FALSE(run.failure);
+      ASSERT_EQ(run.messages.size(), 1u);
+      const response& e = as_error(run.messages[0].entries.at(0));
+      EXPECT_EQ(e.id, value(7));
+      EXPECT_EQ(e.error, (fault{invalid_params_code,
+                                "invalid params: integer " + number + " is beyond int64"}));
+    }
+  }
 }
 
 TEST(jsonrpc_stream, random_doubles_round_trip_bit_for_bit_when_split) {
@@ -1421,6 +1572,7 @@ TEST(jsonrpc_stream, long_digit_runs_anywhere_read_as_their_whole_text) {
   for (int round = 0; round < 200; ++round) {
     std::vector<std::string> tokens;
     array want;
+    std::string first_wide;  // the first integer token beyond int64: the call is refused
     const int items = 1 + static_cast<int>(rng() % 12);
     for (int i = 0; i < items; ++i) {
       std::string token;
@@ -1462,6 +1614,7 @@ TEST(jsonrpc_stream, long_digit_runs_anywhere_read_as_their_whole_text) {
           tokens.push_back(token);
           continue;
         }
+        if (first_wide.empty()) first_wide = token;  // never a double (-32602 naming it)
       }
       want.emplace_back(d);
       tokens.push_back(token);
@@ -1480,9 +1633,16 @@ TEST(jsonrpc_stream, long_digit_runs_anywhere_read_as_their_whole_text) {
     const stream_run run = run_stream(d, chunks);
     ASSERT_FALSE(run.failure);
     ASSERT_EQ(run.messages.size(), 1u);
+    const message whole = decode(text, decode_limits{});
+    if (!first_wide.empty()) {
+      const fault refused{invalid_params_code,
+                          "invalid params: integer " + first_wide + " is beyond int64"};
+      ASSERT_EQ(as_error(run.messages[0].entries.at(0)).error, refused);
+      ASSERT_EQ(as_error(whole.entries.at(0)).error, refused);
+      continue;
+    }
     const value& params = as_request(run.messages[0].entries.at(0)).params;
     ASSERT_EQ(params, value(want));
-    const message whole = decode(text, decode_limits{});
     ASSERT_EQ(as_request(whole.entries.at(0)).params, value(want));
   }
 }

@@ -55,6 +55,8 @@ namespace {
 using status = frame_scanner::status;
 
 constexpr int invalid_request_code = -32600;
+constexpr int invalid_params_code = -32602;
+constexpr int protocol_error_code = -32005;
 constexpr int method_not_found_code = -32601;
 constexpr int application_error_code = -32000;
 constexpr std::size_t default_depth = 128;
@@ -642,6 +644,29 @@ TEST(msgpack_decode_response, str_that_is_not_utf8_is_refused) {
 TEST(msgpack_decode_request, timestamp_param_is_a_date_time) {
   const request r = request_of(decode_req("94 00 07 a16d 91 d6ff6b01a063"));
   EXPECT_EQ(r.params, value(array{date_time{2026, 11, 21, 13, 45, 7}}));
+  // python3-msgpack: Timestamp(1795268707, 123456000), microseconds kept.
+  EXPECT_EQ(request_of(decode_req("94 00 07 a16d 91 d7ff1d6f28006b01a063")).params,
+            value(array{date_time{2026, 11, 21, 13, 45, 7, 123456}}));
+}
+
+TEST(msgpack_decode_request, integer_beyond_int64_in_params_is_invalid_params_with_the_msgid) {
+  // python3-msgpack: packb([0, 7, "echo", [2**64 - 1]]), the same inside a list, and as a
+  // named param (a map).
+  for (const char* params :
+       {"91 cf ffffffffffffffff", "92 01 91 cf ffffffffffffffff", "81 a161 cf ffffffffffffffff"}) {
+    const response e = error_of(decode_req(std::string("94 00 07 a46563686f ") + params));
+    EXPECT_EQ(e.id, value(7)) << params;
+    ASSERT_TRUE(e.error) << params;
+    EXPECT_EQ(*e.error, (fault{invalid_params_code,
+                               "invalid params: integer 18446744073709551615 is beyond int64"}))
+        << params;
+  }
+  // INT64_MAX itself is an int.
+  EXPECT_EQ(request_of(decode_req("94 00 07 a46563686f 91 cf 7fffffffffffffff")).params,
+            value(array{std::numeric_limits<std::int64_t>::max()}));
+  // A notification holding one is dropped (never answered).
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(
+      decode_req("93 02 a46563686f 91 cf ffffffffffffffff")));
 }
 
 TEST(msgpack_decode_request, response_sent_to_a_server_is_dropped) {
@@ -816,6 +841,21 @@ TEST(msgpack_decode_response, success) {
   EXPECT_FALSE(r.error);
 }
 
+TEST(msgpack_decode_response, integer_beyond_int64_fails_that_call_as_a_protocol_error) {
+  // python3-msgpack: packb([1, 5, None, [1, 2**64 - 1]]) and an error map whose code is one.
+  for (const char* text :
+       {"94 01 05 c0 92 01 cf ffffffffffffffff", "94 01 05 81 a4636f6465 cf ffffffffffffffff c0"}) {
+    response r;
+    fault why;
+    ASSERT_TRUE(decode_response(unhex(text), decode_limits{}, r, why)) << why;
+    EXPECT_EQ(r.id, value(5));
+    EXPECT_TRUE(r.result.is_nil());
+    ASSERT_TRUE(r.error) << text;
+    EXPECT_EQ(*r.error, (fault{protocol_error_code,
+                               "answer refused: integer 18446744073709551615 is beyond int64"}));
+  }
+}
+
 TEST(msgpack_decode_response, success_with_a_structured_result) {
   response r;
   fault why;
@@ -964,8 +1004,30 @@ std::vector<encoding_case> encoding_cases() {
       {"array_65536_is_array32", array(65536, value()), "dd00010000" + hex_repeat("c0", 65536)},
       {"struct_empty", structure{}, "80"},
       {"struct", structure{{"k", 1}, {"a", array{}}}, "82a16b01a16190"},
-      {"date_time_epoch", date_time{1970, 1, 1, 0, 0, 0}, "c70cff000000000000000000000000"},
-      {"date_time_2026", date_time{2026, 11, 21, 13, 45, 7}, "c70cff00000000000000006b01a063"},
+      // Timestamp 64 from 1970 to 2514 (nanoseconds = microseconds * 1000), 96 outside.
+      {"date_time_epoch", date_time{1970, 1, 1, 0, 0, 0}, "d7ff0000000000000000"},
+      {"date_time_2026", date_time{2026, 11, 21, 13, 45, 7}, "d7ff000000006b01a063"},
+      // python3-msgpack: packb(Timestamp(1795268707, 123456000)).
+      {"date_time_2026_microseconds", date_time{2026, 11, 21, 13, 45, 7, 123456},
+       "d7ff1d6f28006b01a063"},
+      // python3-msgpack: packb(Timestamp(0, 1000)).
+      {"date_time_epoch_one_microsecond", date_time{1970, 1, 1, 0, 0, 0, 1},
+       "d7ff00000fa000000000"},
+      // python3-msgpack: packb(Timestamp(2**34 - 1, 999999000)), the last second of the 64-bit
+      // form, and packb(Timestamp(2**34)), the first of the 96-bit form after it.
+      {"date_time_2514_last_64_bit", date_time{2514, 5, 30, 1, 53, 3, 999999},
+       "d7ffee6b1863ffffffff"},
+      {"date_time_2514_first_96_bit", date_time{2514, 5, 30, 1, 53, 4},
+       "c70cff000000000000000400000000"},
+      // python3-msgpack: packb(Timestamp(-2208988800, 500000000)) and
+      // packb(Timestamp(-1, 999999000)): before 1970, 96-bit with nanoseconds.
+      {"date_time_1900_half_second", date_time{1900, 1, 1, 0, 0, 0, 500000},
+       "c70cff1dcd6500ffffffff7c558180"},
+      {"date_time_1969_last_microsecond", date_time{1969, 12, 31, 23, 59, 59, 999999},
+       "c70cff3b9ac618ffffffffffffffff"},
+      // python3-msgpack: packb(Timestamp(253402300799, 999999000)).
+      {"date_time_9999_last_microsecond", date_time{9999, 12, 31, 23, 59, 59, 999999},
+       "c70cff3b9ac6180000003afff4417f"},
       {"date_time_1900_negative_seconds", date_time{1900, 1, 1, 0, 0, 0},
        "c70cff00000000ffffffff7c558180"},
       {"date_time_1969_last_second", date_time{1969, 12, 31, 23, 59, 59},
@@ -1017,13 +1079,17 @@ TEST(msgpack_value, nested_containers_round_trip) {
   EXPECT_EQ(read_back(encoded(v)), v);
 }
 
-TEST(msgpack_value, uint_above_int64_max_decodes_as_double) {
-  const value big = read_back(unhex("cf ffffffffffffffff"));
-  ASSERT_TRUE(big.is_double());
-  EXPECT_EQ(big.as_double(), 18446744073709551615.0);
-  const value just_over = read_back(unhex("cf 8000000000000000"));
-  ASSERT_TRUE(just_over.is_double());
-  EXPECT_EQ(just_over.as_double(), 9223372036854775808.0);
+TEST(msgpack_value, uint_above_int64_max_is_refused_naming_it_never_a_double) {
+  // python3-msgpack: packb(2**64 - 1) and packb(2**63).
+  for (const auto& [text, number] :
+       {std::pair{"cf ffffffffffffffff", "18446744073709551615"},
+        std::pair{"cf 8000000000000000", "9223372036854775808"},
+        std::pair{"92 01 cf 8000000000000000", "9223372036854775808"}}) {
+    value v;
+    fault why;
+    EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << to_debug_string(v);
+    EXPECT_EQ(why.message, "Invalid Request: integer " + std::string(number) + " is beyond int64");
+  }
   const value int64_max = read_back(unhex("cf 7fffffffffffffff"));
   ASSERT_TRUE(int64_max.is_int());
   EXPECT_EQ(int64_max.as_int(), std::numeric_limits<std::int64_t>::max());
@@ -1074,13 +1140,21 @@ TEST(msgpack_value, timestamp_32_bit_form) {
   EXPECT_EQ(read_back(unhex("d6ff ffffffff")), value(date_time{2106, 2, 7, 6, 28, 15}));
 }
 
-TEST(msgpack_value, timestamp_64_bit_form_with_nanoseconds) {
-  // python3-msgpack: Timestamp(1795268707, 123456789): 30 bits of nanoseconds, 34 of seconds.
-  EXPECT_EQ(read_back(unhex("d7ff1d6f34546b01a063")), value(date_time{2026, 11, 21, 13, 45, 7}));
+TEST(msgpack_value, timestamp_64_bit_form_keeps_microseconds) {
+  // python3-msgpack: Timestamp(1795268707, 123456789): 30 bits of nanoseconds, 34 of seconds;
+  // kept to the microsecond, the 789 ns below it truncated.
+  EXPECT_EQ(read_back(unhex("d7ff1d6f34546b01a063")),
+            value(date_time{2026, 11, 21, 13, 45, 7, 123456}));
+  // python3-msgpack: Timestamp(1795268707, 123456000): whole microseconds come back exactly.
+  EXPECT_EQ(read_back(unhex("d7ff1d6f28006b01a063")),
+            value(date_time{2026, 11, 21, 13, 45, 7, 123456}));
   // python3-msgpack: Timestamp(2**33): the 34th bit of seconds matters (2242-03-16T12:56:32).
   EXPECT_EQ(read_back(unhex("d7ff0000000200000000")), value(date_time{2242, 3, 16, 12, 56, 32}));
   // python3-msgpack: Timestamp(0, 999999999): the nanoseconds do not leak into the seconds.
-  EXPECT_EQ(read_back(unhex("d7ffee6b27fc00000000")), value(date_time{1970, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(read_back(unhex("d7ffee6b27fc00000000")),
+            value(date_time{1970, 1, 1, 0, 0, 0, 999999}));
+  // Timestamp(0, 999): below a microsecond, so nothing is kept.
+  EXPECT_EQ(read_back(unhex("d7ff00000f9c00000000")), value(date_time{1970, 1, 1, 0, 0, 0}));
   // The 2 low bits of the first word are the seconds' top bits: 0x3_0000_0000 s is 2378.
   EXPECT_EQ(read_back(unhex("d7ff 00000003 00000000")), value(date_time{2378, 4, 22, 19, 24, 48}));
 }
@@ -1091,9 +1165,32 @@ TEST(msgpack_value, timestamp_96_bit_form_as_python_sends_it) {
             value(date_time{1900, 1, 1, 0, 0, 0}));
   EXPECT_EQ(read_back(unhex("c70cff000000000000003afff4417f")),
             value(date_time{9999, 12, 31, 23, 59, 59}));
-  // With nanoseconds (dropped: date_time has one-second resolution).
+  // With nanoseconds (123456789): kept to the microsecond, truncated.
   EXPECT_EQ(read_back(unhex("c70cff075bcd15ffffffff7c558180")),
-            value(date_time{1900, 1, 1, 0, 0, 0}));
+            value(date_time{1900, 1, 1, 0, 0, 0, 123456}));
+}
+
+TEST(msgpack_value, timestamp_with_nanoseconds_beyond_999999999_is_refused) {
+  // The spec: nanoseconds are 0 to 999999999 (python3-msgpack refuses more too).
+  for (const char* text : {"d7ff ee6b2800 00000000",               // 64-bit, 1000000000 ns
+                           "d7ff ffffffff ffffffff",               // 64-bit, 2^30 - 1 ns
+                           "c70cff 3b9aca00 0000000000000000"}) {  // 96-bit, 1000000000 ns
+    value v;
+    fault why;
+    EXPECT_FALSE(decode_value(unhex(text), decode_limits{}, v, why)) << to_debug_string(v);
+    EXPECT_EQ(why.code, invalid_request_code) << text;
+    EXPECT_NE(why.message.find("nanoseconds"), std::string::npos) << why;
+  }
+}
+
+TEST(msgpack_value, date_times_with_microseconds_round_trip) {
+  for (const date_time& t :
+       {date_time{0, 1, 1, 0, 0, 0, 1}, date_time{1969, 12, 31, 23, 59, 59, 999999},
+        date_time{1970, 1, 1, 0, 0, 0, 999999}, date_time{2026, 12, 3, 10, 0, 0, 123456},
+        date_time{2514, 5, 30, 1, 53, 3, 999999}, date_time{2514, 5, 30, 1, 53, 4, 1},
+        date_time{9999, 12, 31, 23, 59, 59, 999999}}) {
+    EXPECT_EQ(read_back(encoded(t)), value(t)) << value(t).as_date_time().to_iso8601();
+  }
 }
 
 TEST(msgpack_value, timestamp_outside_years_0_to_9999_is_refused) {

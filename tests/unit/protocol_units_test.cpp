@@ -196,6 +196,44 @@ TEST(msgpack_unit, a_str_that_is_not_utf8_is_refused_with_its_msgid_and_the_stre
                            "offset 10)"}));
 }
 
+TEST(msgpack_unit, an_integer_beyond_int64_is_invalid_params_to_its_msgid_and_the_stream_goes_on) {
+  fake_host host;
+  auto s = open(msgpack::tcp_server, host);
+  // python3-msgpack: packb([0, 7, "echo", [2**64 - 1]]), the same as a notification, then a
+  // good call on the same connection.
+  const std::string wide = std::string(
+                               "\x94\x00\x07\xa4"
+                               "echo"
+                               "\x91\xcf",
+                               10) +
+                           std::string(8, '\xff');
+  const std::string wide_note = std::string(
+                                    "\x93\x02\xa4"
+                                    "echo"
+                                    "\x91\xcf",
+                                    9) +
+                                std::string(8, '\xff');
+  EXPECT_EQ(feed(*s, wide + wide_note + msgpack_request(8, "echo", array{"ok"})),
+            server_session::verdict::more);
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].params, value(array{"ok"}));
+  response refusal;
+  fault why;
+  msgpack::frame_scanner scan(128, 1 << 20);
+  ASSERT_EQ(scan.scan(host.out), msgpack::frame_scanner::status::complete);
+  ASSERT_TRUE(msgpack::decode_response(std::string_view(host.out).substr(0, scan.size()),
+                                       decode_limits{}, refusal, why))
+      << why;
+  EXPECT_EQ(refusal.id, value(7));
+  EXPECT_EQ(refusal.error,
+            (fault{-32602, "invalid params: integer 18446744073709551615 is beyond int64"}));
+  // Next, only the answer to msgid 8: the notification is not answered.
+  const std::string_view rest = std::string_view(host.out).substr(scan.size());
+  response next;
+  ASSERT_TRUE(msgpack::decode_response(rest, decode_limits{}, next, why)) << why;
+  EXPECT_EQ(next.id, value(8));
+}
+
 TEST(msgpack_unit, notifications_are_run_and_not_answered) {
   fake_host host;
   auto s = open(msgpack::tcp_server, host);
@@ -261,6 +299,30 @@ TEST(jsonrpc_unit, number_ids_that_are_not_int64_are_echoed_as_sent) {
                       R"([{"jsonrpc":"2.0","result":[],"id":1.50}])" "\n");
 }
 
+TEST(jsonrpc_unit, an_integer_beyond_int64_in_params_is_invalid_params_and_the_stream_goes_on) {
+  fake_host host;
+  auto s = open(jsonrpc::tcp_server, host);
+  EXPECT_EQ(feed(*s, R"({"jsonrpc":"2.0","method":"echo","params":[18446744073709551615],"id":1})"
+                     R"({"jsonrpc":"2.0","method":"echo","params":[18446744073709551615]})"
+                     R"([{"jsonrpc":"2.0","method":"echo","params":{"n":-9223372036854775809},)"
+                     R"("id":2},{"jsonrpc":"2.0","method":"echo","params":[3],"id":3}])"
+                     R"({"jsonrpc":"2.0","method":"echo","params":[4],"id":4})"),
+            server_session::verdict::more);
+  ASSERT_EQ(host.dispatched.size(), 2u);  // [3] and [4]; the notification ran nothing
+  EXPECT_EQ(host.dispatched[0].params, value(array{3}));
+  EXPECT_EQ(host.dispatched[1].params, value(array{4}));
+  EXPECT_EQ(host.out,
+            R"({"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid params: integer )"
+            R"(18446744073709551615 is beyond int64"},"id":1})"
+            "\n"
+            R"([{"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid params: integer )"
+            R"(-9223372036854775809 is beyond int64"},"id":2},)"
+            R"({"jsonrpc":"2.0","result":[3],"id":3}])"
+            "\n"
+            R"({"jsonrpc":"2.0","result":[4],"id":4})"
+            "\n");
+}
+
 TEST(jsonrpc_unit, a_syntax_error_is_answered_then_closes) {
   fake_host host;
   auto s = open(jsonrpc::tcp_server, host);
@@ -313,6 +375,18 @@ TEST(json_array_unit, params_named_id_are_plain_numbers) {
   ASSERT_EQ(host.dispatched.size(), 1u);
   EXPECT_EQ(host.dispatched[0].params,
             value(array{structure{{"id", 1.5}}, array{structure{{"id", 2.5}}}}));
+}
+
+TEST(json_array_unit, an_integer_beyond_int64_is_invalid_params_and_the_stream_goes_on) {
+  fake_host host;
+  auto s = open(json_array::tcp_server, host);
+  EXPECT_EQ(feed(*s, R"(["echo", [18446744073709551615]]["echo", 1])"),
+            server_session::verdict::more);
+  ASSERT_EQ(host.dispatched.size(), 1u);
+  EXPECT_EQ(host.dispatched[0].params, value(array{1}));
+  EXPECT_EQ(host.out, R"({"error":{"code":-32602,"message":"invalid params: integer )"
+                      R"(18446744073709551615 is beyond int64"}})"
+                      "\n[1]\n");
 }
 
 TEST(json_array_unit, calls_are_answered_in_the_order_they_came) {
@@ -500,6 +574,26 @@ TEST(client_units, jsonrpc_carries_the_key_as_the_id_and_reads_answers_by_line) 
                   R"([{"jsonrpc":"2.0","result":4,"id":2},{"jsonrpc":"2.0","result":5,"id":3}])" "\n");
   ASSERT_EQ(answers.size(), 3u);
   EXPECT_EQ(answers[2].result, value(5));
+}
+
+TEST(client_units, an_answer_beyond_int64_fails_that_call_and_the_next_answer_is_read) {
+  const std::string refused = "answer refused: integer 18446744073709551615 is beyond int64";
+  const auto json =
+      read_all(jsonrpc::tcp_client(), R"({"jsonrpc":"2.0","result":18446744073709551615,"id":1})"
+                                      "\n"
+                                      R"({"jsonrpc":"2.0","result":5,"id":2})"
+                                      "\n");
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0].error, (fault{-32005, refused}));
+  EXPECT_EQ(json[1].result, value(5));
+  // python3-msgpack: packb([1, 1, None, 2**64 - 1]) then packb([1, 2, None, 5]).
+  const auto mp = read_all(msgpack::tcp_client(), std::string("\x94\x01\x01\xc0\xcf", 5) +
+                                                      std::string(8, '\xff') +
+                                                      std::string("\x94\x01\x02\xc0\x05", 5));
+  ASSERT_EQ(mp.size(), 2u);
+  EXPECT_EQ(mp[0].id, value(1));
+  EXPECT_EQ(mp[0].error, (fault{-32005, refused}));
+  EXPECT_EQ(mp[1].result, value(5));
 }
 
 TEST(client_units, msgpack_round_trips_through_the_server_session) {

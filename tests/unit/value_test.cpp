@@ -65,7 +65,76 @@ TEST(date_time, formats_and_parses_both_forms) {
   ASSERT_TRUE(date_time::parse("1998-07-17T14:08:55Z", out));
   EXPECT_EQ(out, t);
   ASSERT_TRUE(date_time::parse("1998-07-17T14:08:55.123+02:00", out));
-  EXPECT_EQ(out, t);
+  EXPECT_EQ(out, (date_time{1998, 7, 17, 14, 8, 55, 123000}));
+}
+
+TEST(date_time, microseconds_are_part_of_equality) {
+  EXPECT_NE((date_time{2026, 12, 3, 10, 0, 0, 1}), (date_time{2026, 12, 3, 10, 0, 0}));
+  EXPECT_EQ((date_time{2026, 12, 3, 10, 0, 0, 0}), (date_time{2026, 12, 3, 10, 0, 0}));
+  EXPECT_NE(value(date_time{2026, 12, 3, 10, 0, 0, 5}), value(date_time{2026, 12, 3, 10, 0, 0, 6}));
+}
+
+TEST(date_time, iso8601_writes_six_fraction_digits_only_when_there_are_microseconds) {
+  EXPECT_EQ((date_time{2026, 12, 3, 10, 0, 0}).to_iso8601(), "2026-12-03T10:00:00");
+  EXPECT_EQ((date_time{2026, 12, 3, 10, 0, 0, 123456}).to_iso8601(), "2026-12-03T10:00:00.123456");
+  EXPECT_EQ((date_time{2026, 12, 3, 10, 0, 0, 100}).to_iso8601(), "2026-12-03T10:00:00.000100");
+  EXPECT_EQ((date_time{2026, 12, 3, 10, 0, 0, 500000}).to_iso8601(), "2026-12-03T10:00:00.500000");
+  EXPECT_EQ((date_time{9999, 12, 31, 23, 59, 59, 999999}).to_iso8601(),
+            "9999-12-31T23:59:59.999999");
+  EXPECT_EQ((date_time{0, 1, 1, 0, 0, 0, 1}).to_iso8601(), "0000-01-01T00:00:00.000001");
+}
+
+TEST(date_time, xmlrpc_form_drops_the_fraction) {
+  // XML-RPC has no sub-second dateTime.
+  EXPECT_EQ((date_time{2026, 12, 3, 10, 0, 0, 123456}).to_xmlrpc(), "20261203T10:00:00");
+}
+
+TEST(date_time, parses_a_fraction_of_1_to_9_digits_to_the_microsecond_truncated) {
+  const struct {
+    const char* text;
+    int microsecond;
+  } cases[] = {
+      {"2026-12-03T10:00:00.1", 100000},         {"2026-12-03T10:00:00.12", 120000},
+      {"2026-12-03T10:00:00.123456", 123456},    {"2026-12-03T10:00:00.000001", 1},
+      {"2026-12-03T10:00:00.1234567", 123456},    // truncated, not rounded
+      {"2026-12-03T10:00:00.9999999", 999999},    // truncated: no carry into the seconds
+      {"2026-12-03T10:00:00.123456789", 123456},  // nanoseconds, the most digits taken
+      {"2026-12-03T10:00:00.000000999", 0},      {"2026-12-03T10:00:00.000000", 0},
+      {"2026-12-03T10:00:00.123456Z", 123456},   {"2026-12-03T10:00:00.123456+01:00", 123456},
+      {"2026-12-03T10:00:00.5-0530", 500000},
+  };
+  for (const auto& c : cases) {
+    date_time out;
+    ASSERT_TRUE(date_time::parse(c.text, out)) << c.text;
+    EXPECT_EQ(out, (date_time{2026, 12, 3, 10, 0, 0, c.microsecond})) << c.text;
+  }
+}
+
+TEST(date_time, iso8601_text_round_trips_through_parse) {
+  for (const date_time& t :
+       {date_time{2026, 12, 3, 10, 0, 0}, date_time{2026, 12, 3, 10, 0, 0, 123456},
+        date_time{0, 1, 1, 0, 0, 0, 1}, date_time{9999, 12, 31, 23, 59, 59, 999999}}) {
+    date_time out;
+    ASSERT_TRUE(date_time::parse(t.to_iso8601(), out)) << t.to_iso8601();
+    EXPECT_EQ(out, t) << t.to_iso8601();
+  }
+}
+
+TEST(date_time, refuses_a_fraction_in_the_xmlrpc_form_or_of_0_or_10_digits) {
+  date_time out{2000, 1, 1, 0, 0, 0, 7};
+  for (const char* bad :
+       {"20261203T10:00:00.5", "20261203T10:00:00.123456Z", "2026-12-03T10:00:00.",
+        "2026-12-03T10:00:00.Z", "2026-12-03T10:00:00.1234567890", "2026-12-03T10:00:00.12a",
+        "2026-12-03T10:00:00,5", "2026-12-03T10:00:00.-1", "2026-12-03T10:00.5"}) {
+    EXPECT_FALSE(date_time::parse(bad, out)) << bad;
+  }
+  EXPECT_EQ(out, (date_time{2000, 1, 1, 0, 0, 0, 7}));
+}
+
+TEST(date_time, debug_string_shows_microseconds) {
+  EXPECT_EQ(to_debug_string(date_time{2026, 12, 3, 10, 0, 0}), R"(dt"20261203T10:00:00")");
+  EXPECT_EQ(to_debug_string(date_time{2026, 12, 3, 10, 0, 0, 42}),
+            R"(dt"20261203T10:00:00.000042")");
 }
 
 TEST(date_time, rejects_bad_text_and_out_of_range_fields) {

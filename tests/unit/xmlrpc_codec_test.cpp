@@ -576,8 +576,9 @@ TEST(xmlrpc_decode_call, unknown_type_tag_is_an_invalid_request) {
 TEST(xmlrpc_decode_call, bad_ints_are_invalid_requests) {
   for (std::string_view v :
        {"<int>abc</int>", "<int>99999999999999999999</int>", "<i8>9223372036854775808</i8>",
-        "<i4></i4>", "<int>1.5</int>", "<int>-</int>", "<int>+-1</int>", "<int>1 2</int>",
-        "<int>0x10</int>"}) {
+        "<i8>18446744073709551615</i8>", "<i8>-9223372036854775809</i8>",
+        "<biginteger>18446744073709551616</biginteger>", "<i4></i4>", "<int>1.5</int>",
+        "<int>-</int>", "<int>+-1</int>", "<int>1 2</int>", "<int>0x10</int>"}) {
     const fault f = decode_call_error(call_with(v));
     EXPECT_EQ(f.code, invalid_request) << v;
     EXPECT_NE(f.message.find("invalid int"), std::string::npos) << f.message;
@@ -621,12 +622,13 @@ TEST(xmlrpc_decode_call, date_time_is_exactly_the_xmlrpc_form) {
             value(date_time{1998, 7, 17, 14, 8, 55}));
   EXPECT_EQ(decode_param("<dateTime.iso8601>20240229T23:59:59</dateTime.iso8601>"),
             value(date_time{2024, 2, 29, 23, 59, 59}));
-  for (std::string_view t : {"19980717T14:08:55Z", "19980717T14:08:55+01:00",
-                             "19980717T14:08:55-0500", "1998-07-17T14:08:55Z",
-                             "19980717T14:08:55.5", "20161231T23:59:60", "2016-12-31T23:59:60",
-                             "1998-0717T14:08:55", "199807-17T14:08:55", "19980717T140855",
-                             "19980717 14:08:55", "19980717t14:08:55", "+1998-07-17T14:08:55",
-                             "19980717T14:08:5", "20230229T00:00:00", "1998071714:08:55"}) {
+  for (std::string_view t :
+       {"19980717T14:08:55Z", "19980717T14:08:55+01:00", "19980717T14:08:55-0500",
+        "1998-07-17T14:08:55Z", "19980717T14:08:55.5", "1998-07-17T14:08:55.5",
+        "1998-07-17T14:08:55.123456", "19980717T14:08:55.123456Z", "20161231T23:59:60",
+        "2016-12-31T23:59:60", "1998-0717T14:08:55", "199807-17T14:08:55", "19980717T140855",
+        "19980717 14:08:55", "19980717t14:08:55", "+1998-07-17T14:08:55", "19980717T14:08:5",
+        "20230229T00:00:00", "1998071714:08:55"}) {
     SCOPED_TRACE(t);
     const fault f =
         decode_call_error(call_with("<dateTime.iso8601>" + std::string(t) + "</dateTime.iso8601>"));
@@ -716,6 +718,9 @@ TEST(xmlrpc_encode, every_value_kind) {
   EXPECT_EQ(value_xml(bytes{std::string("\x00\xFF", 2)}), "<base64>AP8=</base64>");
   EXPECT_EQ(value_xml(bytes{}), "<base64/>");
   EXPECT_EQ(value_xml(date_time{1998, 7, 17, 14, 8, 55}),
+            "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>");
+  // XML-RPC has no sub-second dateTime: the fraction is dropped when written.
+  EXPECT_EQ(value_xml(date_time{1998, 7, 17, 14, 8, 55, 123456}),
             "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>");
   EXPECT_EQ(value_xml(array{}), "<array><data/></array>");
   EXPECT_EQ(value_xml(structure{}), "<struct/>");
@@ -814,6 +819,24 @@ std::vector<value> every_kind() {
       array{1, "two", 3.0, array{netcall::nil, structure{}}},
       structure{{"z", 1}, {"a", structure{{"b", array{true, bytes{"x"}}}}}, {"", "empty name"}},
   };
+}
+
+TEST(xmlrpc_round_trip, date_times_come_back_without_their_microseconds) {
+  const date_time t{2026, 12, 3, 10, 0, 0, 123456};
+  const date_time whole_seconds{2026, 12, 3, 10, 0, 0};
+  EXPECT_EQ(round_trip_response(t), value(whole_seconds));
+  EXPECT_EQ(round_trip_call(t), value(whole_seconds));
+}
+
+TEST(xmlrpc_decode_response, an_int_beyond_int64_is_an_unreadable_answer) {
+  response back;
+  fault why;
+  EXPECT_FALSE(xmlrpc::decode_response(
+      "<methodResponse><params><param><value><i8>18446744073709551615</i8></value></param>"
+      "</params></methodResponse>",
+      {}, back, why));
+  EXPECT_EQ(why.code, invalid_request);
+  EXPECT_NE(why.message.find("18446744073709551615"), std::string::npos) << why;
 }
 
 TEST(xmlrpc_round_trip, response_every_kind) {

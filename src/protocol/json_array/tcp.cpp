@@ -30,7 +30,9 @@ sniff_result sniff(std::string_view first_bytes) {
 class session final : public server_session {
  public:
   explicit session(session_host& host)
-      : host_(host), reader_(host.limits().max_depth, host.limits().max_message_bytes) {
+      : host_(host),
+        reader_(host.limits().max_depth, host.limits().max_message_bytes,
+                json::id_numbers::as_values, json::wide_integers::as_text) {
     reader_.set_limits(host.limits(), 0);
   }
 
@@ -95,6 +97,15 @@ class session final : public server_session {
                             "Invalid Request: a call is a JSON array whose first element is the "
                             "method name"));
       return true;
+    }
+    if (reader_.held_wide_integers()) {
+      // An integer beyond int64 among the params: -32602 naming it, not run (never a double).
+      if (const std::string* wide = json::find_wide_integer(text)) {
+        host_.protocol_error();
+        send_error(make_fault(status_code::invalid_params,
+                              "invalid params: " + json::describe_wide_integer(*wide)));
+        return true;
+      }
     }
     request& req = host_.next_request();
     req.method = std::move(a->front().as_string());

@@ -108,6 +108,31 @@ message to_message(value& v, const decode_limits& limits) {
   return m;
 }
 
+/// Refuses the requests of `m` whose params hold an integer beyond int64 (kept as text by a
+/// reader with json::wide_integers::as_text): each becomes its -32602 response, or is dropped
+/// when it is a notification (§4.1: never answered, even when it fails).
+void refuse_wide_integers(message& m) {
+  std::vector<entry> kept;
+  kept.reserve(m.entries.size());
+  for (entry& e : m.entries) {
+    request* r = std::get_if<request>(&e);
+    response refused;
+    if (r == nullptr || check_params_integers(*r, refused)) {
+      kept.push_back(std::move(e));
+    } else if (!r->notification) {
+      kept.emplace_back(std::move(refused));
+    }
+  }
+  m.entries = std::move(kept);
+}
+
+/// A parsed text as a request or a batch (JSON-RPC 2.0 §6); its parts are moved out of `v`.
+/// `wide`: the reader kept an integer beyond int64 as text (json::wide_integers::as_text).
+message to_message(value& v, const decode_limits& limits, bool wide) {
+  message m = to_message(v, limits);
+  if (wide) refuse_wide_integers(m);
+  return m;
+}
 
 /// One response object (JSON-RPC 2.0 §5), moved out of `v`; false with the reason when it is
 /// not one.
@@ -239,17 +264,27 @@ message decode(json::reader& reader, std::string_view text, const decode_limits&
     if (reader.last_refusal() != json::refusal::none) return refusal_message(reader.last_refusal(), why);
     return parse_error_message(why);
   }
-  return to_message(v, limits);
+  return to_message(v, limits, reader.held_wide_integers());
 }
 
 response refusal_response(json::refusal why, std::string_view detail) {
   return std::get<response>(refusal_message(why, detail).entries.front());
 }
 
-message decode_parsed(value& v, const decode_limits& limits) { return to_message(v, limits); }
+message decode_parsed(value& v, const decode_limits& limits, bool wide_integers) {
+  return to_message(v, limits, wide_integers);
+}
+
+bool check_params_integers(const request& r, response& answer) {
+  const std::string* wide = json::find_wide_integer(r.params);
+  if (wide == nullptr) return true;
+  answer = error_response(r.id, status_code::invalid_params,
+                          "invalid params: " + json::describe_wide_integer(*wide));
+  return false;
+}
 
 message decode(std::string_view text, const decode_limits& limits) {
-  json::reader reader(limits.max_depth, json::id_numbers::as_text);
+  json::reader reader(limits.max_depth, json::id_numbers::as_text, json::wide_integers::as_text);
   return decode(reader, text, limits);
 }
 
@@ -300,13 +335,24 @@ bool decode_responses(json::reader& reader, std::string_view text, std::vector<r
     if (!to_response(v, r, why)) return refuse(why);
     answers.push_back(std::move(r));
   }
+  if (reader.held_wide_integers()) {
+    // A result holding an integer beyond int64 cannot be given to the caller: that call fails
+    // (protocol_error naming it); the other answers, and the connection, are fine.
+    for (response& r : answers) {
+      const std::string* wide = r.error ? nullptr : json::find_wide_integer(r.result);
+      if (wide == nullptr) continue;
+      r.error = make_fault(status_code::protocol_error,
+                           "answer refused: " + json::describe_wide_integer(*wide));
+      r.result = value();
+    }
+  }
   out = std::move(answers);
   return true;
 }
 
 bool decode_responses(std::string_view text, const decode_limits& limits,
                       std::vector<response>& out, fault& error) {
-  json::reader reader(limits.max_depth, json::id_numbers::as_text);
+  json::reader reader(limits.max_depth, json::id_numbers::as_text, json::wide_integers::as_text);
   reader.set_limits(limits, 0);
   return decode_responses(reader, text, out, error);
 }
@@ -316,7 +362,8 @@ bool decode_responses(std::string_view text, const decode_limits& limits,
 
 stream_decoder::stream_decoder(const decode_limits& limits)
     : limits_(limits),
-      reader_(limits.max_depth, limits.max_message_bytes, json::id_numbers::as_text) {
+      reader_(limits.max_depth, limits.max_message_bytes, json::id_numbers::as_text,
+              json::wide_integers::as_text) {
   reader_.set_limits(limits, limits.max_batch);
 }
 
@@ -326,7 +373,7 @@ stream_decoder::status stream_decoder::feed(std::string_view& input, message& ou
     case json::stream_reader::status::need_more:
       return status::need_more;
     case json::stream_reader::status::complete:
-      out = to_message(v, limits_);
+      out = to_message(v, limits_, reader_.held_wide_integers());
       return status::complete;
     case json::stream_reader::status::failed:
       out = parse_error_message(reader_.error());

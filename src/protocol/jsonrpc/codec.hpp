@@ -15,6 +15,10 @@
 /// and never an idempotency key (keys are strings). The readers given to `decode` and
 /// `decode_responses` should be made with id_numbers::as_text; with another, such ids are
 /// doubles.
+///
+/// An integer beyond int64 anywhere else (params, a result) is never a double either: the
+/// readers made with json::wide_integers::as_text keep it as text, and the request is refused
+/// with -32602 naming it (check_params_integers), an answer with -32005 (decode_responses).
 
 #include <cstddef>
 #include <string>
@@ -52,8 +56,19 @@ message decode(std::string_view text, const decode_limits& limits);
 /// (common/limits.hpp); `detail` is the reader's reason.
 response refusal_response(json::refusal why, std::string_view detail);
 /// Validates an already parsed JSON text as a request or a batch (what `decode` does after
-/// parsing); its parts are moved out of `v`.
-message decode_parsed(value& v, const decode_limits& limits);
+/// parsing); its parts are moved out of `v`. `wide_integers`: the reader (made with
+/// json::wide_integers::as_text) kept an integer beyond int64 as text in it
+/// (`held_wide_integers()`): each request whose params hold one is refused as
+/// check_params_integers says.
+message decode_parsed(value& v, const decode_limits& limits, bool wide_integers = false);
+
+/// Integers beyond int64 in params (docs/protocols.md "Type mapping": an error, never a
+/// float). True when the params of `r` hold none kept as text by a reader made with
+/// json::wide_integers::as_text; else false, with `answer` the -32602 response to send (id
+/// echoed; nothing is sent for a notification, §4.1): "invalid params: integer
+/// 18446744073709551615 is beyond int64". Walks the params: call it only when the reader's
+/// `held_wide_integers()` says the text holds one.
+bool check_params_integers(const request& r, response& answer);
 
 /// Frames and decodes JSON texts sent back to back on a byte stream (SPEC §2: JSON-RPC over raw
 /// TCP, whitespace between texts optional, no terminator required).
@@ -117,8 +132,11 @@ bool decode_value(std::string_view text, const decode_limits& limits, value& out
 /// The same when the reason does not matter.
 bool decode_value(std::string_view text, const decode_limits& limits, value& out);
 
-/// Client side: decodes a response object or an array of them with `reader`. Returns false when
-/// the text is not JSON or not JSON-RPC 2.0 responses.
+/// Client side: decodes a response object or an array of them with `reader` (made with
+/// json::id_numbers::as_text and json::wide_integers::as_text). Returns false when the text is
+/// not JSON or not JSON-RPC 2.0 responses. A result holding an integer beyond int64 makes that
+/// response a -32005 protocol_error fault naming it ("answer refused: integer
+/// 18446744073709551615 is beyond int64"), the other responses unharmed.
 bool decode_responses(json::reader& reader, std::string_view text, std::vector<response>& out,
                       fault& error);
 /// The same with a reader of its own.

@@ -10,7 +10,8 @@ namespace {
 
 class decoder final : public body_decoder {
  public:
-  explicit decoder(std::size_t max_depth) : json_(max_depth, json::id_numbers::as_text) {}
+  explicit decoder(std::size_t max_depth)
+      : json_(max_depth, json::id_numbers::as_text, json::wide_integers::as_text) {}
 
   void decode(std::string_view body, const http_call_headers&, const decode_limits& limits,
               exchange& x) override {

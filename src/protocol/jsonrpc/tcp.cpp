@@ -30,7 +30,8 @@ class session final : public server_session {
   explicit session(session_host& host)
       : host_(host),
         limits_(host.limits()),
-        reader_(limits_.max_depth, limits_.max_message_bytes, json::id_numbers::as_text) {
+        reader_(limits_.max_depth, limits_.max_message_bytes, json::id_numbers::as_text,
+                json::wide_integers::as_text) {
     reader_.set_limits(limits_, limits_.max_batch);
   }
 
@@ -106,12 +107,17 @@ class session final : public server_session {
       request& req = host_.next_request();
       response invalid;
       if (!to_request(text, req, invalid)) return send_line(host_, invalid);
+      if (reader_.held_wide_integers() && !check_params_integers(req, invalid)) {
+        // An integer beyond int64 in params: -32602, not run (a notification: not answered).
+        if (!req.notification) send_line(host_, invalid);
+        return;
+      }
       req.meta.protocol = protocol_names::jsonrpc;
       req.meta.message_bytes = reader_.last_text_bytes();
       host_.dispatch({nullptr, req.notification ? single_notification : single_call});
       return;
     }
-    message m = decode_parsed(text, limits_);
+    message m = decode_parsed(text, limits_, reader_.held_wide_integers());
     if (!m.batch) {  // not an object, an empty batch or one over the limit: one error
       return send_line(host_, std::get<response>(m.entries.front()));
     }
@@ -155,7 +161,8 @@ std::unique_ptr<server_session> make_session(session_host& host) {
 class reader final : public response_reader {
  public:
   explicit reader(const decode_limits& limits)
-      : limits_(limits), json_(limits.max_depth, json::id_numbers::as_text) {
+      : limits_(limits),
+        json_(limits.max_depth, json::id_numbers::as_text, json::wide_integers::as_text) {
     json_.set_limits(limits, 0);
   }
 

@@ -59,7 +59,10 @@ void put_map_header(std::string& out, std::uint32_t n) {
   out.append(buf, static_cast<std::size_t>(mp_encode_map(buf, n) - buf));
 }
 
-// The timestamp extension (type -1) in its 96-bit form: nanoseconds (u32) then seconds (i64).
+// The timestamp extension (msgpack spec "Timestamp extension type", type -1) of `t`, with
+// nanoseconds = microseconds * 1000: timestamp 64 (fixext 8: nanoseconds in the upper 30 bits,
+// seconds in the lower 34) when the seconds fit 0 to 2^34 - 1 (1970 to 2514), else timestamp 96
+// (ext 8 of 12 bytes: nanoseconds u32, then seconds i64), as the spec's pseudo code writes them.
 void put_timestamp(std::string& out, const date_time& t) {
   using namespace std::chrono;
   const sys_days day{year{t.year} / month{static_cast<unsigned>(t.month)} /
@@ -67,11 +70,21 @@ void put_timestamp(std::string& out, const date_time& t) {
   const std::int64_t seconds =
       duration_cast<std::chrono::seconds>(day.time_since_epoch()).count() + t.hour * 3600 +
       t.minute * 60 + t.second;
+  const auto nanoseconds = static_cast<std::uint32_t>(t.microsecond) * 1000u;
+  if (seconds >= 0 && (static_cast<std::uint64_t>(seconds) >> 34) == 0) {
+    const std::uint64_t word =
+        (std::uint64_t{nanoseconds} << 34) | static_cast<std::uint64_t>(seconds);
+    char* p = grow(out, 10);
+    p[0] = static_cast<char>(0xd7);  // fixext 8
+    p[1] = static_cast<char>(-1);
+    for (int i = 0; i < 8; ++i) p[2 + i] = static_cast<char>((word >> (56 - 8 * i)) & 0xff);
+    return;
+  }
   char* p = grow(out, 15);
   p[0] = static_cast<char>(0xc7);  // ext 8
   p[1] = 12;
   p[2] = static_cast<char>(-1);
-  std::memset(p + 3, 0, 4);  // nanoseconds: date_time has one-second resolution
+  for (int i = 0; i < 4; ++i) p[3 + i] = static_cast<char>((nanoseconds >> (24 - 8 * i)) & 0xff);
   for (int i = 0; i < 8; ++i) {
     p[7 + i] = static_cast<char>((static_cast<std::uint64_t>(seconds) >> (56 - 8 * i)) & 0xff);
   }
@@ -79,7 +92,9 @@ void put_timestamp(std::string& out, const date_time& t) {
 
 // ---- reading (input already validated by frame_scanner) -----------------------------------
 
-bool timestamp_to_date_time(std::int64_t seconds, date_time& out) {
+/// The date_time of a timestamp: `seconds` since 1970-01-01T00:00:00 UTC and `nanoseconds`
+/// (0 to 999999999) within that second, kept to the microsecond (truncated: 1999 ns is 1 µs).
+bool timestamp_to_date_time(std::int64_t seconds, std::uint32_t nanoseconds, date_time& out) {
   using namespace std::chrono;
   // Years 0 to 9999 only, checked before any arithmetic (which could overflow, and which
   // year_month_day would wrap at 2^32 days).
@@ -96,14 +111,21 @@ bool timestamp_to_date_time(std::int64_t seconds, date_time& out) {
                   static_cast<int>(static_cast<unsigned>(ymd.day())),
                   static_cast<int>(rest / 3600),
                   static_cast<int>(rest % 3600 / 60),
-                  static_cast<int>(rest % 60)};
+                  static_cast<int>(rest % 60),
+                  static_cast<int>(nanoseconds / 1000)};
   return true;
 }
+
+/// An integer's decimal text.
+std::string decimal(std::uint64_t u) { return std::to_string(u); }
 
 struct reader {
   const char* p;
   const char* begin;  // the message's first byte: offsets in errors count from it
   std::string error;
+  /// The failure is a uint above INT64_MAX: a value well-formed in MessagePack that netcall
+  /// does not hold (an int is an int64), rather than a message of the wrong shape.
+  bool wide_integer = false;
 
   bool fail(std::string why) {
     if (error.empty()) error = std::move(why);
@@ -143,18 +165,30 @@ struct reader {
     const unsigned char* data = u + header + 1;
     p += header + 1 + len;
     if (type != -1) return fail("unsupported MessagePack extension type " + std::to_string(type));
+    // msgpack spec "Timestamp extension type": timestamp 32 (seconds u32), 64 (nanoseconds in
+    // the upper 30 bits, seconds in the lower 34), 96 (nanoseconds u32, seconds i64).
     std::int64_t seconds = 0;
+    std::uint64_t nanoseconds = 0;
     if (len == 4) {
       seconds = static_cast<std::int64_t>(load_be(data, 4));
     } else if (len == 8) {
-      seconds = static_cast<std::int64_t>(load_be(data, 8) & 0x3ffffffffULL);
+      const std::uint64_t word = load_be(data, 8);
+      seconds = static_cast<std::int64_t>(word & 0x3ffffffffULL);
+      nanoseconds = word >> 34;
     } else if (len == 12) {
+      nanoseconds = load_be(data, 4);
       seconds = static_cast<std::int64_t>(load_be(data + 4, 8));
     } else {
       return fail("malformed MessagePack timestamp");
     }
+    if (nanoseconds > 999'999'999) {
+      return fail("malformed MessagePack timestamp: nanoseconds " + decimal(nanoseconds) +
+                  " beyond 999999999");
+    }
     date_time t;
-    if (!timestamp_to_date_time(seconds, t)) return fail("timestamp out of range (year 0-9999)");
+    if (!timestamp_to_date_time(seconds, static_cast<std::uint32_t>(nanoseconds), t)) {
+      return fail("timestamp out of range (year 0-9999)");
+    }
     out = t;
     return true;
   }
@@ -172,10 +206,11 @@ struct reader {
       case MP_UINT: {
         const std::uint64_t u = mp_decode_uint(&p);
         if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-          out.get().emplace<double>(static_cast<double>(u));  // as JSON does above int64
-        } else {
-          out.get().emplace<std::int64_t>(static_cast<std::int64_t>(u));
+          // Never silently a double (which would not give the integer back): refused.
+          wide_integer = error.empty();
+          return fail("integer " + decimal(u) + " is beyond int64");
         }
+        out.get().emplace<std::int64_t>(static_cast<std::int64_t>(u));
         return true;
       }
       case MP_INT:
@@ -431,6 +466,15 @@ bool decode_request_into(std::string_view message, const decode_limits&, request
     req.id = answerable ? value(msgid) : value();
     return false;
   };
+  // A value of the params that could not be read: an integer beyond int64 is invalid params
+  // (-32602: the request is well-formed, one of its params cannot be taken), anything else an
+  // invalid request.
+  auto refuse_params = [&] {
+    if (!r.wide_integer) return refuse(r.error);
+    error = make_fault(status_code::invalid_params, "invalid params: " + r.error);
+    req.id = answerable ? value(msgid) : value();
+    return false;
+  };
   if (type == 0) {
     if (n < 2 || !r.read_msgid(msgid)) return drop("a request's msgid is a 32-bit unsigned int");
     answerable = true;
@@ -452,10 +496,10 @@ bool decode_request_into(std::string_view message, const decode_limits&, request
     params.clear();
     const std::uint32_t count = mp_decode_array(&r.p);
     for (std::uint32_t i = 0; i < count; ++i) {
-      if (!r.read(params.emplace_back())) return refuse(r.error);
+      if (!r.read(params.emplace_back())) return refuse_params();
     }
   } else if (params_type == MP_MAP) {
-    if (!r.read(req.params)) return refuse(r.error);
+    if (!r.read(req.params)) return refuse_params();
   } else {
     return refuse("params must be an array");
   }
@@ -500,8 +544,16 @@ bool decode_framed_response(std::string_view message, response& out, fault& erro
   res.id = msgid;
   value error_slot;
   if (!r.read(error_slot) || !r.read(res.result)) {
-    error = invalid(r.error);
-    return false;
+    if (!r.wide_integer) {
+      error = invalid(r.error);
+      return false;
+    }
+    // An integer beyond int64 in the answer: this call fails (protocol_error, naming it), the
+    // connection goes on (the message was framed whole, the msgid is known).
+    res.result = value();
+    res.error = make_fault(status_code::protocol_error, "answer refused: " + r.error);
+    out = std::move(res);
+    return true;
   }
   if (!error_slot.is_nil()) {
     // SPEC §2: {"code": int, "message": str}; other servers send any object: keep its text.

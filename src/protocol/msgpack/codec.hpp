@@ -74,7 +74,9 @@ class frame_scanner {
 // within the limits, -32600 for MessagePack that is not the message expected, or holds what
 // netcall cannot represent: a str (a method, a string, a map key, the idempotency key) that is
 // not well-formed UTF-8 is refused naming its offset in the message ("str at offset 5 is not
-// valid UTF-8 (byte 0xff at offset 7)"), like JSON-RPC and XML-RPC refuse invalid UTF-8.
+// valid UTF-8 (byte 0xff at offset 7)"), like JSON-RPC and XML-RPC refuse invalid UTF-8. A uint
+// above INT64_MAX is never read as a double: in a request's params it is -32602 "invalid
+// params: integer 18446744073709551615 is beyond int64" (docs/protocols.md "Type mapping").
 
 /// Decodes one complete message (validated with a frame_scanner first) received by a server:
 /// true when `out` holds a request or a notification. On false, `out.id` is the msgid to answer
@@ -91,7 +93,9 @@ bool decode_request_into(std::string_view message, const decode_limits& limits, 
                          fault& error);
 
 /// Client side: decodes one complete `[1, msgid, error, result]`; false with `error` when it
-/// is not a response.
+/// is not a response. A response whose error or result holds a uint above INT64_MAX is read as
+/// a -32005 protocol_error fault to its msgid ("answer refused: integer ... is beyond int64"):
+/// that call fails, the connection goes on.
 bool decode_response(std::string_view message, const decode_limits& limits, response& out,
                      fault& error);
 
@@ -113,11 +117,15 @@ void encode_response(const response& r, std::string& out);
 /// params slot, which netcall servers read as named params (an extension of the spec).
 void encode_request(const request& r, std::string& out);
 /// Appends one value: nil, bool, int, float 64, str, bin, array, map with string keys; a
-/// date-time is the timestamp extension (type -1).
+/// date-time is the timestamp extension (msgpack spec "Timestamp extension type", type -1)
+/// with nanoseconds = microseconds * 1000: timestamp 64 when its seconds since 1970 fit 0 to
+/// 2^34 - 1 (1970 to 2514), else timestamp 96.
 void encode_value(const value& v, std::string& out);
 /// Decodes one complete value (validated with the scanner first). Returns false on a value
-/// netcall cannot represent (a map key that is not a string, a str that is not UTF-8, an
-/// extension other than the timestamp: -32600) or bytes that are not one value (-32700).
+/// netcall cannot represent (a map key that is not a string, a str that is not UTF-8, a uint
+/// above INT64_MAX, an extension other than the timestamp, a timestamp outside years 0 to 9999
+/// or with nanoseconds above 999999999: -32600) or bytes that are not one value (-32700).
+/// Timestamps 32, 64 and 96 are read; nanoseconds are kept to the microsecond (truncated).
 bool decode_value(std::string_view data, const decode_limits& limits, value& out, fault& error);
 
 }  // namespace netcall::detail::msgpack

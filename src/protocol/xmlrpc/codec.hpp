@@ -22,10 +22,12 @@ bool decode_call(std::string_view body, const decode_limits& limits, request& ou
 
 /// Appends a `<methodResponse>`: `<params><param>` with the result, or `<fault>` with a struct
 /// of faultCode (int) and faultString (string). Ints that fit 32 bits are `<int>`, others `<i8>`
-/// (SPEC §2); nil is `<nil/>`; dates `dateTime.iso8601` as YYYYMMDDTHH:MM:SS; bytes `<base64>`.
+/// (SPEC §2); nil is `<nil/>`; dates `dateTime.iso8601` as YYYYMMDDTHH:MM:SS (XML-RPC has no
+/// sub-second dateTime: a date-time's microseconds are dropped); bytes `<base64>`.
 void encode_response(const response& r, std::string& out);
 
-/// Appends a `<methodCall>` (client side). Named params (a struct) are sent as one struct param.
+/// Appends a `<methodCall>` (client side). Named params (a struct) are sent as one struct param
+/// (netcall's client refuses them before they get here: src/client/client.cpp).
 void encode_call(const request& r, std::string& out);
 
 /// Client side: decodes a `<methodResponse>` into `out` (result, or `out.error` for a fault).
