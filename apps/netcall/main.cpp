@@ -189,7 +189,9 @@ void require_utf8(std::string_view what, std::string_view word) {
                     " is not valid UTF-8 (every protocol carries it as text); nothing was sent");
 }
 
-netcall::value params_from(const std::vector<std::string>& words) {
+/// The PARAMs of `call`/`bench` (SPEC §3) for `protocol`: positional, or named with
+/// `name=JSON`, which XML-RPC cannot carry (its params are positional only): usage_error.
+netcall::value params_from(const std::vector<std::string>& words, netcall::protocol protocol) {
   netcall::array positional;
   netcall::structure named;
   for (const auto& w : words) {
@@ -209,6 +211,10 @@ netcall::value params_from(const std::vector<std::string>& words) {
   if (!named.empty() && !positional.empty()) {
     throw usage_error("mix of positional and name=JSON params: use one style per call");
   }
+  if (!named.empty() && protocol == netcall::protocol::xmlrpc) {
+    throw usage_error("name=JSON params cannot go over XML-RPC, whose params are positional "
+                      "only: give them in order; nothing was sent");
+  }
   if (!named.empty()) return netcall::value(std::move(named));
   return netcall::value(std::move(positional));
 }
@@ -224,7 +230,7 @@ int run_call(const common_options& o, const std::vector<std::string>& args) {
   if (args.size() < 2) throw usage_error("call needs TARGET and METHOD (see netcall call --help)");
   require_utf8("METHOD", args[1]);
   auto options = client_options_from(o);
-  netcall::value params = params_from({args.begin() + 2, args.end()});
+  netcall::value params = params_from({args.begin() + 2, args.end()}, options.protocol);
   netcall::value result;
   if (auto ch = channel_for(o, args[0], options)) {
     netcall::route_options route;
@@ -361,7 +367,7 @@ int run_bench_command(const common_options& o, const bench_flags& f,
   b.client = client_options_from(o);
   b.target = args[0];
   b.method = args[1];
-  b.params = params_from({args.begin() + 2, args.end()});
+  b.params = params_from({args.begin() + 2, args.end()}, b.client.protocol);
   if (!f.duration.empty() && f.calls > 0) throw usage_error("give --duration or --calls, not both");
   if (!f.duration.empty()) {
     auto d = netcall::parse_duration(f.duration);
@@ -554,8 +560,10 @@ std::vector<std::string> operands(const CLI::App& command, std::vector<std::stri
     if (!word.starts_with("-") || (netcall::from_json(word, number, why) && number.is_number())) {
       continue;
     }
-    // A negative number beyond the double range (-1e999) is a PARAM too, refused as one.
-    if (why == netcall::json_error::out_of_range) continue;
+    // A negative number beyond the double range (-1e999) or int64 is a PARAM too, refused as one.
+    if (why == netcall::json_error::out_of_range || why == netcall::json_error::integer_out_of_range) {
+      continue;
+    }
     if (word.starts_with("--")) throw usage_error("unknown option '" + word + "'");
     throw usage_error("unknown option '" + word +
                       "' (a PARAM that starts with - and is not a number goes after --)");
@@ -707,7 +715,8 @@ namespace {
 /// SPEC §3: a JSON literal, or a word that is not JSON at all, which is a string. JSON that
 /// netcall cannot send is refused (usage_error, exit 2) rather than sent as a string the user
 /// did not mean: nesting deeper than the 128 levels servers accept (netcalld's --max-depth
-/// default), and a number beyond the double range (1e999).
+/// default), a number beyond the double range (1e999), and an integer beyond int64 (which
+/// would go as a rounded double).
 netcall::value parse_param_value(const std::string& text, std::string_view word) {
   constexpr std::size_t max_depth = 128;
   netcall::value v;
@@ -717,6 +726,11 @@ netcall::value parse_param_value(const std::string& text, std::string_view word)
     throw usage_error("PARAM " + shown_word(word) + " nests deeper than " +
                       std::to_string(max_depth) +
                       " arrays/objects, which servers refuse; nothing was sent");
+  }
+  if (why == netcall::json_error::integer_out_of_range) {
+    throw usage_error("PARAM " + shown_word(word) +
+                      " holds an integer beyond the 64-bit signed range, which no protocol "
+                      "carries; nothing was sent");
   }
   if (why == netcall::json_error::out_of_range) {
     throw usage_error("PARAM " + shown_word(word) +

@@ -170,6 +170,10 @@ enum class json_error {
   syntax,        ///< not one JSON text (RFC 8259), invalid UTF-8 included
   too_deep,      ///< JSON that nests deeper than the `max_depth` given
   out_of_range,  ///< JSON with a number beyond the double range (`1e400`): no value holds it
+  /// JSON with an integer literal (no fraction, no exponent) beyond int64
+  /// (`18446744073709551615`): no value holds it exactly, and netcall never rounds one to a
+  /// double (docs/protocols.md "Type mapping")
+  integer_out_of_range,
 };
 
 /// Like `from_json` above, and on failure sets `why`: a caller can tell a word that is not JSON

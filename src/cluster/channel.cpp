@@ -399,6 +399,12 @@ bool channel::wait_for_membership(std::chrono::milliseconds timeout) {
 void channel::async_call_params(std::string_view target, std::string_view method, value params,
                                 std::function<void(outcome)> done, route_options options) {
   auto& d = *impl_;
+  // XML-RPC params are positional only (as client.cpp refuses them): a struct would reach a
+  // node as one struct param. Refused here, nothing sent, nothing retried.
+  if (d.options.client.protocol == protocol::xmlrpc && params.is_struct()) {
+    return done(outcome{value(), error(status_code::invalid_params,
+                                       "XML-RPC has no named params: pass them positionally")});
+  }
   auto c = std::make_shared<impl::routed_call>();
   c->owner = &d;
   if (target != "any") c->target = std::string(target);

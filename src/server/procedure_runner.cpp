@@ -63,10 +63,30 @@ fault fault_of(std::exception_ptr e) {
 
 error error_of(std::exception_ptr e) { return to_error(fault_of(e)); }
 
+/// True when an XML-RPC call gives one struct to a procedure that needs two or more params:
+/// a client sent named params, which XML-RPC cannot carry (its params are positional only).
+static bool named_params_over_xmlrpc(const call& c, const procedure_info& info) {
+  if (c.req.meta.protocol != protocol_names::xmlrpc) return false;
+  if (!c.req.params.is_array() || c.req.params.as_array().size() != 1 ||
+      !c.req.params.as_array()[0].is_struct()) {
+    return false;
+  }
+  return std::min(info.required_params, info.param_names.size()) >= 2;
+}
+
 verdict procedure_runner::on_call(call& c) {
   const registry::entry* e = procedures_.find(c.req.method);
   if (e == nullptr) {
     c.fail(make_fault(status_code::method_not_found, "method not found: " + c.req.method));
+    return verdict::answered;
+  }
+  if (named_params_over_xmlrpc(c, e->info)) {
+    std::string names;
+    for (const auto& n : e->info.param_names) names += (names.empty() ? "" : ", ") + n;
+    c.fail(make_fault(status_code::invalid_params,
+                      "invalid params: expected " + std::to_string(e->info.param_names.size()) +
+                          " params (" + names + "), got 1 struct: XML-RPC has no named params; "
+                          "pass them positionally"));
     return verdict::answered;
   }
   if (e->sync) {

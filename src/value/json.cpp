@@ -759,8 +759,13 @@ bool reader::parse(std::string_view text, value& out, std::string* why, json_err
 }
 
 bool parse_checked(std::string_view text, value& out, std::size_t max_depth, json_error& why) {
-  reader first(max_depth);
-  if (first.parse(text, out, nullptr, &why)) return true;
+  reader first(max_depth, id_numbers::as_values, wide_integers::as_text);
+  if (first.parse(text, out, nullptr, &why)) {
+    if (!first.held_wide_integers()) return true;
+    out = value();
+    why = json_error::integer_out_of_range;
+    return false;
+  }
   if (why == json_error::syntax) return false;
   // Deeper than allowed, or a number out of range: the parse stopped there. Is all of the text
   // JSON? Read it again with neither limit (the parser keeps its own stack: no recursion).

@@ -431,9 +431,17 @@ class LocalRefusals(unittest.TestCase):
                             ([b"add", b"-1e999", b"1"], b"beyond the range of a double"),
                             ([b"echo", b"[1, 2e400]"], b"beyond the range of a double"),
                             ([b"subtract", b"minuend=1e999", b"subtrahend=1"],
-                             b"'minuend=1e999' holds a number beyond")):
+                             b"'minuend=1e999' holds a number beyond"),
+                            ([b"echo", b"18446744073709551615"], b"beyond the 64-bit signed"),
+                            ([b"add", b"-9223372036854775809", b"1"], b"beyond the 64-bit"),
+                            ([b"echo", b"[1, 99999999999999999999]"], b"beyond the 64-bit")):
             with self.subTest(args=args[1][:20]):
                 self.assert_refused(args, words)
+
+    def test_named_params_over_xmlrpc_are_refused(self):
+        # XML-RPC params are positional only: a struct would arrive as one param.
+        self.assert_refused([b"--protocol", b"xmlrpc", b"subtract", b"minuend=5",
+                             b"subtrahend=3"], b"cannot go over XML-RPC")
 
     def test_words_that_are_not_json_stay_strings(self):
         # SPEC §3: a word that is not JSON is a string, even when it begins like JSON that

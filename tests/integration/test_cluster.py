@@ -226,6 +226,8 @@ class ApplyAndRoute(ClusterCase):
         self.assertResult(beta.port, "counter.increment", [], 1)
         r = run(["call", "--cluster", f, "any", "divide", "1", "4"])
         self.assertEqual((r.returncode, r.stdout), (0, "0.25\n"), r.stderr)
+        r = run(["call", "--cluster", f, "--protocol", "xmlrpc", "any", "divide", "1", "4"])
+        self.assertEqual((r.returncode, r.stdout), (0, "0.25\n"), r.stderr)
         # Applying the same file on top changes nothing.
         r = self.apply(f)
         self.assertEqual(sorted(r.stdout.splitlines()),

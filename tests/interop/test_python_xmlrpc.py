@@ -51,6 +51,18 @@ class PythonXmlRpcClient(unittest.TestCase):
             p.add("x", 1)
         self.assertEqual(ctx.exception.faultCode, -32602)
 
+    def test_a_struct_for_named_params_is_refused_saying_why(self):
+        # XML-RPC params are positional: a dict is one struct param, not named params.
+        p = self.proxy()
+        with self.assertRaises(xmlrpc.client.Fault) as ctx:
+            p.subtract({"minuend": 5, "subtrahend": 3})
+        self.assertEqual(ctx.exception.faultCode, -32602)
+        self.assertEqual(ctx.exception.faultString,
+                         "invalid params: expected 2 params (minuend, subtrahend), got 1 struct: "
+                         "XML-RPC has no named params; pass them positionally")
+        # A one-param procedure takes a struct as that param, as always.
+        self.assertEqual(p.echo({"minuend": 5}), {"minuend": 5})
+
     def test_multicall(self):
         mc = xmlrpc.client.MultiCall(self.proxy())
         mc.add(1, 2)

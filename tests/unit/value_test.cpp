@@ -216,6 +216,8 @@ TEST(value_json, from_json_says_why_it_refused) {
       {"1e999x", json_error::syntax},  // not JSON: a word, whatever its start
       {"[1e999", json_error::syntax},
       {deep.substr(0, 129) + "1e999" + deep.substr(129), json_error::too_deep},
+      {"18446744073709551615", json_error::integer_out_of_range},
+      {"[1, {\"k\": -9223372036854775809}]", json_error::integer_out_of_range},
   };
   for (const auto& c : cases) {
     value v;
@@ -226,6 +228,10 @@ TEST(value_json, from_json_says_why_it_refused) {
   value v;
   json_error why = json_error::syntax;
   ASSERT_TRUE(from_json(std::string(128, '[') + std::string(128, ']'), v, why));
+  ASSERT_TRUE(from_json("9223372036854775807", v, why));  // INT64_MAX is an int
+  EXPECT_EQ(v, value(std::int64_t{9223372036854775807}));
+  ASSERT_TRUE(from_json("1.8446744073709552e19", v, why));  // written as a double: a double
+  EXPECT_TRUE(v.is_double());
   ASSERT_TRUE(from_json("1e-999", v, why));  // underflow reads as zero
   EXPECT_EQ(v, value(0.0));
   ASSERT_TRUE(from_json(deep, v, why, 200));
