@@ -229,6 +229,7 @@ netcall::date_time add_seconds(const netcall::date_time& t, std::int64_t delta) 
   out.hour = static_cast<int>(hms.hours().count());
   out.minute = static_cast<int>(hms.minutes().count());
   out.second = static_cast<int>(hms.seconds().count());
+  out.microsecond = t.microsecond;  // whole seconds were added: the fraction stays
   return out;
 }
 
@@ -290,8 +291,10 @@ int main(int argc, char** argv) {
   options.threads = static_cast<unsigned>(count_arg(argc, argv, 2, 0));
   options.blocking_threads = static_cast<unsigned>(count_arg(argc, argv, 3, 4));
   options.max_blocking_queue = count_arg(argc, argv, 4, 256);
-  netcall::server srv(options);
+  // The store is declared first so that it outlives the server: at shutdown the server waits
+  // for blocking procedures still running, and they use it.
   inventory::store stock;
+  netcall::server srv(options);
   inventory::bind_all(srv, stock);
   srv.listen(argc > 1 ? argv[1] : "127.0.0.1:0");
   for (const auto& ep : srv.start()) std::printf("inventory listening on %s\n", ep.c_str());

@@ -34,7 +34,6 @@
 #include <array>
 #include <boost/describe/class.hpp>  // BOOST_DESCRIBE_STRUCT, for users of this header
 #include <boost/describe/enum.hpp>   // BOOST_DESCRIBE_ENUM, likewise
-#include <boost/describe/enum_from_string.hpp>
 #include <boost/describe/enum_to_string.hpp>
 #include <boost/describe/enumerators.hpp>
 #include <boost/describe/members.hpp>
@@ -262,7 +261,13 @@ template <class C>
 struct codec<C, std::enable_if_t<std::is_same_v<C, const char*> || std::is_same_v<C, char*>>> {
   static std::string type_name() { return "string"; }
   static value schema() { return structure{{"type", "string"}}; }
-  static const char* from(const value& v) { return v.as_string().c_str(); }
+  static const char* from(const value& v) {
+    const std::string& s = v.as_string();
+    if (s.find('\0') != std::string::npos) {
+      throw error(status_code::invalid_params, "a string holding NUL cannot be a const char*");
+    }
+    return s.c_str();
+  }
   static value to(const char* s) {
     if (s == nullptr) throw error(status_code::invalid_params, "a null const char* cannot be sent");
     return value(std::string(s));
@@ -290,13 +295,17 @@ struct codec<bytes> {
 };
 
 /// A date-time; JSON has none, so ISO 8601 text (`2026-12-03T10:15:00.250`, as JSON-RPC writes
-/// date-times) is accepted too, as is XML-RPC's `20261203T10:15:00` form.
+/// date-times) is accepted too, as is XML-RPC's `20261203T10:15:00` form. Text with a UTC
+/// offset other than `Z`/`+00:00` is refused: `date_time` has no time zone, and dropping the
+/// offset would shift the time.
 template <>
 struct codec<date_time> {
   static std::string type_name() { return "dateTime.iso8601"; }
   static value schema() { return structure{{"type", "string"}, {"format", "date-time"}}; }
   static date_time from(const value& v);
-  static value to(date_time t) { return value(t); }
+  /// Throws invalid_params for a field out of its range (month 13, microsecond 1000000, ...):
+  /// no protocol could write it faithfully.
+  static value to(date_time t);
 };
 
 template <>
@@ -400,7 +409,10 @@ struct string_map_codec {
   static Map from(const value& v) {
     Map out;
     for (const auto& [key, m] : v.as_struct()) {
-      out.emplace(key, at_path("member '" + key + "'", [&] { return from_value<mapped>(m); }));
+      const bool added =
+          out.emplace(key, at_path("member '" + key + "'", [&] { return from_value<mapped>(m); }))
+              .second;
+      if (!added) throw error(status_code::invalid_params, "member '" + key + "' given twice");
     }
     return out;
   }
@@ -460,7 +472,14 @@ struct described_enum_codec {
   static E from(const value& v) {
     const std::string& name = v.as_string();
     E out{};
-    if (!boost::describe::enum_from_string(name.c_str(), out)) {
+    bool found = false;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>([&](auto d) {
+      if (!found && name == d.name) {  // the whole string: a NUL inside is no match
+        out = d.value;
+        found = true;
+      }
+    });
+    if (!found) {
       std::string names;
       boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>([&](auto d) {
         names += names.empty() ? "" : ", ";
@@ -531,7 +550,14 @@ struct described_struct_codec {
         boost::mp11::mp_for_each<members>([&](auto d) { known = known || key == d.name; });
         if (!known) throw error(status_code::invalid_params, "unknown member '" + key + "'");
       }
-      throw error(status_code::invalid_params, "a member is given twice");
+      for (std::size_t i = 0; i < v.as_struct().size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+          if (v.as_struct()[i].first == v.as_struct()[j].first) {
+            throw error(status_code::invalid_params,
+                        "member '" + v.as_struct()[i].first + "' given twice");
+          }
+        }
+      }
     }
     return out;
   }

@@ -78,7 +78,7 @@ value openrpc_method(const procedure_info& info);
 /// The OpenRPC 1.2 document `rpc.discover` answers (SPEC §2): `{"openrpc": openrpc_version,
 /// "info": {"title": "netcall", "version": netcall::version}, "methods": [openrpc_method of every
 /// procedure of `procedures`, sorted by name, the server's own system.* and rpc.* included]}`.
-/// Only strings, booleans, arrays and structs: it travels unchanged on every protocol.
+/// Only strings, booleans, integers, arrays and structs: it travels unchanged on every protocol.
 value openrpc_document(const registry& procedures);
 
 /// A JSON Schema read back as the XML-RPC type name `netcall list` shows (SPEC §3), the

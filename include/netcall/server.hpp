@@ -11,6 +11,7 @@
 /// One port serves JSON-RPC 2.0 (TCP and HTTP), XML-RPC (HTTP), MessagePack-RPC (TCP) and
 /// positional JSON array calls (TCP); the first bytes of a connection pick the protocol.
 
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -90,8 +91,8 @@ class call_context {
 /// An awaitable for coroutine procedures: `co_await netcall::sleep_for(ctx, 250ms);` resumes
 /// the coroutine on the call's event loop after `delay`, holding no thread
 /// (`call_context::after`). When the server stops first, the `co_await` throws
-/// `netcall::error(status_code::unavailable)` as the server goes, so the coroutine ends and
-/// frees what it holds (its answer is no longer sent).
+/// `netcall::error(status_code::unavailable)` so that the coroutine ends and frees what it
+/// holds; its call is no longer answered, and `ctx.metadata().peer` must not be read after it.
 inline auto sleep_for(call_context& ctx, std::chrono::milliseconds delay) {
   /// Resumes the coroutine once: from the timer, or, when the timer is dropped unrun (the
   /// server stopped), from its destructor with `cancelled` set.
@@ -101,10 +102,11 @@ inline auto sleep_for(call_context& ctx, std::chrono::milliseconds delay) {
     wake& operator=(const wake&) = delete;
     std::coroutine_handle<> h;
     bool* cancelled;
+    std::atomic<bool> claimed{false};
     void resume(bool stopped) {
-      if (!h) return;
+      if (claimed.exchange(true)) return;
       *cancelled = stopped;
-      std::exchange(h, {}).resume();
+      h.resume();
     }
     ~wake() { resume(true); }
   };
@@ -113,9 +115,21 @@ inline auto sleep_for(call_context& ctx, std::chrono::milliseconds delay) {
     std::chrono::milliseconds delay;
     bool cancelled = false;
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
+    bool await_suspend(std::coroutine_handle<> h) {
       auto w = std::make_shared<wake>(h, &cancelled);
-      ctx.after(delay, [w] { w->resume(false); });
+      try {
+        ctx.after(delay, [w] { w->resume(false); });
+      } catch (...) {
+        w->claimed = true;  // not suspended: the exception reaches the coroutine
+        throw;
+      }
+      // The timer was dropped at once (the loop is gone): go on here, cancelled, rather than
+      // resume from this frame's destructor (which would nest one resumption in another).
+      if (w.use_count() == 1 && !w->claimed.exchange(true)) {
+        cancelled = true;
+        return false;
+      }
+      return true;
     }
     void await_resume() const {
       if (cancelled) throw error(status_code::unavailable, "the server stopped");
@@ -196,19 +210,13 @@ async_procedure make_coroutine_invoker(F fn, std::vector<std::string> names) {
 }
 
 /// A typed procedure that runs on the blocking pool (call_context::run_blocking): queued,
-/// converted and run on a pool thread, answered from there. A call whose deadline passed
-/// while it was queued is answered deadline_exceeded unrun; a full pool answers -32001.
+/// converted and run on a pool thread, answered from there; a full pool answers -32001.
 template <class F>
 async_procedure make_blocking_invoker(F fn, std::vector<std::string> names) {
   auto shared = std::make_shared<F>(std::move(fn));
   auto shared_names = std::make_shared<const std::vector<std::string>>(std::move(names));
   return [shared, shared_names](array params, call_context& ctx, completion done) {
     auto job = [shared, shared_names, params = std::move(params), &ctx, done]() mutable {
-      if (ctx.metadata().deadline < std::chrono::steady_clock::now()) {
-        return done(outcome{value(), error(status_code::deadline_exceeded,
-                                           "the deadline passed while the call waited for "
-                                           "the blocking pool; not run")});
-      }
       outcome o;
       try {
         o.result = invoke_to_value(*shared, params, *shared_names, &ctx);
@@ -285,8 +293,9 @@ class registry {
   /// on the server's blocking pool (`server_options::blocking_threads`), never on an event
   /// loop, so other calls go on meanwhile. A call finding `blocking_threads +
   /// max_blocking_queue` calls already there is refused with -32001 (resource_exhausted), not
-  /// run; one whose deadline passed while it was queued is answered deadline_exceeded, not
-  /// run. Params, names and errors as `bind`; a coroutine cannot be blocking.
+  /// run. When the server shuts down, calls still queued after `shutdown_grace` are dropped
+  /// unrun and running ones are waited for. Params, names and errors as `bind`; a coroutine
+  /// cannot be blocking.
   template <class F>
   void bind_blocking(std::string name, F fn, std::vector<std::string> param_names = {},
                      std::string help = {}) {

@@ -148,6 +148,7 @@ detached_coroutine run_detached(task<T> t, F on_done) {
     } catch (...) {
       failure = std::current_exception();
     }
+    { task<T> finished = std::move(t); }  // its frame (and params) go before on_done runs
     on_done(failure);
   } else {
     std::optional<T> result;
@@ -156,6 +157,7 @@ detached_coroutine run_detached(task<T> t, F on_done) {
     } catch (...) {
       failure = std::current_exception();
     }
+    { task<T> finished = std::move(t); }
     on_done(failure, std::move(result));
   }
 }

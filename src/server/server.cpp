@@ -161,6 +161,7 @@ server::server(server_options options) : impl_(std::make_unique<impl>(std::move(
 server::~server() {
   if (!impl_->running) return;
   impl_->running->pipeline.stopping() = true;
+  impl_->running->pipeline.blocking().stop();  // queued blocking calls dropped, running ones joined
   impl_->running->transport.reset();
 }
 
@@ -263,6 +264,9 @@ void server::shutdown() {
   r.pipeline.stopping() = true;  // calls that arrive from now on are refused with -32002
   r.pipeline.node().stopping();  // leave the registry first: clients stop choosing us
   r.transport->stop(impl_->options.shutdown_grace);
+  // Blocking calls still queued after the grace are dropped unrun; running ones are waited for
+  // (a thread cannot be interrupted), so the procedures' state outlives them.
+  r.pipeline.blocking().stop();
 }
 
 void server::stop() {

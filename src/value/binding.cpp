@@ -40,6 +40,15 @@ bytes codec<bytes>::from(const value& v) {
 date_time codec<date_time>::from(const value& v) {
   if (v.is_date_time()) return v.as_date_time();
   if (!v.is_string()) detail::throw_expected("dateTime.iso8601", v);
+  const std::string& text = v.as_string();
+  // An offset (after the time's 'T'): only UTC may be dropped without shifting the time.
+  const auto t = text.find('T');
+  const auto sign = t == std::string::npos ? t : text.find_first_of("+-", t);
+  if (sign != std::string::npos && text.compare(sign + 1, std::string::npos, "00:00") != 0) {
+    throw error(status_code::invalid_params,
+                "a date-time with a UTC offset other than Z or +00:00 (" + text.substr(sign) +
+                    "): netcall::date_time has no time zone; send it in UTC");
+  }
   date_time out;
   if (!date_time::parse(v.as_string(), out)) {
     throw error(status_code::invalid_params,
@@ -47,6 +56,19 @@ date_time codec<date_time>::from(const value& v) {
                 "(YYYY-MM-DDTHH:MM:SS)");
   }
   return out;
+}
+
+value codec<date_time>::to(date_time t) {
+  const bool ok = t.year >= 0 && t.year <= 9999 && t.month >= 1 && t.month <= 12 && t.day >= 1 &&
+                  t.day <= 31 && t.hour >= 0 && t.hour <= 23 && t.minute >= 0 &&
+                  t.minute <= 59 && t.second >= 0 && t.second <= 60 && t.microsecond >= 0 &&
+                  t.microsecond <= 999'999;
+  if (!ok) {
+    throw error(status_code::invalid_params,
+                "date-time field out of range: " + to_debug_string(value(t)) +
+                    " (microsecond " + std::to_string(t.microsecond) + ")");
+  }
+  return value(t);
 }
 
 }  // namespace netcall

@@ -353,3 +353,32 @@ TEST(codec_binding, a_result_the_codec_cannot_write_is_an_internal_error) {
               "result: integer 18446744073709551615 is beyond int64, which no protocol carries");
   }
 }
+
+TEST(codec_errors, review_findings_names_with_nul_duplicates_offsets_and_ranges) {
+  // An enum name is the whole string: a NUL inside is no match.
+  EXPECT_EQ(error_of([] { from_value<shop::status>(value(std::string("draft\0junk", 10))); })
+                .substr(0, 30),
+            "expected one of draft, listed,");
+  EXPECT_NE(error_of([] { from_value<const char*>(value(std::string("a\0b", 3))); }), "");
+  // A member given twice is named, for maps and described structs alike.
+  EXPECT_EQ(error_of([] {
+              from_value<std::map<std::string, int>>(
+                  value(structure{{"a", value(1)}, {"a", value(2)}}));
+            }),
+            "member 'a' given twice");
+  value twice = to_value(shop::money{5, "EUR"});
+  twice.as_struct().emplace_back("cents", value(6));
+  EXPECT_EQ(error_of([&] { from_value<shop::money>(twice); }), "member 'cents' given twice");
+  // A UTC offset other than Z would shift the time if dropped: refused; UTC forms are read.
+  EXPECT_NE(error_of([] { from_value<date_time>(value("2026-12-03T10:00:00+05:00")); })
+                .find("UTC offset"),
+            std::string::npos);
+  EXPECT_EQ(from_value<date_time>(value("2026-12-03T10:00:00Z")),
+            (date_time{2026, 12, 3, 10, 0, 0}));
+  EXPECT_EQ(from_value<date_time>(value("2026-12-03T10:00:00.5+00:00")),
+            (date_time{2026, 12, 3, 10, 0, 0, 500000}));
+  // A field out of range is refused before any protocol writes it.
+  EXPECT_NE(error_of([] { to_value(date_time{2026, 12, 3, 10, 0, 0, 1'500'000}); }), "");
+  EXPECT_NE(error_of([] { to_value(date_time{2026, 13, 3, 10, 0, 0}); }), "");
+  expect_round_trip(std::vector<date_time>{{2026, 12, 3, 10, 0, 0, 0}});
+}
