@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 # Seconds each fuzz target runs in `make fuzz` (and so in `make test`; kept so that `make test`
 # stays under 25 minutes on 2 cores: five targets, two at a time).
-FUZZ_TIME ?= 15
+FUZZ_TIME ?= 10
 # The fuzz targets (tests/fuzz/fuzz_NAME.cpp): the fuzz step builds only these.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
 # What the ThreadSanitizer step runs (label integration): the two programs, the examples the

@@ -408,9 +408,11 @@ struct string_map_codec {
   }
   static Map from(const value& v) {
     Map out;
-    for (const auto& [key, m] : v.as_struct()) {
+    for (const member& entry : v.as_struct()) {  // (clang 14 cannot capture a structured binding)
+      const std::string& key = entry.first;
       const bool added =
-          out.emplace(key, at_path("member '" + key + "'", [&] { return from_value<mapped>(m); }))
+          out.emplace(key, at_path("member '" + key + "'",
+                                   [&] { return from_value<mapped>(entry.second); }))
               .second;
       if (!added) throw error(status_code::invalid_params, "member '" + key + "' given twice");
     }
@@ -545,7 +547,8 @@ struct described_struct_codec {
                                [&] { return from_value<M>(*m); });
     });
     if (found != v.as_struct().size()) {
-      for (const auto& [key, m] : v.as_struct()) {
+      for (const member& entry : v.as_struct()) {
+        const std::string& key = entry.first;
         bool known = false;
         boost::mp11::mp_for_each<members>([&](auto d) { known = known || key == d.name; });
         if (!known) throw error(status_code::invalid_params, "unknown member '" + key + "'");
