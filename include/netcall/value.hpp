@@ -68,6 +68,10 @@ struct date_time {
   /// Returns false, leaving `out` unchanged, when `text` is none of these or a field is out of
   /// range (year 0..9999, a real day of the month, hour 0..23, minute 0..59, second 0..60).
   static bool parse(std::string_view text, date_time& out);
+  /// True when every field is in its range: year 0..9999, a real day of the month, hour 0..23,
+  /// minute 0..59, second 0..60, microsecond 0..999999 (what `parse` accepts and every
+  /// protocol can write).
+  bool valid() const noexcept;
 };
 
 /// An ordered list of values.

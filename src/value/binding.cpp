@@ -59,11 +59,7 @@ date_time codec<date_time>::from(const value& v) {
 }
 
 value codec<date_time>::to(date_time t) {
-  const bool ok = t.year >= 0 && t.year <= 9999 && t.month >= 1 && t.month <= 12 && t.day >= 1 &&
-                  t.day <= 31 && t.hour >= 0 && t.hour <= 23 && t.minute >= 0 &&
-                  t.minute <= 59 && t.second >= 0 && t.second <= 60 && t.microsecond >= 0 &&
-                  t.microsecond <= 999'999;
-  if (!ok) {
+  if (!t.valid()) {
     throw error(status_code::invalid_params,
                 "date-time field out of range: " + to_debug_string(value(t)) +
                     " (microsecond " + std::to_string(t.microsecond) + ")");

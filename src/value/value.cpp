@@ -120,13 +120,16 @@ bool date_time::parse(std::string_view text, date_time& out) {
       if (!read_digits(text, pos, 2, om) || oh > 23 || om > 59) return false;
     }
   }
-  if (pos != text.size()) return false;
-  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > days_in_month(t.year, t.month) ||
-      t.hour > 23 || t.minute > 59 || t.second > 60) {
-    return false;
-  }
+  if (pos != text.size() || !t.valid()) return false;
   out = t;
   return true;
+}
+
+bool date_time::valid() const noexcept {
+  return year >= 0 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 &&
+         day <= days_in_month(year, month) && hour >= 0 && hour <= 23 && minute >= 0 &&
+         minute <= 59 && second >= 0 && second <= 60 && microsecond >= 0 &&
+         microsecond <= 999'999;
 }
 
 bool value::as_bool() const {

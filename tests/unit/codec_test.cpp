@@ -380,5 +380,7 @@ TEST(codec_errors, review_findings_names_with_nul_duplicates_offsets_and_ranges)
   // A field out of range is refused before any protocol writes it.
   EXPECT_NE(error_of([] { to_value(date_time{2026, 12, 3, 10, 0, 0, 1'500'000}); }), "");
   EXPECT_NE(error_of([] { to_value(date_time{2026, 13, 3, 10, 0, 0}); }), "");
+  EXPECT_NE(error_of([] { to_value(date_time{2026, 2, 30, 10, 0, 0}); }), "");  // no 30 Feb
+  EXPECT_TRUE((date_time{2024, 2, 29, 23, 59, 60, 999'999}.valid()));
   expect_round_trip(std::vector<date_time>{{2026, 12, 3, 10, 0, 0, 0}});
 }
