@@ -151,8 +151,9 @@ class client {
   /// Converts a call's result to `R`, or throws protocol_error naming `method`.
   template <class R>
   static R convert(std::string_view method, value result) {
-    static_assert(!std::is_same_v<R, std::string_view> && !std::is_pointer_v<R>,
-                  "a call's result is gone when call() returns: read text as std::string");
+    static_assert(!detail::views_value<R>::value,
+                  "a call's result is gone when call() returns, and a std::string_view or "
+                  "pointer anywhere in R would point into it: read text as std::string");
     if constexpr (std::is_same_v<R, value>) {
       return result;
     } else {

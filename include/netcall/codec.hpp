@@ -515,7 +515,15 @@ struct described_struct_codec {
   using members = boost::describe::describe_members<T, boost::describe::mod_public |
                                                            boost::describe::mod_inherited>;
   static std::string type_name() { return "struct"; }
+  /// A struct that holds itself (a tree's node, in a vector or optional member) is described
+  /// once: inside itself it is `{"type": "object"}`.
   static value schema() {
+    static thread_local bool describing = false;
+    if (describing) return structure{{"type", "object"}};
+    describing = true;
+    struct done_describing {
+      ~done_describing() { describing = false; }
+    } done;
     structure properties;
     array required;
     boost::mp11::mp_for_each<members>([&](auto d) {
@@ -572,6 +580,51 @@ struct described_struct_codec {
     return value(std::move(out));
   }
 };
+
+template <class T, int Depth>
+struct views_at;
+
+/// Whether a `T` read from a value points into that value: a `std::string_view` or a pointer,
+/// at any depth of vectors, arrays, optionals, maps, tuples, pairs and described structs. Such a
+/// `T` is fine as a param (the call's params live while the procedure runs) but not as a call's
+/// result, which is gone when the call returns.
+template <class T, int Depth = 0, class = void>
+struct views_value
+    : std::bool_constant<std::is_same_v<std::remove_cv_t<T>, std::string_view> ||
+                         std::is_pointer_v<T>> {};
+template <class T, class A, int D>
+struct views_value<std::vector<T, A>, D> : views_at<T, D + 1> {};
+template <class T, std::size_t N, int D>
+struct views_value<std::array<T, N>, D> : views_at<T, D + 1> {};
+template <class T, int D>
+struct views_value<std::optional<T>, D> : views_at<T, D + 1> {};
+template <class K, class T, class C, class A, int D>
+struct views_value<std::map<K, T, C, A>, D> : views_at<T, D + 1> {};
+template <class K, class T, class H, class E, class A, int D>
+struct views_value<std::unordered_map<K, T, H, E, A>, D> : views_at<T, D + 1> {};
+template <class A, class B, int D>
+struct views_value<std::pair<A, B>, D>
+    : std::bool_constant<views_at<A, D + 1>::value || views_at<B, D + 1>::value> {};
+template <int D, class... T>
+struct views_value<std::tuple<T...>, D> : std::bool_constant<(views_at<T, D + 1>::value || ...)> {};
+template <class T, int D>
+struct views_value<T, D,
+                   std::enable_if_t<std::is_class_v<T> &&
+                                    boost::describe::has_describe_members<T>::value>> {
+  static constexpr bool value = [] {
+    bool any = false;
+    boost::mp11::mp_for_each<typename described_struct_codec<T>::members>([&](auto d) {
+      using M = std::remove_cvref_t<decltype(std::declval<T&>().*d.pointer)>;
+      any = any || views_at<M, D + 1>::value;
+    });
+    return any;
+  }();
+};
+/// views_value at nesting depth `Depth`; deeper than 16 counts as not viewing (so a described
+/// struct holding a vector of itself ends).
+template <class T, int Depth>
+struct views_at
+    : std::conditional_t<(Depth > 16), std::false_type, views_value<T, Depth>> {};
 }  // namespace detail
 
 /// `std::map` with `std::string` keys: a struct.

@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/describe.hpp>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +43,20 @@ struct item {
   friend bool operator==(const item&, const item&) = default;
 };
 BOOST_DESCRIBE_STRUCT(item, (), (sku, quantity, tags, weight, state, price))
+/// A struct that holds itself: a category tree.
+struct category {
+  std::string name;
+  std::vector<category> children;
+  bool operator==(const category&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(category, (), (name, children))
+
+struct labelled {
+  std::string_view label;
+  int x = 0;
+};
+BOOST_DESCRIBE_STRUCT(labelled, (), (label, x))
+
 }  // namespace shop
 
 using namespace netcall;
@@ -384,3 +400,28 @@ TEST(codec_errors, review_findings_names_with_nul_duplicates_offsets_and_ranges)
   EXPECT_TRUE((date_time{2024, 2, 29, 23, 59, 60, 999'999}.valid()));
   expect_round_trip(std::vector<date_time>{{2026, 12, 3, 10, 0, 0, 0}});
 }
+
+TEST(codec_round_trip, a_struct_holding_itself_travels_and_describes_itself_once) {
+  const shop::category tree{"all", {{"books", {{"poetry", {}}}}, {"music", {}}}};
+  expect_round_trip(tree);
+  EXPECT_EQ(to_json(schema_of<shop::category>()),
+            R"({"type":"object","properties":{"name":{"type":"string"},"children":)"
+            R"({"type":"array","items":{"type":"object"}}},"required":["name","children"],)"
+            R"("additionalProperties":false})");
+}
+
+// Results that would point into the value they were read from: client::call refuses them at
+// compile time (tests/compile_fail/dangling_result.cpp); params may view the call's own value.
+static_assert(detail::views_value<std::string_view>::value);
+static_assert(detail::views_value<const char*>::value);
+static_assert(detail::views_value<std::vector<std::string_view>>::value);
+static_assert(detail::views_value<std::optional<const char*>>::value);
+static_assert(detail::views_value<std::map<std::string, std::vector<std::string_view>>>::value);
+static_assert(detail::views_value<std::tuple<int, std::string, shop::labelled>>::value);
+static_assert(detail::views_value<std::pair<std::string_view, int>>::value);
+static_assert(detail::views_value<std::array<std::string_view, 2>>::value);
+static_assert(!detail::views_value<std::string>::value);
+static_assert(!detail::views_value<std::vector<std::string>>::value);
+static_assert(!detail::views_value<std::tuple<int, std::string, shop::item>>::value);
+static_assert(!detail::views_value<shop::category>::value);
+static_assert(!detail::views_value<value>::value);
