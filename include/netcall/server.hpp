@@ -262,7 +262,7 @@ class registry {
   /// Runs on the event loop that read the call: it must not block (see `bind_blocking`).
   /// Throws std::invalid_argument when `name` is empty, already bound, or begins with
   /// "system." or "rpc." (reserved for the server's own introspection and `rpc.discover`), or
-  /// when param_names has the wrong length.
+  /// when param_names has the wrong length, an empty name or a name twice.
   template <class F>
   void bind(std::string name, F fn, std::vector<std::string> param_names = {},
             std::string help = {}) {

@@ -44,6 +44,11 @@ array positional(const procedure_info& info, value params) {
     }
     out.push_back(*v);
   }
+  // A required param left out is named (a typed procedure's trailing optionals may be).
+  if (missing < info.param_names.size() && missing < info.required_params) {
+    throw error(status_code::invalid_params,
+                "invalid params: missing param '" + info.param_names[missing] + "'");
+  }
   return out;
 }
 

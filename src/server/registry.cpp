@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 #include <string_view>
 
@@ -42,6 +43,19 @@ void registry::add(entry e) {
 void registry::add_reserved(entry e) {
   const auto& name = e.info.name;
   if (name.empty()) throw std::invalid_argument("procedure name is empty");
+  // Named params are matched by name: each must be a distinct, non-empty name.
+  const auto& names = e.info.param_names;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) {
+      throw std::invalid_argument("procedure " + name + ": param " + std::to_string(i + 1) +
+                                  " has an empty name");
+    }
+    if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
+        names.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw std::invalid_argument("procedure " + name + ": param name '" + names[i] +
+                                  "' given twice");
+    }
+  }
   if (entries_.contains(name)) {
     throw std::invalid_argument("procedure " + name + " is already bound");
   }

@@ -127,6 +127,42 @@ TEST_F(fixture, named_param_errors_are_invalid_params) {
   EXPECT_EQ(call_now("positional", structure{{"a", 1}})->error->code, -32602);
 }
 
+TEST_F(fixture, a_missing_named_param_is_named_wherever_it_is) {
+  auto r = call_now("subtract", structure{{"minuend", 1}});  // the last one left out
+  ASSERT_TRUE(r && r->error);
+  EXPECT_EQ(r->error->code, -32602);
+  EXPECT_EQ(r->error->message, "invalid params: missing param 'subtrahend'");
+  r = call_now("subtract", structure{{"subtrahend", 1}});
+  ASSERT_TRUE(r && r->error);
+  EXPECT_EQ(r->error->message, "invalid params: missing param 'minuend'");
+  // A trailing optional param may be left out by name as by position.
+  procedures.bind("greet", [](std::string who, std::optional<std::string> how) {
+    return how.value_or("hello") + " " + who;
+  }, {"who", "how"});
+  EXPECT_EQ(call_now("greet", structure{{"who", "ada"}})->result, value("hello ada"));
+  EXPECT_EQ(call_now("greet", structure{{"how", "hi"}, {"who", "ada"}})->result, value("hi ada"));
+  r = call_now("greet", structure{{"how", "hi"}});
+  ASSERT_TRUE(r && r->error);
+  EXPECT_EQ(r->error->message, "invalid params: missing param 'who'");
+}
+
+TEST_F(fixture, param_names_must_be_distinct_and_not_empty) {
+  try {
+    procedures.bind("pair", [](std::int64_t a, std::int64_t b) { return a + b; }, {"a", "a"});
+    ADD_FAILURE() << "a name given twice was bound";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "procedure pair: param name 'a' given twice");
+  }
+  try {
+    procedures.add_sync({"blank", {"x", ""}, {}, ""}, [](array&) { return value(1); });
+    ADD_FAILURE() << "an empty name was bound";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "procedure blank: param 2 has an empty name");
+  }
+  EXPECT_EQ(procedures.find("pair"), nullptr);
+  EXPECT_EQ(procedures.find("blank"), nullptr);
+}
+
 TEST_F(fixture, unknown_method_and_thrown_exception) {
   auto r = call_now("nope", array{});
   EXPECT_EQ(r->error->code, -32601);
