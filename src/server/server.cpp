@@ -192,6 +192,11 @@ std::vector<std::string> server::start() {
       "Answers waiting to be written, all connections together (bytes; bounded by "
       "--max-unsent-bytes).",
       [t = running->transport.get()] { return static_cast<double>(t->unsent_bytes()); });
+  running->transport->metrics().add_gauge(
+      "netcall_blocking_calls",
+      "Blocking procedures' calls admitted to the blocking pool and not finished, running or "
+      "queued (bounded by --blocking-threads + --max-blocking-queue).",
+      [pool = &running->pipeline.blocking()] { return static_cast<double>(pool->admitted()); });
   auto bound = running->transport->start(o.listen);
   warn_about_exposure(*impl_->log, bound, o, running->access.tokens_required());
   running->pipeline.node().started(bound);

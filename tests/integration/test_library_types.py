@@ -24,7 +24,7 @@ import xmlrpc.client
 
 import msgpack
 
-from harness import BIN, LISTENING, LineClient, Netcalld, http_post
+from harness import BIN, LISTENING, LineClient, Netcalld, http_post, wait_for_metric
 
 INVENTORY = os.path.join(BIN, "inventory_server")
 
@@ -451,8 +451,14 @@ class FullBlockingPool(ServerTest):
         collector = AnswerCollector(slow, 3, timeout=20)
         # One write: the server reads the three in order on one connection.
         slow.send("".join(json.dumps({"jsonrpc": "2.0", "id": i, "method": "report.stock",
-                                      "params": [1000]}) + "\n" for i in (1, 2, 3)))
+                                      "params": [2000]}) + "\n" for i in (1, 2, 3)))
+        # The pool holds two calls (one running, one queued) from when the third is refused
+        # until the first ends 2 s later; the gauge says so, and drops to 0 after them.
+        wait_for_metric(self.server.port, "netcall_blocking_calls", lambda v: v == 2,
+                        timeout=20)
         answers = collector.join()
+        self.assertEqual(wait_for_metric(self.server.port, "netcall_blocking_calls",
+                                         lambda v: v == 0, timeout=20), 0)
         self.assertEqual(answers[3][1]["error"]["code"], -32001, answers[3])
         self.assertIn("blocking pool is full", answers[3][1]["error"]["message"])
         self.assertLess(answers[3][0], min(answers[1][0], answers[2][0]))  # refused at once
