@@ -500,8 +500,8 @@ struct server_options {
   // Operations (SPEC §7, docs/operations.md).
 
   /// Where the server logs (netcall/log.hpp): the application's own logger, or serve_main's.
-  /// Empty: warnings and errors to stderr (`stderr_log_sink`). Nothing is ever written to
-  /// stdout.
+  /// Empty: lines at `log_level` and above to stderr (`stderr_log_sink`; with the default
+  /// `info`, e.g. "signal 15: shutting down"). Nothing is ever written to stdout.
   log_sink log;
   /// Lines below this level are neither formatted nor given to `log` (`--log-level`).
   netcall::log_level log_level = netcall::log_level::info;
