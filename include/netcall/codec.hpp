@@ -515,8 +515,8 @@ struct described_struct_codec {
   using members = boost::describe::describe_members<T, boost::describe::mod_public |
                                                            boost::describe::mod_inherited>;
   static std::string type_name() { return "struct"; }
-  /// A struct that holds itself (a tree's node, in a vector or optional member) is described
-  /// once: inside itself it is `{"type": "object"}`.
+  /// A struct that holds itself (a tree's node, in a vector member) is described once: inside
+  /// itself it is `{"type": "object"}`.
   static value schema() {
     static thread_local bool describing = false;
     if (describing) return structure{{"type", "object"}};
@@ -607,10 +607,13 @@ struct views_value<std::pair<A, B>, D>
     : std::bool_constant<views_at<A, D + 1>::value || views_at<B, D + 1>::value> {};
 template <int D, class... T>
 struct views_value<std::tuple<T...>, D> : std::bool_constant<(views_at<T, D + 1>::value || ...)> {};
+/// A described struct read by the struct codec below (not one with a codec of its own): any
+/// member that views.
 template <class T, int D>
 struct views_value<T, D,
                    std::enable_if_t<std::is_class_v<T> &&
-                                    boost::describe::has_describe_members<T>::value>> {
+                                    boost::describe::has_describe_members<T>::value &&
+                                    std::is_base_of_v<described_struct_codec<T>, codec<T>>>> {
   static constexpr bool value = [] {
     bool any = false;
     boost::mp11::mp_for_each<typename described_struct_codec<T>::members>([&](auto d) {

@@ -21,10 +21,11 @@ void blocking_pool::stop() {
 
 bool blocking_pool::try_run(std::function<void()> job) {
   if (stopping_.load(std::memory_order_acquire)) return false;
-  if (admitted_.fetch_add(1, std::memory_order_acq_rel) >= capacity_) {
-    admitted_.fetch_sub(1, std::memory_order_acq_rel);
-    return false;
-  }
+  // Admitted only below capacity, so the count (netcall_blocking_calls) never reads more.
+  std::size_t n = admitted_.load(std::memory_order_acquire);
+  do {
+    if (n >= capacity_) return false;
+  } while (!admitted_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
   std::call_once(started_, [this] { pool_ = std::make_unique<boost::asio::thread_pool>(threads_); });
   if (!pool_) {  // stopped before any job was started
     admitted_.fetch_sub(1, std::memory_order_acq_rel);

@@ -30,25 +30,33 @@ array positional(const procedure_info& info, value params) {
       throw error(status_code::invalid_params, "invalid params: unknown param '" + key + "'");
     }
   }
+  // A typed procedure knows which params it requires: one of those left out is named, an
+  // optional one left out before a given one is nil (its std::optional empty). An untyped
+  // procedure (every param "required") gets the params up to the first one left out, and
+  // decides about a short list itself; a param given after one left out is an error.
+  const bool knows_required = info.required_params != procedure_info::all_params;
   array out;
+  std::size_t given_end = 0;  // one past the last param given
   std::size_t missing = info.param_names.size();
   for (std::size_t i = 0; i < info.param_names.size(); ++i) {
     const value* v = params.find(info.param_names[i]);
     if (!v) {
+      if (knows_required && i < info.required_params) {
+        throw error(status_code::invalid_params,
+                    "invalid params: missing param '" + info.param_names[i] + "'");
+      }
       missing = std::min(missing, i);
+      out.emplace_back();
       continue;
     }
-    if (missing < i) {
+    if (!knows_required && missing < i) {
       throw error(status_code::invalid_params,
                   "invalid params: missing param '" + info.param_names[missing] + "'");
     }
     out.push_back(*v);
+    given_end = i + 1;
   }
-  // A required param left out is named (a typed procedure's trailing optionals may be).
-  if (missing < info.param_names.size() && missing < info.required_params) {
-    throw error(status_code::invalid_params,
-                "invalid params: missing param '" + info.param_names[missing] + "'");
-  }
+  out.resize(given_end);
   return out;
 }
 

@@ -194,8 +194,8 @@ std::vector<std::string> server::start() {
       [t = running->transport.get()] { return static_cast<double>(t->unsent_bytes()); });
   running->transport->metrics().add_gauge(
       "netcall_blocking_calls",
-      "Blocking procedures' calls admitted to the blocking pool and not finished, running or "
-      "queued (bounded by --blocking-threads + --max-blocking-queue).",
+      "Jobs on the blocking pool, running or queued: blocking procedures' calls and run_blocking "
+      "jobs (at most --blocking-threads + --max-blocking-queue).",
       [pool = &running->pipeline.blocking()] { return static_cast<double>(pool->admitted()); });
   auto bound = running->transport->start(o.listen);
   warn_about_exposure(*impl_->log, bound, o, running->access.tokens_required());

@@ -241,6 +241,8 @@ class BenchFailures(unittest.TestCase):
                 if report["duration_s"] < 0.1:
                     self.assertIsNone(report["client_cpu_pct"], report)
                     self.assertIsNone(report["client_cpu_us_per_call"], report)
+                elif report["client_cpu_pct"] is not None:  # a slow machine: still possible
+                    self.assertLessEqual(report["client_cpu_pct"], limit, report)
             with self.subTest(warmup=warmup, window="300ms"):
                 r = run(["bench", self.server.address, "add", "1", "2", "--duration", "300ms",
                          "--warmup", warmup, "--json"], timeout=60)
@@ -250,10 +252,17 @@ class BenchFailures(unittest.TestCase):
                 self.assertLessEqual(report["client_cpu_pct"], limit, report)
                 self.assertGreater(report["client_cpu_pct"], 0, report)
                 self.assertGreater(report["client_cpu_us_per_call"], 0, report)
+        # The table says why there is no share (the window includes connecting: it may pass
+        # 100 ms on a loaded machine, and then the table shows the share).
         r = run(["bench", self.server.address, "add", "1", "2", "--calls", "1",
                  "--warmup", "0ms"], timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("client CPU   n/a (measured for under 100 ms)\n", r.stdout)
+        measured = float(re.search(r"^calls +1 in ([\d.]+) s", r.stdout, re.M).group(1))
+        if measured < 0.09:
+            self.assertIn("client CPU   n/a (measured for under 100 ms)\n", r.stdout)
+        elif measured > 0.11:
+            self.assertRegex(r.stdout, r"client CPU   \d+% of a core")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -51,6 +51,12 @@ struct category {
 };
 BOOST_DESCRIBE_STRUCT(category, (), (name, children))
 
+/// Described (for the user's own logging, say) but written by a codec of its own.
+struct interned {
+  const char* name = "";
+};
+BOOST_DESCRIBE_STRUCT(interned, (), (name))
+
 struct labelled {
   std::string_view label;
   int x = 0;
@@ -410,6 +416,12 @@ TEST(codec_round_trip, a_struct_holding_itself_travels_and_describes_itself_once
             R"("additionalProperties":false})");
 }
 
+template <>
+struct netcall::codec<shop::interned> {
+  static value to(const shop::interned& i) { return value(std::string(i.name)); }
+  static shop::interned from(const value&) { return {"interned"}; }
+};
+
 // Results that would point into the value they were read from: client::call refuses them at
 // compile time (tests/compile_fail/dangling_result.cpp); params may view the call's own value.
 static_assert(detail::views_value<std::string_view>::value);
@@ -425,3 +437,9 @@ static_assert(!detail::views_value<std::vector<std::string>>::value);
 static_assert(!detail::views_value<std::tuple<int, std::string, shop::item>>::value);
 static_assert(!detail::views_value<shop::category>::value);
 static_assert(!detail::views_value<value>::value);
+static_assert(!detail::views_value<bytes>::value);
+static_assert(!detail::views_value<std::optional<std::string>>::value);
+// A described struct with a codec of its own is what its codec makes it (an owned string), not
+// its members.
+static_assert(!detail::views_value<shop::interned>::value);
+static_assert(!detail::views_value<std::vector<shop::interned>>::value);

@@ -144,6 +144,22 @@ TEST_F(fixture, a_missing_named_param_is_named_wherever_it_is) {
   r = call_now("greet", structure{{"how", "hi"}});
   ASSERT_TRUE(r && r->error);
   EXPECT_EQ(r->error->message, "invalid params: missing param 'who'");
+  // An optional param left out before a given one is empty.
+  procedures.bind("greet3",
+                  [](std::string who, std::optional<std::string> how,
+                     std::optional<std::string> end) {
+                    return how.value_or("hello") + " " + who + end.value_or(".");
+                  },
+                  {"who", "how", "end"});
+  EXPECT_EQ(call_now("greet3", structure{{"end", "!"}, {"who", "ada"}})->result,
+            value("hello ada!"));
+  // An untyped procedure gets the params up to the first one left out and decides itself.
+  procedures.add_sync({"count", {"a", "b"}, {}, ""},
+                      [](array& params) { return value(std::int64_t(params.size())); });
+  EXPECT_EQ(call_now("count", structure{{"a", 1}})->result, value(1));
+  r = call_now("count", structure{{"b", 1}});
+  ASSERT_TRUE(r && r->error);
+  EXPECT_EQ(r->error->message, "invalid params: missing param 'a'");
 }
 
 TEST_F(fixture, param_names_must_be_distinct_and_not_empty) {
